@@ -1,0 +1,133 @@
+"""File helpers shared by every stage: atomic writes, tidy-table I/O, devices, config sidecars."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+
+class UserError(ValueError):
+    """Bad input from the user: the CLI prints the message on one line and exits with code 2."""
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as f:  # data on disk before the rename makes it visible
+            os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, paths, numpy scalars and tuples to plain JSON containers."""
+    import numpy as np
+
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as indented, key-sorted JSON, atomically."""
+    return atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=True) + "\n")
+
+
+def write_table(df, path: str | Path) -> Path:
+    """Write a DataFrame as CSV or Parquet, chosen by the extension, atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise UserError(f"{path}: table files must end in .csv or .parquet")
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+    return path
+
+
+def read_table(path: str | Path):
+    """Read a CSV or Parquet table; a missing, empty or unreadable file is a :class:`UserError`."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such table file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            df = pd.read_csv(path)
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        else:
+            raise UserError(f"{path}: table files must end in .csv or .parquet")
+    except UserError:
+        raise
+    except Exception as e:  # pandas/pyarrow raise many types for a bad file
+        raise UserError(f"{path}: not a readable table ({e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    if df.empty:
+        raise UserError(f"{path}: the table has no rows")
+    return df
+
+
+def resolve_device(device: str = "auto"):
+    """``auto`` -> CUDA when available else CPU; ``cuda`` without a GPU is a :class:`UserError`."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda asked for, but no CUDA device is available; use --device cpu or auto")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise UserError(f"unknown device {device!r}; choose auto, cpu or cuda")
+    return torch.device(device)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape results, stored in every output."""
+    import platform
+    import sys
+
+    import numpy
+    import torch
+
+    import wiring_lab
+
+    return {
+        "wiring_lab": wiring_lab.__version__,
+        "torch": str(torch.__version__),
+        "numpy": str(numpy.__version__),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }

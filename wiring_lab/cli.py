@@ -1,0 +1,236 @@
+"""The ``wiring-lab`` command line: each command parses, calls one library function, writes files.
+
+Bad input (a ``ValueError`` from the library, a missing file) is printed as one line,
+``error: ...``, on stderr with exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Study trained randomly wired neural networks (RandWire): graphs, training, damage, metrics, figures.",
+)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one ``error:`` line on stderr and exit."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn the library's ``ValueError``s and file errors into a one-line message, exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+            msg = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+            fail(msg)
+        except KeyboardInterrupt:
+            fail("interrupted; finished work is saved, re-run the same command to continue", code=130)
+
+    return wrapper
+
+
+def _echo_json(obj: Any) -> None:
+    from wiring_lab._io import to_jsonable
+
+    typer.echo(json.dumps(to_jsonable(obj), indent=2, sort_keys=True))
+
+
+# --- generate --------------------------------------------------------------------------------
+GeneratorOpt = typer.Option("ws", "--generator", "-g", help="er | ba | ws | chain | complete")
+
+
+@app.command()
+@user_errors
+def generate(
+    generator: str = GeneratorOpt,
+    nodes: int = typer.Option(32, "--nodes", "-n", help="N, nodes (input/output nodes not counted)"),
+    p: Optional[float] = typer.Option(None, help="ER/WS probability (default ER 0.2, WS 0.75)"),
+    k: Optional[int] = typer.Option(None, help="WS neighbours, even (default 4)"),
+    m: Optional[int] = typer.Option(None, help="BA edges per new node (default 5)"),
+    seed: int = typer.Option(0, help="graph seed"),
+    out: Optional[Path] = typer.Option(None, help="write the graph JSON here (default: print it)"),
+    draw: Optional[Path] = typer.Option(None, help="also draw the DAG to this image (png, pdf, svg)"),
+) -> None:
+    """Sample one random graph (paper definitions) and write it as JSON."""
+    from wiring_lab.graphs import generate_graph, save_graph, stage_dag
+
+    spec = generate_graph(generator, nodes, seed=seed, p=p, k=k, m=m)
+    if out is None:
+        typer.echo(spec.to_json(), nl=False)
+    else:
+        save_graph(spec, out)
+        dag = stage_dag(spec)
+        typer.echo(
+            f"wrote {out}: {spec.generator}{spec.params} N={spec.n}, {len(spec.edges)} edges, "
+            f"{len(dag.input_fed)} input-fed / {len(dag.output_fed)} output nodes, seed {spec.seed}"
+        )
+    if draw is not None:
+        from wiring_lab.drawing import draw_stage
+        from wiring_lab.plots import save_figure
+
+        save_figure(draw_stage(spec), draw)
+        typer.echo(f"wrote {draw}")
+
+
+# --- inspect ---------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def inspect(
+    checkpoint: Optional[Path] = typer.Argument(None, help="checkpoint to summarise; omit to build from options"),
+    graphs: Optional[Path] = typer.Option(None, help="stage graphs for a checkpoint saved without them"),
+    regime: str = typer.Option("small", help="small | regular | cifar | mnist | digits"),
+    channels: int = typer.Option(78, "--channels", "-c", help="C"),
+    nodes: int = typer.Option(32, "--nodes", "-n", help="N"),
+    generator: str = GeneratorOpt,
+    p: Optional[float] = typer.Option(None),
+    k: Optional[int] = typer.Option(None),
+    m: Optional[int] = typer.Option(None),
+    node_op: str = typer.Option("sepconv3x3", help="node operation"),
+    num_classes: int = typer.Option(1000, help="classes of the classifier"),
+    in_channels: int = typer.Option(3, help="image channels"),
+    seed: int = typer.Option(0, help="network seed"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Summarise a checkpoint, or build a network from options (no training): params, MACs, graphs."""
+    from wiring_lab.model import ModelConfig, build_model
+    from wiring_lab.summary import format_summary, model_summary
+
+    if checkpoint is not None:
+        from wiring_lab.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(checkpoint, graphs=graphs)
+        summary = model_summary(ckpt.model, ckpt.metadata)
+    else:
+        params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
+        config = ModelConfig(
+            regime=regime,
+            channels=channels,
+            nodes=nodes,
+            generator=generator,
+            params=params,
+            seed=seed,
+            node_op=node_op,
+            num_classes=num_classes,
+            in_channels=in_channels,
+        )
+        summary = model_summary(build_model(config))
+    if as_json:
+        _echo_json(summary)
+    else:
+        typer.echo(format_summary(summary))
+
+
+# --- train -----------------------------------------------------------------------------------
+# Defaults for C, N and head width by regime: the paper's small regime, and small-data
+# networks that train in minutes on a laptop CPU.
+SMALL_DATA_DEFAULTS = {"digits": (16, 16, 256), "mnist": (32, 32, 512), "cifar": (32, 32, 512)}
+
+
+@app.command()
+@user_errors
+def train(
+    out: Path = typer.Option(..., help="checkpoint path (written after every epoch)"),
+    generator: str = GeneratorOpt,
+    p: Optional[float] = typer.Option(None),
+    k: Optional[int] = typer.Option(None),
+    m: Optional[int] = typer.Option(None),
+    dataset: str = typer.Option("digits", help="digits | mnist | fashion-mnist | cifar10 | imagefolder"),
+    data_root: Optional[Path] = typer.Option(None, help="data directory (not needed for digits)"),
+    regime: Optional[str] = typer.Option(None, help="default: the one that fits the data set"),
+    channels: Optional[int] = typer.Option(None, "--channels", "-c", help="C (default 16 digits, 32 MNIST/CIFAR, 78 else)"),
+    nodes: Optional[int] = typer.Option(None, "--nodes", "-n", help="N (default 16 digits, 32 else)"),
+    head_channels: Optional[int] = typer.Option(None, help="head width (default 1280; less for small data)"),
+    node_op: str = typer.Option("sepconv3x3"),
+    seed: int = typer.Option(0, help="network seed (graphs) and training seed"),
+    epochs: int = typer.Option(15),
+    batch_size: int = typer.Option(64),
+    lr: float = typer.Option(0.1),
+    weight_decay: float = typer.Option(5e-5),
+    label_smoothing: float = typer.Option(0.1),
+    edge_drop: float = typer.Option(0.0, help="probability per step of dropping one input edge of a node"),
+    image_size: Optional[int] = typer.Option(None, help="imagefolder: crop size (default 224)"),
+    workers: int = typer.Option(0, help="data loader workers (image folders)"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    resume: bool = typer.Option(False, help="continue OUT from its last finished epoch"),
+) -> None:
+    """Train a RandWire network with the paper's recipe; checkpoint after every epoch."""
+    from wiring_lab.data import load_dataset
+    from wiring_lab.summary import format_summary, model_summary
+    from wiring_lab.train import TrainConfig, model_config_for
+    from wiring_lab.train import train as run_train
+
+    data = load_dataset(dataset, data_root, image_size)
+    regime = regime or data.regime
+    dc, dn, dh = SMALL_DATA_DEFAULTS.get(regime, (78, 32, 1280))
+    params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
+    mc = model_config_for(
+        data,
+        regime=regime,
+        channels=channels or dc,
+        nodes=nodes or dn,
+        head_channels=head_channels or dh,
+        generator=generator,
+        params=params,
+        seed=seed,
+        node_op=node_op,
+    )
+    tc = TrainConfig(
+        dataset=dataset,
+        data_root=str(data_root) if data_root else None,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        label_smoothing=label_smoothing,
+        edge_drop=edge_drop,
+        seed=seed,
+        workers=workers,
+    )
+
+    def report(row: dict) -> None:
+        typer.echo(
+            f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f} top-1 {row['train_top1']:.2f}% | "
+            f"test loss {row['test_loss']:.4f} top-1 {row['test_top1']:.2f}% ({row['seconds']:.1f} s)"
+        )
+
+    ckpt = run_train(mc, tc, out, device=device, resume=resume, data=data, on_epoch=report)
+    typer.echo(f"wrote {out}")
+    typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
+
+# --- demo ------------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def demo(out: Path = typer.Option(Path("report"), help="output directory; finished work in it is reused")) -> None:
+    """The main job on the embedded digits data set (no download)."""
+    from wiring_lab.demo import run_demo
+    from wiring_lab.summary import format_summary, model_summary
+
+    ckpts = run_demo(out, echo=typer.echo)
+    for name, ckpt in ckpts.items():
+        typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

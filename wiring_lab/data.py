@@ -1,0 +1,332 @@
+"""Data sets: the embedded digits default, MNIST / Fashion-MNIST IDX files, CIFAR-10, image folders.
+
+Every loader returns a :class:`Data` with a train and a test split as ``torch`` datasets of
+``(image (C, H, W) float32, label int64)`` pairs, already normalised. Nothing is downloaded:
+a missing or malformed data set is a :class:`~wiring_lab._io.UserError` naming the path and the
+layout that was expected.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, TensorDataset
+
+from wiring_lab._io import UserError
+
+FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+DIGITS_SPLIT_SEED = 0  # fixed train/test split of the embedded digits set
+DIGITS_TEST_FRACTION = 0.2
+
+_IDX_LAYOUT = (
+    "expected IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+    "t10k-labels-idx1-ubyte (each optionally .gz)"
+)
+_CIFAR_LAYOUT = "expected the CIFAR-10 python batches data_batch_1..5 and test_batch (cifar-10-batches-py/)"
+_FOLDER_LAYOUT = "expected train/<class>/*.jpg|png and val/<class>/*.jpg|png"
+
+
+@dataclass
+class Data:
+    """A data set's two splits and what a model needs to know about them."""
+
+    name: str
+    train: Dataset
+    test: Dataset
+    num_classes: int
+    in_channels: int
+    image_size: int
+    regime: str  # the model regime that fits these images
+    classes: list[str]
+
+
+# --- embedded default ------------------------------------------------------------------------
+def load_digits(root: str | Path | None = None, image_size: int | None = None) -> Data:
+    """scikit-learn's bundled 8x8 digits (1,797 images) with a fixed, stratified 80/20 split."""
+    from sklearn.datasets import load_digits as sk_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = sk_digits()
+    x = bunch.images.astype(np.float32) / 16.0  # pixel values 0..16
+    y = bunch.target.astype(np.int64)
+    xtr, xte, ytr, yte = train_test_split(
+        x, y, test_size=DIGITS_TEST_FRACTION, random_state=DIGITS_SPLIT_SEED, stratify=y
+    )
+    mean, std = float(xtr.mean()), float(xtr.std())
+    return Data(
+        "digits",
+        _tensors(xtr, ytr, mean, std),
+        _tensors(xte, yte, mean, std),
+        10,
+        1,
+        8,
+        "digits",
+        [str(i) for i in range(10)],
+    )
+
+
+def _tensors(x: np.ndarray, y: np.ndarray, mean: float | np.ndarray, std: float | np.ndarray) -> TensorDataset:
+    """(N, H, W) or (N, C, H, W) float images + labels -> normalised TensorDataset."""
+    if x.ndim == 3:
+        x = x[:, None]
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    mean_t = torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1, 1)
+    std_t = torch.as_tensor(std, dtype=torch.float32).reshape(-1, 1, 1)
+    return TensorDataset((t - mean_t) / std_t, torch.from_numpy(y.astype(np.int64)))
+
+
+# --- MNIST / Fashion-MNIST ---------------------------------------------------------------------
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse one IDX file (gzipped or not), checking its header against its size."""
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise UserError(f"{path}: cannot read IDX file ({e.__class__.__name__}: {e})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise UserError(f"{path}: not an IDX file (bad magic number)")
+    ndim = raw[3]
+    if ndim < 1 or len(raw) < 4 + 4 * ndim:
+        raise UserError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    body = raw[4 + 4 * ndim :]
+    if len(body) != expected:
+        raise UserError(f"{path}: IDX header declares shape {shape} ({expected} bytes) but the file has {len(body)}")
+    return np.frombuffer(body, dtype=dtype).reshape(shape)
+
+
+def _find_idx(root: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (root / name).is_file():
+            return root / name
+    raise UserError(f"{root}: missing {stem}[.gz]; {_IDX_LAYOUT}")
+
+
+def _load_idx_set(name: str, root: Path, classes: list[str]) -> Data:
+    if not root.is_dir():
+        raise UserError(f"{root}: no such data directory for {name}; {_IDX_LAYOUT}")
+    parts = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images = read_idx(_find_idx(root, f"{prefix}-images-idx3-ubyte"))
+        labels = read_idx(_find_idx(root, f"{prefix}-labels-idx1-ubyte"))
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise UserError(f"{root}: {split} images {images.shape} and labels {labels.shape} do not match")
+        if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
+            raise UserError(f"{root}: {split} labels outside 0..{len(classes) - 1}")
+        parts[split] = (images.astype(np.float32) / 255.0, labels.astype(np.int64))
+    mean, std = float(parts["train"][0].mean()), float(parts["train"][0].std() or 1.0)
+    size = parts["train"][0].shape[-1]
+    return Data(
+        name,
+        _tensors(*parts["train"], mean, std),
+        _tensors(*parts["test"], mean, std),
+        len(classes),
+        1,
+        size,
+        "mnist",
+        classes,
+    )
+
+
+def load_mnist(root: str | Path | None = None, image_size: int | None = None) -> Data:
+    """MNIST from its four IDX files under ``root``."""
+    if root is None:
+        raise UserError(f"mnist needs --data-root DIR; {_IDX_LAYOUT}")
+    return _load_idx_set("mnist", Path(root), [str(i) for i in range(10)])
+
+
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+def load_fashion_mnist(root: str | Path | None = None, image_size: int | None = None) -> Data:
+    """Fashion-MNIST from IDX files under ``root`` (default: Debian's dataset-fashion-mnist location)."""
+    if root is None:
+        if not FASHION_MNIST_DEBIAN.is_dir():
+            raise UserError(
+                f"{FASHION_MNIST_DEBIAN}: not found; install Debian's dataset-fashion-mnist or pass --data-root DIR; {_IDX_LAYOUT}"
+            )
+        root = FASHION_MNIST_DEBIAN
+    return _load_idx_set("fashion-mnist", Path(root), FASHION_CLASSES)
+
+
+# --- CIFAR-10 ------------------------------------------------------------------------------------
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles only the plain containers and numpy arrays a CIFAR batch holds; nothing else."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with open(path, "rb") as f:
+            d = _CifarUnpickler(f, encoding="bytes").load()
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing; {_CIFAR_LAYOUT}") from None
+    except Exception as e:  # truncated / hostile / not a pickle
+        raise UserError(f"{path}: not a CIFAR-10 batch ({e.__class__.__name__}: {e})") from None
+    if not isinstance(d, dict):
+        raise UserError(f"{path}: not a CIFAR-10 batch (expected a dict)")
+    d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+    data, labels = d.get("data"), d.get("labels")
+    if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 3072 or labels is None:
+        raise UserError(f"{path}: not a CIFAR-10 batch (expected 'data' (N, 3072) uint8 and 'labels')")
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) != len(data) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
+        raise UserError(f"{path}: labels do not match the images or lie outside 0..9")
+    return data.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0, labels
+
+
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def load_cifar10(root: str | Path | None = None, image_size: int | None = None) -> Data:
+    """CIFAR-10 from its python batches (loaded without running any pickled code)."""
+    if root is None:
+        raise UserError(f"cifar10 needs --data-root DIR; {_CIFAR_LAYOUT}")
+    root = Path(root)
+    if (root / "cifar-10-batches-py").is_dir():
+        root = root / "cifar-10-batches-py"
+    if not root.is_dir():
+        raise UserError(f"{root}: no such data directory for cifar10; {_CIFAR_LAYOUT}")
+    train = [_cifar_batch(root / f"data_batch_{i}") for i in range(1, 6)]
+    xtr = np.concatenate([x for x, _ in train])
+    ytr = np.concatenate([y for _, y in train])
+    xte, yte = _cifar_batch(root / "test_batch")
+    mean = xtr.mean(axis=(0, 2, 3))
+    std = xtr.std(axis=(0, 2, 3))
+    return Data("cifar10", _tensors(xtr, ytr, mean, std), _tensors(xte, yte, mean, std), 10, 3, 32, "cifar", CIFAR10_CLASSES)
+
+
+# --- image folders (ImageNet layout) --------------------------------------------------------------
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp"}
+
+
+class ImageFolder(Dataset):
+    """Images under ``root/<class>/``, resized (shorter side) and centre-cropped to ``size``."""
+
+    def __init__(self, root: Path, classes: list[str], size: int):
+        self.size = size
+        self.samples = [
+            (p, i)
+            for i, c in enumerate(classes)
+            for p in sorted((root / c).iterdir())
+            if p.suffix.lower() in _IMAGE_SUFFIXES
+        ]
+        if not self.samples:
+            raise UserError(f"{root}: no images found; {_FOLDER_LAYOUT}")
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        from PIL import Image
+
+        path, label = self.samples[i]
+        try:
+            with Image.open(path) as im:
+                im = im.convert("RGB")
+                scale = self.size * 256 / 224 / min(im.size)  # ImageNet's 256 -> 224 crop ratio
+                im = im.resize((max(self.size, round(im.width * scale)), max(self.size, round(im.height * scale))))
+                left, top = (im.width - self.size) // 2, (im.height - self.size) // 2
+                im = im.crop((left, top, left + self.size, top + self.size))
+                x = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1)
+        except (OSError, ValueError) as e:
+            raise UserError(f"{path}: not a readable image ({e})") from None
+        mean = torch.tensor(IMAGENET_MEAN).reshape(3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).reshape(3, 1, 1)
+        return (x - mean) / std, label
+
+
+def load_imagefolder(root: str | Path | None = None, image_size: int | None = None) -> Data:
+    """train/ and val/ folders of class sub-folders (the ImageNet layout)."""
+    if root is None:
+        raise UserError(f"imagefolder needs --data-root DIR; {_FOLDER_LAYOUT}")
+    root = Path(root)
+    for split in ("train", "val"):
+        if not (root / split).is_dir():
+            raise UserError(f"{root / split}: missing; {_FOLDER_LAYOUT}")
+    classes = sorted(p.name for p in (root / "train").iterdir() if p.is_dir())
+    if not classes:
+        raise UserError(f"{root / 'train'}: no class folders; {_FOLDER_LAYOUT}")
+    missing = [c for c in classes if not (root / "val" / c).is_dir()]
+    if missing:
+        raise UserError(f"{root / 'val'}: missing class folder {missing[0]!r}; {_FOLDER_LAYOUT}")
+    size = image_size or 224
+    return Data(
+        "imagefolder",
+        ImageFolder(root / "train", classes, size),
+        ImageFolder(root / "val", classes, size),
+        len(classes),
+        3,
+        size,
+        "small" if size >= 64 else "cifar",
+        classes,
+    )
+
+
+_DATASETS: dict[str, Callable[..., Data]] = {
+    "digits": load_digits,
+    "mnist": load_mnist,
+    "fashion-mnist": load_fashion_mnist,
+    "cifar10": load_cifar10,
+    "imagefolder": load_imagefolder,
+}
+
+
+def list_datasets() -> list[str]:
+    """Names of the known data sets."""
+    return list(_DATASETS)
+
+
+def load_dataset(name: str, root: str | Path | None = None, image_size: int | None = None) -> Data:
+    """Load a data set by name; ``root`` is its directory (unused for the embedded digits)."""
+    try:
+        loader = _DATASETS[name]
+    except KeyError:
+        raise UserError(f"unknown dataset {name!r}; choose one of {', '.join(_DATASETS)}") from None
+    return loader(root, image_size)
+
+
+def batches(dataset: Dataset, batch_size: int, shuffle_seed: int | None = None, limit: int | None = None, workers: int = 0):
+    """Yield ``(x, y)`` batches; in-memory sets are sliced directly (no DataLoader overhead)."""
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    order = torch.arange(n)
+    if shuffle_seed is not None:
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(shuffle_seed))
+    if isinstance(dataset, TensorDataset):
+        x, y = dataset.tensors
+        for i in range(0, n, batch_size):
+            idx = order[i : i + batch_size]
+            yield x[idx], y[idx]
+        return
+    from torch.utils.data import DataLoader, Subset
+
+    loader = DataLoader(Subset(dataset, order.tolist()), batch_size=batch_size, num_workers=workers)
+    yield from loader
