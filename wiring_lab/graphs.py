@@ -364,6 +364,15 @@ def generate_graph(generator: str, n: int = DEFAULT_NODES, seed: int = 0, **para
     return GraphSpec(generator, full, int(seed) if seed is not None else None, int(n), tuple(edges))
 
 
+def setting_label(generator: str, params: dict[str, Any]) -> str:
+    """Paper-style label of a generator setting: ``WS(4, 0.75)``, ``ER(0.2)``, ``BA(5)``, ``chain``."""
+    order = {"er": ("p",), "ba": ("m",), "ws": ("k", "p")}.get(generator, tuple(sorted(params)))
+    values = [params[k] for k in order if k in params]
+    if not values:
+        return generator
+    return f"{generator.upper()}({', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in values)})"
+
+
 def stage_seeds(seed: int, count: int) -> list[int]:
     """Independent per-stage seeds derived from one network seed (platform independent)."""
     _rng(seed)  # validates

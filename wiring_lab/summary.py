@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from wiring_lab.graphs import GraphSpec, stage_dag
+from wiring_lab.graphs import GraphSpec, setting_label, stage_dag
 from wiring_lab.model import ModelConfig, RandWire, count_macs, count_params
 
 
@@ -89,3 +89,36 @@ def format_summary(s: dict[str, Any]) -> str:
                     f"  {h['test_loss']:>9.4f}  {h['test_top1']:>9.2f}  {h['seconds']:>7.1f}"
                 )
     return "\n".join(lines)
+
+
+def model_record(name: str, model: RandWire, metadata: dict[str, Any], checkpoint: str | None = None) -> dict[str, Any]:
+    """One row of ``tables/models.csv``: a trained network's setting, size and final accuracy."""
+    cfg = model.config
+    final = metadata.get("final") or {}
+    info = metadata.get("info") or {}
+    return {
+        "model": name,
+        "generator": cfg.generator,
+        "setting": setting_label(cfg.generator, cfg.params),
+        "p": cfg.params.get("p"),
+        "k": cfg.params.get("k"),
+        "m": cfg.params.get("m"),
+        "seed": cfg.seed,
+        "node_op": cfg.node_op,
+        "regime": cfg.regime,
+        "channels": cfg.channels,
+        "nodes": cfg.nodes,
+        "dataset": metadata.get("dataset"),
+        "epochs": metadata.get("epochs_done", metadata.get("epochs")),
+        "top1": final.get("test_top1"),
+        "top5": final.get("test_top5"),
+        "loss": final.get("test_loss"),
+        "n_params": info.get("params", count_params(model)),
+        "macs": info.get("macs"),
+        "checkpoint": checkpoint,
+    }
+
+
+def history_records(name: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of ``tables/history.csv``: one per epoch of a network's training."""
+    return [{"model": name, **row} for row in metadata.get("history", [])]

@@ -1,0 +1,52 @@
+"""Shared fixtures: a tiny trained digits network (trained once per test session), devices."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+# Tests run on the CPU unless WIRING_LAB_TEST_DEVICE says otherwise (e.g. cuda).
+TEST_DEVICE = os.environ.get("WIRING_LAB_TEST_DEVICE", "cpu")
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip GPU tests cleanly where there is no CUDA device."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The embedded digits data set."""
+    from wiring_lab.data import load_dataset
+
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt_path(tmp_path_factory, digits):
+    """A tiny WS network trained 4 epochs on digits (C=8, N=8): a few seconds on a CPU."""
+    from wiring_lab.train import TrainConfig, model_config_for, train
+
+    path = tmp_path_factory.mktemp("ckpt") / "tiny_ws.pt"
+    mc = model_config_for(digits, channels=8, nodes=8, head_channels=64, generator="ws", seed=1)
+    train(mc, TrainConfig(epochs=4, seed=1), path, device="cpu", data=digits, progress=False)
+    return path
+
+
+@pytest.fixture()
+def tiny_ckpt(tiny_ckpt_path):
+    """The tiny trained network, loaded fresh for each test (safe to modify)."""
+    from wiring_lab.checkpoint import load_checkpoint
+
+    return load_checkpoint(tiny_ckpt_path)

@@ -1,0 +1,34 @@
+"""Layout of a run directory (``wiring-lab demo``, ``wiring-lab ablate``), shared by every stage.
+
+A run directory holds ``checkpoints/<model>.pt``, tidy tables under ``tables/`` and renders under
+``figures/``. Figures read only the tables; a table's name says which command makes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# table name -> (relative path, the command that makes it)
+TABLES: dict[str, tuple[str, str]] = {
+    "models": ("tables/models.csv", "wiring-lab demo / wiring-lab ablate (one row per trained network)"),
+    "history": ("tables/history.csv", "wiring-lab demo / wiring-lab ablate (per-epoch rows of every network)"),
+    "damage": ("tables/damage.csv", "wiring-lab damage CKPT --remove node|edge --out RUN_DIR/tables/damage.csv"),
+    "attack": ("tables/attack.csv", "wiring-lab attack CKPT --out RUN_DIR/tables/attack.csv"),
+    "population_metrics": (
+        "tables/population_metrics.csv",
+        "wiring-lab metrics --generator ws --k 4 --p 0,0.01,... --out RUN_DIR/tables/population_metrics.csv",
+    ),
+    "stage_metrics": ("tables/stage_metrics.csv", "wiring-lab metrics CKPT --out RUN_DIR/tables/stage_metrics.csv"),
+    "node_metrics": ("tables/node_metrics.csv", "wiring-lab metrics CKPT --per node --out RUN_DIR/tables/node_metrics.csv"),
+    "correlations": ("tables/correlations.csv", "wiring-lab correlate RUN_DIR/tables/damage.csv --out RUN_DIR/tables/correlations.csv"),
+}
+
+
+def table_path(run_dir: str | Path, name: str) -> Path:
+    """Path of table ``name`` inside ``run_dir``."""
+    return Path(run_dir) / TABLES[name][0]
+
+
+def checkpoint_path(run_dir: str | Path, model: str) -> Path:
+    """Path of model ``model``'s checkpoint inside ``run_dir``."""
+    return Path(run_dir) / "checkpoints" / f"{model}.pt"
