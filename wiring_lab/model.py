@@ -196,15 +196,24 @@ class Stage(nn.Module):
             for v in range(graph.n)
         )
 
+    def node_inputs(self, v: int, x: torch.Tensor, outs: Sequence[torch.Tensor | None]) -> list[torch.Tensor]:
+        """Inputs of node ``v``, in ``dag.preds[v]`` order: the stage input if ``v`` is input-fed."""
+        preds = self.dag.preds[v]
+        return [x] if not preds else [outs[u] for u in preds]  # type: ignore[misc]
+
+    def combine(self, outs: Sequence[torch.Tensor | None], keep: Sequence[int] | None = None) -> torch.Tensor:
+        """The output node: plain mean over the output-fed nodes (or the subset ``keep``)."""
+        chosen = self.dag.output_fed if keep is None else keep
+        out = outs[chosen[0]]
+        for v in chosen[1:]:
+            out = out + outs[v]
+        return out / len(chosen)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs: list[torch.Tensor | None] = [None] * self.graph.n
         for v in range(self.graph.n):  # index order is a topological order
-            preds = self.dag.preds[v]
-            outs[v] = self.nodes[v]([x] if not preds else [outs[u] for u in preds])
-        out = outs[self.dag.output_fed[0]]
-        for v in self.dag.output_fed[1:]:
-            out = out + outs[v]
-        return out / len(self.dag.output_fed)
+            outs[v] = self.nodes[v](self.node_inputs(v, x, outs))
+        return self.combine(outs)
 
 
 def _conv_bn(cin: int, cout: int, stride: int, relu_first: bool) -> nn.Sequential:
