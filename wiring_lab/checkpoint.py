@@ -65,17 +65,50 @@ def save_checkpoint(path: str | Path, model: RandWire, metadata: dict[str, Any],
 
 
 def _refusal(path: Path, err: BaseException) -> UserError:
+    """One line saying why ``torch.load(weights_only=True)`` refused or failed on ``path``."""
     text = str(err)
-    if "Unsupported global" in text or "Unsupported operand" in text or isinstance(err, pickle.UnpicklingError):
-        first = next((ln.strip() for ln in text.splitlines() if "Unsupported" in ln), text.splitlines()[0] if text else "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if "nsupported" in text or isinstance(err, pickle.UnpicklingError):
+        why = next((ln for ln in lines if "nsupported" in ln and "Weights only" not in ln), None)
+        why = why or (lines[0] if lines else err.__class__.__name__)
         return UserError(
-            f"{path}: refused: the file asks to build Python objects ({first[:160]}); "
+            f"{path}: refused: the file asks to build Python objects ({why.rstrip('.')[:160]}); "
             "checkpoints are loaded with weights_only=True and nothing in them is run"
         )
-    if isinstance(err, (EOFError, zipfile.BadZipFile)) or "failed finding central directory" in text or "truncated" in text.lower():
+    truncated = (
+        isinstance(err, (EOFError, zipfile.BadZipFile))
+        or "failed finding central directory" in text
+        or "truncated" in text.lower()
+        or "Invalid argument" in text  # torch's zip reader on a file cut short
+    )
+    if truncated:
         return UserError(f"{path}: truncated or corrupt checkpoint file")
-    first = text.splitlines()[0] if text else err.__class__.__name__
+    if "size" in text and ("does not match" in text or "wrong byte size" in text or "not resizable" in text):
+        return UserError(f"{path}: corrupt checkpoint: a tensor's declared size does not match its stored data")
+    if isinstance(err, (IndexError, KeyError, ValueError, OverflowError)) or "pickle" in text.lower():
+        return UserError(f"{path}: not a PyTorch checkpoint (neither a torch zip archive nor a tensor pickle)")
+    first = lines[0] if lines else err.__class__.__name__
     return UserError(f"{path}: not a loadable checkpoint ({first[:200]})")
+
+
+# A torch zip archive stores its records uncompressed; a compressed record may declare any
+# size, so a small file could make torch.load allocate gigabytes (a zip bomb).
+MAX_INFLATION = 4
+
+
+def _check_zip_sizes(path: Path) -> None:
+    """Refuse a zip archive whose records declare far more bytes than the file holds."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # torch.load reports it
+    on_disk = path.stat().st_size
+    if declared > MAX_INFLATION * on_disk + (1 << 20):
+        raise UserError(
+            f"{path}: refused: its records declare {declared:,} bytes in a {on_disk:,}-byte file "
+            "(compressed records; torch never writes them, and loading would allocate the declared size)"
+        )
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -87,6 +120,15 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise UserError(f"{path}: is a directory, not a checkpoint file")
     if path.stat().st_size == 0:
         raise UserError(f"{path}: empty file, not a checkpoint")
+    if zipfile.is_zipfile(path):
+        _check_zip_sizes(path)
+    else:
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if head == b"PK\x03\x04":
+            raise UserError(f"{path}: truncated or corrupt checkpoint file (a zip archive without its directory)")
+        if head[:1] != b"\x80":  # torch's legacy (non-zip) format starts with a protocol-2 pickle
+            raise UserError(f"{path}: not a PyTorch checkpoint (neither a torch zip archive nor a tensor pickle)")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for bad files; all are user errors here
@@ -106,8 +148,8 @@ def load_graphs(path: str | Path) -> list[GraphSpec]:
         raise UserError(f"{path}: no such graph file or directory")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: not valid JSON ({e})") from None
+    except (ValueError, RecursionError) as e:  # bad JSON, bad UTF-8, absurd nesting or numbers
+        raise UserError(f"{path}: not valid JSON ({str(e).splitlines()[0][:120] if str(e) else e.__class__.__name__})") from None
     items = data.get("graphs") if isinstance(data, dict) and "graphs" in data else data
     items = items if isinstance(items, list) else [items]
     try:
@@ -116,8 +158,19 @@ def load_graphs(path: str | Path) -> list[GraphSpec]:
         raise UserError(f"{path}: {e}") from None
 
 
+def _stage_node_counts(state: dict[str, Any]) -> dict[int, int]:
+    """Number of node modules of each stage named in a state_dict (``stages.<i>.nodes.<v>.``)."""
+    nodes: dict[int, set[int]] = {}
+    for key in state:
+        parts = str(key).split(".")
+        if len(parts) > 3 and parts[0] == "stages" and parts[2] == "nodes" and parts[1].isdigit() and parts[3].isdigit():
+            nodes.setdefault(int(parts[1]), set()).add(int(parts[3]))
+    return {i: len(vs) for i, vs in nodes.items()}
+
+
 def _check_state(path: Path, model: RandWire, state: Any) -> None:
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    """``state`` must hold exactly ``model``'s tensors, with their shapes and finite values."""
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise UserError(f"{path}: 'state_dict' must map parameter names to tensors")
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
@@ -133,9 +186,73 @@ def _check_state(path: Path, model: RandWire, state: Any) -> None:
             k = shapes[0]
             parts.append(f"{len(shapes)} of another shape (e.g. {k}: {tuple(state[k].shape)} vs {tuple(expected[k].shape)})")
         raise UserError(f"{path}: state_dict does not match its graphs: {'; '.join(parts)}")
+    kinds = [k for k in expected if state[k].is_floating_point() != expected[k].is_floating_point() or state[k].is_complex()]
+    if kinds:
+        k = kinds[0]
+        raise UserError(f"{path}: tensor {k} has dtype {state[k].dtype}, expected {expected[k].dtype}")
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise UserError(f"{path}: tensor {bad[0]} holds NaN or inf values ({len(bad)} tensor(s) affected)")
+    negative = [k for k, v in state.items() if k.endswith("running_var") and bool((v < 0).any())]
+    if negative:
+        raise UserError(f"{path}: tensor {negative[0]} holds negative batch-norm variances")
+
+
+def _check_graph_sizes(path: Path, specs: Sequence[GraphSpec], state: Any) -> None:
+    """Each stage graph's node count must match the state_dict, checked before anything is built."""
+    if not isinstance(state, dict):
+        raise UserError(f"{path}: 'state_dict' must map parameter names to tensors")
+    counts = _stage_node_counts(state)
+    for i, spec in enumerate(specs):
+        if counts.get(i, 0) != spec.n:
+            raise UserError(
+                f"{path}: state_dict does not match its graphs: stage {i} has {spec.n} nodes in its graph "
+                f"but {counts.get(i, 0)} in the state_dict"
+            )
+
+
+_NUMBER = (int, float)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, _NUMBER) and not isinstance(x, bool)
+
+
+def _check_metadata(path: Path, meta: Any) -> dict[str, Any]:
+    """The metadata keys wiring-lab reads must have the types it reads them as."""
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise UserError(f"{path}: 'metadata' must be a dict (got {type(meta).__name__})")
+    history = meta.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise UserError(f"{path}: metadata 'history' must be a list of per-epoch records")
+    for h in history:
+        bad = [k for k, v in h.items() if k != "epoch" and v is not None and not _is_number(v)]
+        if bad or not isinstance(h.get("epoch", 0), int):
+            raise UserError(f"{path}: metadata 'history' holds a non-numeric value ({bad[0] if bad else 'epoch'})")
+    for key in ("final", "info", "train_config", "versions"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise UserError(f"{path}: metadata {key!r} must be a dict (got {type(meta[key]).__name__})")
+    final = meta.get("final") or {}
+    bad = [k for k, v in final.items() if v is not None and not _is_number(v)]
+    if bad:
+        raise UserError(f"{path}: metadata 'final' holds a non-numeric {bad[0]!r}")
+    for key in ("epochs", "epochs_done"):
+        if meta.get(key) is not None and (not isinstance(meta[key], int) or isinstance(meta[key], bool)):
+            raise UserError(f"{path}: metadata {key!r} must be an integer (got {meta[key]!r:.40})")
+    if meta.get("dataset") is not None and not isinstance(meta["dataset"], str):
+        raise UserError(f"{path}: metadata 'dataset' must be a string")
+    return meta
+
+
+def _check_train_state(path: Path, train_state: Any) -> dict[str, Any] | None:
+    """``train_state`` is absent or ``{"optimizer": dict, "epoch": int}``."""
+    if train_state is None:
+        return None
+    if not isinstance(train_state, dict) or not isinstance(train_state.get("optimizer"), dict):
+        raise UserError(f"{path}: 'train_state' must be a dict holding the optimizer state")
+    return train_state
 
 
 def load_checkpoint(
@@ -173,9 +290,12 @@ def load_checkpoint(
     n_stages = len(config.stage_shapes())
     if len(specs) != n_stages:
         raise UserError(f"{path}: regime {config.regime!r} has {n_stages} random stages but {len(specs)} graphs were given")
+    meta = _check_metadata(path, obj.get("metadata"))
+    train_state = _check_train_state(path, obj.get("train_state"))
+    _check_graph_sizes(path, specs, obj["state_dict"])
+    with torch.device("meta"):  # shapes only: a config declaring huge layers allocates nothing
+        _check_state(path, build_model(config, specs), obj["state_dict"])
     model = build_model(config, specs)
-    _check_state(path, model, obj["state_dict"])
     model.load_state_dict(obj["state_dict"])
     model.to(device).eval()
-    meta = obj.get("metadata") or {}
-    return Checkpoint(model, specs, config, meta if isinstance(meta, dict) else {}, obj.get("train_state"), path)
+    return Checkpoint(model, specs, config, meta, train_state, path)
