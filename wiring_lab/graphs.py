@@ -40,6 +40,9 @@ PAPER_DEFAULTS: dict[str, dict[str, Any]] = {
     "complete": {},
 }
 DEFAULT_NODES = 32
+# Upper bound on N for any graph: a file declaring more is refused before anything is allocated
+# (the paper uses N <= 32; Watts-Strogatz-style population studies a few thousand).
+MAX_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,13 @@ class GraphSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.n, (int, np.integer)) or isinstance(self.n, bool) or self.n < 1:
             raise ValueError(f"graph must have at least one node (got n={self.n!r})")
+        if self.n > MAX_NODES:
+            raise ValueError(f"graph declares n={self.n} nodes, more than the limit of {MAX_NODES}")
+        if not isinstance(self.edges, (list, tuple)):
+            raise ValueError("'edges' must be a list of [u, v] pairs")
         canon = set()
         for edge in self.edges:
-            if len(edge) != 2:
+            if not isinstance(edge, (list, tuple)) or len(edge) != 2:
                 raise ValueError(f"edge {edge!r} must be a pair of node ids")
             u, v = edge
             if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in (u, v)):
@@ -122,6 +129,8 @@ class GraphSpec:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise ValueError(f"not valid JSON ({e.msg} at line {e.lineno})") from None
+        except (ValueError, RecursionError) as e:  # absurd nesting or numbers
+            raise ValueError(f"not valid JSON ({str(e).splitlines()[0][:120] if str(e) else e.__class__.__name__})") from None
         return cls.from_dict(data)
 
     # --- networkx --------------------------------------------------------------------------
@@ -218,6 +227,8 @@ def _check_n(n: Any) -> None:
         raise ValueError(f"n must be an integer (got {n!r})")
     if n < 2:
         raise ValueError(f"n must be at least 2 (got n={n}); choose a larger n")
+    if n > MAX_NODES:
+        raise ValueError(f"n={n} is more than the limit of {MAX_NODES} nodes; choose a smaller n")
 
 
 def _check_p(p: Any) -> float:
@@ -354,7 +365,27 @@ def generator_params(generator: str, **params: Any) -> dict[str, Any]:
     if unknown:
         allowed = ", ".join(defaults) or "none"
         raise ValueError(f"generator {generator!r} takes no parameter {unknown[0]!r} (its parameters: {allowed})")
-    return {k: (params[k] if params.get(k) is not None else v) for k, v in defaults.items()}
+    full = {k: (params[k] if params.get(k) is not None else v) for k, v in defaults.items()}
+    _check_params(generator, full)
+    return full
+
+
+def _check_params(generator: str, params: dict[str, Any]) -> None:
+    """Types and ranges of the paper generators' parameters that do not depend on ``n``."""
+    if generator not in ("er", "ba", "ws"):
+        return
+    if "p" in params:
+        _check_p(params["p"])
+    for name, low in (("k", 2), ("m", 1)):
+        if name in params:
+            v = params[name]
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise ValueError(f"{name} must be an integer (got {v!r})")
+            if v < low:
+                raise ValueError(f"{name} must be at least {low} (got {name}={v})")
+    if generator == "ws" and params.get("k", 0) % 2:
+        k = params["k"]
+        raise ValueError(f"WS needs an even k (got k={k}); choose k={k - 1} or k={k + 1}")
 
 
 def generate_graph(generator: str, n: int = DEFAULT_NODES, seed: int = 0, **params: Any) -> GraphSpec:

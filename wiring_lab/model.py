@@ -103,12 +103,18 @@ class ModelConfig:
     head_channels: int = 1280  # width of the 1x1 conv before global pooling
 
     def __post_init__(self) -> None:
+        if not all(isinstance(x, str) for x in (self.regime, self.node_op, self.generator)):
+            raise ValueError("regime, node_op and generator must be strings")
         if self.regime not in REGIMES:
             raise ValueError(f"unknown regime {self.regime!r}; choose one of {', '.join(REGIMES)}")
         for name in ("channels", "nodes", "num_classes", "in_channels", "head_channels"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer (got {value!r})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer (got {self.seed!r})")
+        if not isinstance(self.params, dict):
+            raise ValueError(f"params must be a dict of generator parameters (got {self.params!r:.60})")
         if self.channels < 2:
             raise ValueError(f"channels must be at least 2 (conv1 has C/2 channels; got {self.channels})")
         get_node_op(self.node_op)
