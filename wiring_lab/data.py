@@ -8,10 +8,10 @@ layout that was expected.
 
 from __future__ import annotations
 
-import gzip
 import io
 import pickle
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -87,14 +87,38 @@ def _tensors(x: np.ndarray, y: np.ndarray, mean: float | np.ndarray, std: float 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+def _gunzip(raw: bytes, path: Path) -> bytes:
+    """Decompress a gzipped IDX file, never beyond the size its own header declares."""
+    d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        head = d.decompress(raw, 4)
+        ndim = head[3] if len(head) == 4 else 0
+        head += d.decompress(d.unconsumed_tail, 4 * ndim)
+        if len(head) < 4 + 4 * ndim or head[2] not in _IDX_DTYPES:
+            return head  # read_idx reports what is wrong with the header
+        shape = struct.unpack(f">{ndim}I", head[4 : 4 + 4 * ndim])
+        size = int(np.prod(shape, dtype=np.int64)) * np.dtype(_IDX_DTYPES[head[2]]).itemsize
+        if size > MAX_IDX_BYTES:
+            raise UserError(f"{path}: IDX header declares shape {shape} ({size:,} bytes), more than {MAX_IDX_BYTES:,}")
+        body = d.decompress(d.unconsumed_tail, size + 1)  # one byte more reveals trailing data
+    except zlib.error as e:
+        raise UserError(f"{path}: corrupt gzip data ({e})") from None
+    return head + body
+
+
+# Larger than any IDX data set in use (MNIST's training images are 47 MB); a header declaring
+# more is refused before anything is allocated or decompressed.
+MAX_IDX_BYTES = 4 << 30
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Parse one IDX file (gzipped or not), checking its header against its size."""
     try:
         raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+    except OSError as e:
         raise UserError(f"{path}: cannot read IDX file ({e.__class__.__name__}: {e})") from None
+    if raw[:2] == b"\x1f\x8b":
+        raw = _gunzip(raw, path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise UserError(f"{path}: not an IDX file (bad magic number)")
     ndim = raw[3]
@@ -193,10 +217,13 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise UserError(f"{path}: not a CIFAR-10 batch (expected a dict)")
     d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
     data, labels = d.get("data"), d.get("labels")
-    if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 3072 or labels is None:
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or labels is None:
         raise UserError(f"{path}: not a CIFAR-10 batch (expected 'data' (N, 3072) uint8 and 'labels')")
-    labels = np.asarray(labels, dtype=np.int64)
-    if len(labels) != len(data) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
+    try:
+        labels = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise UserError(f"{path}: not a CIFAR-10 batch ('labels' must be integers)") from None
+    if labels.ndim != 1 or len(labels) != len(data) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
         raise UserError(f"{path}: labels do not match the images or lie outside 0..9")
     return data.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0, labels
 
