@@ -63,6 +63,21 @@ def model_config_for(data: Data, **overrides: Any) -> ModelConfig:
     return ModelConfig(**base)
 
 
+def _restore_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any], path: Path) -> None:
+    """Load a checkpoint's optimizer state; one that does not fit the model is a UserError."""
+    try:
+        opt.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+        raise UserError(f"{path}: its optimizer state does not fit the model ({str(e).splitlines()[0][:120] if str(e) else e.__class__.__name__})") from None
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for name, v in opt.state.get(p, {}).items():
+                if v is None:
+                    continue
+                if not isinstance(v, torch.Tensor) or (v.dim() and v.shape != p.shape) or not torch.isfinite(v).all():
+                    raise UserError(f"{path}: its optimizer state does not fit the model ({name} of another shape or not finite)")
+
+
 def _cosine_lr(base: float, step: int, total: int) -> float:
     return 0.5 * base * (1.0 + math.cos(math.pi * step / total))
 
@@ -114,7 +129,7 @@ def train(
         history = list(ckpt.metadata.get("history", []))
         start_epoch = len(history)
         if ckpt.train_state is not None and start_epoch < train_config.epochs:
-            opt.load_state_dict(ckpt.train_state["optimizer"])
+            _restore_optimizer(opt, ckpt.train_state["optimizer"], out)
         if start_epoch >= train_config.epochs:
             return load_checkpoint(out, device=dev)
     model.to(dev)
