@@ -1,0 +1,127 @@
+"""Faults: commands killed with SIGKILL at random points, then restarted.
+
+Finished work is all there exactly once, a checkpoint on disk is never half-written, and a
+resumed training ends at the same weights as an uninterrupted run on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from wiring_lab.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+# one thread everywhere, so an interrupted and an uninterrupted run do the same arithmetic
+ENV = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+TINY = ["-c", "4", "-n", "5", "--k", "2", "--head-channels", "16", "--seed", "3", "--epochs", "3", "--device", "cpu"]
+
+
+def cli(*args: str) -> list[str]:
+    """The command line of ``wiring-lab ARGS`` run from this checkout."""
+    return [sys.executable, "-m", "wiring_lab", *args]
+
+
+def run_killed(cmd: list[str], after_line: str | None, delay: float) -> int | None:
+    """Run ``cmd``; SIGKILL it ``delay`` s after it prints a line starting with ``after_line`` (or after start).
+
+    Returns its exit code if it ended by itself, None if it was killed.
+    """
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if after_line is not None:
+        for line in proc.stdout:
+            if line.startswith(after_line):
+                break
+    time.sleep(delay)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return None
+    rc = proc.wait()
+    assert rc == 0, proc.stderr.read()
+    return rc
+
+
+def state(path: Path) -> dict[str, torch.Tensor]:
+    """The saved weights of a checkpoint."""
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """An uninterrupted run of the tiny training, in its own process."""
+    out = tmp_path_factory.mktemp("ref") / "ref.pt"
+    subprocess.run(cli("train", "--out", str(out), *TINY), env=ENV, check=True, capture_output=True, timeout=300)
+    return out
+
+
+def test_training_killed_at_random_points_resumes_to_identical_weights(reference, tmp_path):
+    out = tmp_path / "run.pt"
+    rng = random.Random(20261122)
+    kills = 0
+    cmd = cli("train", "--out", str(out), "--resume", *TINY)
+    # first kill: during start-up, before any checkpoint exists; then each run is killed at a
+    # random moment after it finished an epoch (inside the next epoch or its checkpoint write)
+    assert run_killed(cmd, None, rng.uniform(0.1, 1.5)) is None
+    kills += 1
+    for attempt in range(8):
+        rc = run_killed(cmd, "epoch", rng.uniform(0.0, 1.0))
+        if out.exists():  # whatever moment the kill came, the file on disk is a whole checkpoint
+            ckpt = load_checkpoint(out)
+            done = ckpt.metadata["epochs_done"]
+            assert [h["epoch"] for h in ckpt.metadata["history"]] == list(range(1, done + 1))
+        if rc == 0:
+            break
+        kills += 1
+    else:
+        pytest.fail("training never finished")
+    assert kills >= 2, "the run was never interrupted after a checkpoint; the test proved little"
+    final = load_checkpoint(out)
+    assert [h["epoch"] for h in final.metadata["history"]] == [1, 2, 3]  # each epoch exactly once
+    ref, got = state(reference), state(out)
+    assert ref.keys() == got.keys()
+    assert all(torch.equal(ref[k], got[k]) for k in ref), "resumed weights differ from the uninterrupted run"
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, torch
+    from wiring_lab.checkpoint import save_checkpoint
+    from wiring_lab.model import ModelConfig, build_model
+    model = build_model(ModelConfig(regime="digits", channels=8, nodes=8, num_classes=10, in_channels=1, head_channels=64))
+    i = 0
+    print("ready", flush=True)
+    while True:  # rewrite the same checkpoint as fast as possible, each time with other weights
+        i += 1
+        with torch.no_grad():
+            model.fc.bias.fill_(float(i))
+        save_checkpoint(sys.argv[1], model, {"writes": i})
+    """
+)
+
+
+def test_checkpoint_is_never_half_written(tmp_path):
+    """SIGKILL a process that rewrites a checkpoint in a loop: the file always loads, whole and consistent."""
+    out = tmp_path / "ckpt.pt"
+    rng = random.Random(7)
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(out)], env=ENV, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.05, 0.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if out.exists():
+            ckpt = load_checkpoint(out)
+            assert float(ckpt.model.fc.bias[0].detach()) == ckpt.metadata["writes"]  # weights and metadata from one write
+    assert out.exists()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "ckpt.pt"]
+    assert all(name.startswith(".ckpt.pt.") and name.endswith(".tmp") for name in leftovers)  # only hidden temporaries

@@ -1,0 +1,439 @@
+"""Hostile files for every command that reads one: one ``error:`` line naming the file, exit 2, nothing run or written.
+
+Each case writes a bad file into ``tmp_path`` and runs the real command through typer's
+``CliRunner``; a file whose pickle would run code is also opened by a separate ``python -m
+wiring_lab`` process, and a marker file that its payload would create must never appear.
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import io
+import json
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from wiring_lab.cli import app
+from wiring_lab.graphs import MAX_NODES, generate_graph, load_graph
+
+RUNNER = CliRunner()
+
+
+class _Evil:
+    """Pickles as a call to ``os.system`` that would create ``marker``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+class _EvilOpen:
+    """Pickles as ``builtins.open(marker, "w")``: creating the file is the payload."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        import builtins
+
+        return (builtins.open, (str(self.marker), "w"))
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def assert_one_line_error(args: list[str], *fragments: str, root: Path | None = None) -> str:
+    """Run the CLI: exit 2, a single ``error:`` line holding each fragment, no traceback, no file written."""
+    before = _files(root) if root is not None else None
+    result = RUNNER.invoke(app, args)
+    out = result.output.strip()
+    assert result.exit_code == 2, (result.exit_code, out, result.exception)
+    lines = out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out
+    assert "Traceback" not in out
+    for frag in fragments:
+        assert frag in lines[0], (frag, lines[0])
+    if root is not None:
+        assert _files(root) == before, "a failing command wrote or changed files"
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def base(tiny_ckpt_path) -> dict:
+    """The tiny trained checkpoint as plain containers, to corrupt copy by copy."""
+    return torch.load(tiny_ckpt_path, weights_only=True)
+
+
+def _save(obj, path: Path) -> Path:
+    torch.save(obj, path)
+    return path
+
+
+# --- pickles that would run code ----------------------------------------------------------------
+@pytest.mark.parametrize("how", ["zip", "legacy", "raw-pickle-2", "raw-pickle-5", "open"])
+def test_checkpoint_pickle_payload_never_runs(tmp_path, how):
+    marker = tmp_path / "MARKER"
+    path = tmp_path / f"evil-{how}.pt"
+    if how == "zip":
+        torch.save({"format": "wiring-lab-checkpoint", "x": _Evil(marker)}, path)
+    elif how == "legacy":
+        torch.save({"x": _Evil(marker)}, path, _use_new_zipfile_serialization=False)
+    elif how == "open":
+        torch.save({"format": "wiring-lab-checkpoint", "x": _EvilOpen(marker)}, path)
+    else:
+        path.write_bytes(pickle.dumps(_Evil(marker), protocol=int(how[-1])))
+    assert_one_line_error(["inspect", str(path)], str(path), root=tmp_path)
+    assert not marker.exists()
+
+
+def test_hostile_pickle_in_a_real_process(tmp_path):
+    """The installed entry point, in its own process: exit 2, one stderr line, the marker never made."""
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "wiring-lab-checkpoint", "version": 1, "state_dict": _Evil(marker)}, path)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "wiring_lab", "train", "--out", str(path), "--resume", "--epochs", "1", "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(path) in lines[0] and "refused" in lines[0]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert not marker.exists()
+
+
+# --- broken files -------------------------------------------------------------------------------
+@pytest.mark.parametrize("fraction", [0.0, 0.02, 0.5, 0.97])
+def test_truncated_checkpoint(tiny_ckpt_path, tmp_path, fraction):
+    raw = tiny_ckpt_path.read_bytes()
+    path = tmp_path / "cut.pt"
+    path.write_bytes(raw[: int(len(raw) * fraction)])
+    assert_one_line_error(["inspect", str(path)], str(path), "empty" if fraction == 0 else "truncated", root=tmp_path)
+
+
+def test_random_bytes_and_text_are_not_checkpoints(tmp_path):
+    path = tmp_path / "noise.pt"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    assert_one_line_error(["inspect", str(path)], str(path), "not a PyTorch checkpoint", root=tmp_path)
+    path.write_text("model: resnet\n")
+    assert_one_line_error(["inspect", str(path)], str(path), "not a PyTorch checkpoint", root=tmp_path)
+
+
+def test_zip_bomb_checkpoint_is_refused_before_allocating(tmp_path):
+    """A compressed record declaring 64 MiB in a ~70 KiB file: refused from the zip directory alone."""
+    src = tmp_path / "src.pt"
+    torch.save({"w": torch.zeros(16 << 20)}, src)  # 64 MiB of float32 zeros
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+    src.unlink()
+    assert bomb.stat().st_size < 1 << 20
+    assert_one_line_error(["inspect", str(bomb)], str(bomb), "refused", "declare", root=tmp_path)
+
+
+def _patched_storage(tmp_path: Path, numel: int) -> Path:
+    """A torch zip whose tensor declares ``numel`` elements over a 200-element record."""
+    src = tmp_path / "small.pt"
+    torch.save({"w": torch.zeros(200)}, src)
+    with zipfile.ZipFile(src) as z:
+        names = z.namelist()
+        pkl_name = next(n for n in names if n.endswith("/data.pkl"))
+        pkl = z.read(pkl_name)
+        old = b"K\xc8t"  # BININT1 200 closing the storage's persistent id
+        assert pkl.count(old) == 1, "torch's pickle layout changed; update this test"
+        pkl = pkl.replace(old, b"J" + struct.pack("<i", numel) + b"t")
+        writer = torch._C.PyTorchFileWriter(str(tmp_path / "huge.pt"))
+        for name in names:
+            short = name.split("/", 1)[1]
+            if short == ".data/serialization_id":
+                continue
+            data = pkl if name == pkl_name else z.read(name)
+            writer.write_record(short, data, len(data))
+        writer.write_end_of_file()
+    src.unlink()
+    return tmp_path / "huge.pt"
+
+
+def test_huge_declared_tensor_size_allocates_nothing(tmp_path):
+    path = _patched_storage(tmp_path, 2**31 - 1)  # 8 GiB of float32 declared, 800 bytes stored
+    assert_one_line_error(["inspect", str(path)], str(path), "declared size", root=tmp_path)
+
+
+# --- wrong types, shapes and values inside a well-formed file ------------------------------------
+def _set(*keys_value):
+    *keys, value = keys_value
+
+    def apply(d):
+        for k in keys[:-1]:
+            d = d[k]
+        d[keys[-1]] = value
+
+    return apply
+
+
+CORRUPTIONS = {
+    "top-level list": (lambda d: None, "not a wiring-lab checkpoint"),
+    "no format": (lambda d: d.pop("format"), "not a wiring-lab checkpoint"),
+    "version 2": (_set("version", 2), "version 2 is not supported"),
+    "model_config list": (_set("model_config", [1, 2]), "bad model_config"),
+    "channels str": (_set("model_config", "channels", "8"), "channels must be a positive integer"),
+    "unknown config key": (_set("model_config", "depth", 3), "bad model_config"),
+    "params list": (_set("model_config", "params", [4]), "params must be a dict"),
+    "p nan": (_set("model_config", "params", "p", float("nan")), "p must be a number in [0, 1]"),
+    "k float": (_set("model_config", "params", "k", 4.5), "k must be an integer"),
+    "seed negative": (_set("model_config", "seed", -3), "seed must be a non-negative integer"),
+    "regime list": (_set("model_config", "regime", ["small"]), "must be strings"),
+    "huge channels": (_set("model_config", "channels", 10**7), "state_dict does not match its graphs"),
+    "huge classes": (_set("model_config", "num_classes", 10**10), "state_dict does not match its graphs"),
+    "graphs str": (_set("graphs", "ws"), "bad stage graph"),
+    "self loop": (lambda d: d["graphs"][0]["edges"].append([2, 2]), "self loop"),
+    "duplicate edge": (lambda d: d["graphs"][0]["edges"].append(list(d["graphs"][0]["edges"][0])), "duplicate edge"),
+    "node id out of range": (lambda d: d["graphs"][1]["edges"].append([0, 99]), "outside 0..7"),
+    "negative node id": (lambda d: d["graphs"][1]["edges"].append([-1, 3]), "outside 0..7"),
+    "edge not a pair": (lambda d: d["graphs"][0]["edges"].append(7), "must be a pair"),
+    "huge n": (_set("graphs", 0, "n", 10**12), f"more than the limit of {MAX_NODES}"),
+    "float n": (_set("graphs", 0, "n", 8.0), "at least one node"),
+    "one node more": (_set("graphs", 2, "n", 9), "stage 2 has 9 nodes in its graph but 8 in the state_dict"),
+    "too few graphs": (lambda d: d["graphs"].pop(), "3 random stages but 2 graphs"),
+    "NaN weight": (lambda d: d["state_dict"]["fc.weight"].view(-1)[3].fill_(float("nan")), "NaN or inf"),
+    "inf weight": (lambda d: d["state_dict"]["stem.0.0.weight"].view(-1)[0].fill_(float("inf")), "NaN or inf"),
+    "negative BN variance": (lambda d: d["state_dict"]["head.2.running_var"].fill_(-1.0), "negative batch-norm"),
+    "tensor shape": (_set("state_dict", "fc.weight", torch.zeros(3, 3)), "of another shape (e.g. fc.weight"),
+    "integer tensor": (lambda d: d["state_dict"].__setitem__("fc.bias", d["state_dict"]["fc.bias"].long()), "dtype torch.int64"),
+    "missing tensor": (lambda d: d["state_dict"].pop("fc.bias"), "1 missing (e.g. fc.bias)"),
+    "extra tensor": (_set("state_dict", "stages.9.extra", torch.zeros(1)), "1 unexpected"),
+    "state_dict list": (_set("state_dict", [1]), "'state_dict' must map parameter names to tensors"),
+    "state_dict value int": (_set("state_dict", "fc.bias", 3), "'state_dict' must map parameter names to tensors"),
+    "metadata list": (_set("metadata", [1]), "'metadata' must be a dict"),
+    "history str": (_set("metadata", "history", "abc"), "'history' must be a list"),
+    "history text value": (lambda d: d["metadata"]["history"][0].__setitem__("test_top1", "high"), "non-numeric"),
+    "final str": (_set("metadata", "final", "good"), "'final' must be a dict"),
+    "epochs_done str": (_set("metadata", "epochs_done", "4"), "'epochs_done' must be an integer"),
+    "train_state str": (_set("train_state", "sgd"), "'train_state' must be a dict"),
+}
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_corrupted_checkpoint_contents(base, tmp_path, name):
+    corrupt, message = CORRUPTIONS[name]
+    obj = [1, 2] if name == "top-level list" else copy.deepcopy(base)
+    corrupt(obj)
+    path = _save(obj, tmp_path / "bad.pt")
+    assert_one_line_error(["inspect", str(path)], str(path), message, root=tmp_path)
+
+
+def test_rewired_graph_that_keeps_every_shape_still_loads(base, tmp_path):
+    """Documented limit: a state_dict cannot tell two graphs apart when every tensor shape agrees."""
+    from wiring_lab.checkpoint import load_checkpoint
+
+    obj = copy.deepcopy(base)
+    assert load_checkpoint(_save(obj, tmp_path / "ok.pt")).graphs[0].to_dict() == obj["graphs"][0]
+
+
+def test_resume_from_hostile_checkpoint_writes_nothing(base, tmp_path):
+    obj = copy.deepcopy(base)
+    obj["train_state"]["optimizer"]["state"] = {0: {"momentum_buffer": torch.zeros(5, 5, 5)}}
+    out = _save(obj, tmp_path / "run.pt")
+    args = ["train", "--out", str(out), "--resume", "-c", "8", "-n", "8", "--head-channels", "64", "--seed", "1", "--epochs", "6", "--device", "cpu"]
+    # the saved run used epochs=4, so the configs differ: the refusal comes first and names the file
+    assert_one_line_error(args, str(out), "another training config", root=tmp_path)
+    args[args.index("6")] = "5"
+    obj["metadata"]["train_config"]["epochs"] = 5
+    obj["metadata"]["history"] = obj["metadata"]["history"][:2]
+    _save(obj, out)
+    assert_one_line_error(args, str(out), "optimizer state does not fit the model", root=tmp_path)
+
+
+# --- graph files (JSON) -------------------------------------------------------------------------
+def _graph_dir(base, tmp_path: Path, edit=None, raw: str | None = None, stage: int = 1) -> Path:
+    gdir = tmp_path / "graphs"
+    gdir.mkdir()
+    for i, g in enumerate(base["graphs"]):
+        d = copy.deepcopy(g)
+        if i == stage and edit is not None:
+            edit(d)
+        text = raw if (i == stage and raw is not None) else json.dumps(d)
+        (gdir / f"stage{i}.json").write_text(text)
+    return gdir
+
+
+GRAPH_FILES = {
+    "invalid JSON": (None, '{"n": 8, "edges": [[0, 1]', "not valid JSON"),
+    "zero-length": (None, "", "not valid JSON"),
+    "deep nesting": (None, "[" * 100_000 + "]" * 100_000, "not valid JSON"),
+    "giant integer": (None, '{"n": ' + "9" * 5000 + ', "edges": []}', "not valid JSON"),
+    "not UTF-8": (None, None, "cannot read graph file"),
+    "wrong type": (None, '"ws"', "a graph must be a JSON object"),
+    "n missing": (lambda d: d.pop("n"), None, "missing key(s): n"),
+    "edges dict": (_set("edges", {"0": 1}), None, "'edges' must be a list"),
+    "self loop": (lambda d: d["edges"].append([3, 3]), None, "self loop on node 3"),
+    "duplicate edge": (lambda d: d["edges"].append(d["edges"][0][::-1]), None, "duplicate edge"),
+    "out of range": (lambda d: d["edges"].append([1, 8]), None, "outside 0..7"),
+    "string id": (lambda d: d["edges"].append(["0", "5"]), None, "must be integers"),
+    "huge n": (_set("n", 10**15), None, "more than the limit"),
+    "nodes mismatch state": (_set("n", 9), None, "stage 1 has 9 nodes in its graph but 8 in the state_dict"),
+    "seed float": (_set("seed", 1.5), None, "'seed' must be an integer or null"),
+    "other format": (_set("format", "gml"), None, "not a wiring-lab-graph file"),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAPH_FILES))
+def test_hostile_graph_files(base, tmp_path, name):
+    edit, raw, message = GRAPH_FILES[name]
+    bare = dict(copy.deepcopy(base))
+    bare.pop("graphs")
+    ckpt = _save(bare, tmp_path / "bare.pt")
+    gdir = _graph_dir(base, tmp_path, edit, raw)
+    if name == "not UTF-8":
+        (gdir / "stage1.json").write_bytes(b"\xff\xfe\x00garbage")
+    bad = gdir / "stage1.json"
+    line = assert_one_line_error(["inspect", str(ckpt), "--graphs", str(gdir)], message, root=tmp_path)
+    if name != "nodes mismatch state":  # that one is the checkpoint's fault, named by it
+        assert str(bad) in line
+
+
+def test_graph_list_file_with_a_bad_entry(base, tmp_path):
+    bare = dict(copy.deepcopy(base))
+    bare.pop("graphs")
+    ckpt = _save(bare, tmp_path / "bare.pt")
+    graphs = copy.deepcopy(base["graphs"])
+    graphs[2]["edges"].append([0, 0])
+    gfile = tmp_path / "graphs.json"
+    gfile.write_text(json.dumps({"graphs": graphs}))
+    assert_one_line_error(["inspect", str(ckpt), "--graphs", str(gfile)], str(gfile), "self loop", root=tmp_path)
+    empty = tmp_path / "empty-dir"
+    empty.mkdir()
+    assert_one_line_error(["inspect", str(ckpt), "--graphs", str(empty)], str(empty), "no *.json graph files")
+
+
+def test_disconnected_graph_is_valid_and_every_part_is_wired(tmp_path):
+    """Choice: disconnected parts and isolated nodes are legal (ER(P) makes them); each part gets input and output."""
+    from wiring_lab.graphs import GraphSpec
+
+    spec = GraphSpec("custom", {}, None, 6, ((0, 1), (1, 2), (3, 4)))
+    path = tmp_path / "parts.json"
+    path.write_text(spec.to_json())
+    dag = load_graph(path).to_dag()
+    import networkx as nx
+
+    assert nx.is_directed_acyclic_graph(dag)
+    assert set(dag.successors(6)) == {0, 3, 5} and set(dag.predecessors(7)) == {2, 4, 5}
+    assert all(nx.has_path(dag, 6, v) and nx.has_path(dag, v, 7) for v in range(6))
+
+
+def test_generated_triangle_is_oriented_acyclic(tmp_path):
+    """An undirected cycle in a graph file is legal: edges point low -> high, so the DAG has no cycle."""
+    import networkx as nx
+
+    from wiring_lab.graphs import GraphSpec
+
+    dag = GraphSpec("custom", {}, None, 3, ((0, 1), (1, 2), (0, 2))).to_dag()
+    assert nx.is_directed_acyclic_graph(dag) and list(nx.topological_sort(dag))[1:4] == [0, 1, 2]
+    with pytest.raises(ValueError, match="points from a higher to a lower index"):
+        GraphSpec.from_networkx(nx.DiGraph([(0, 1), (1, 2), (2, 0)]))
+
+
+# --- data sets ----------------------------------------------------------------------------------
+def _idx_bytes(shape, body: bytes) -> bytes:
+    return bytes([0, 0, 0x08, len(shape)]) + struct.pack(f">{len(shape)}I", *shape) + body
+
+
+def _mnist_dir(root: Path, images: bytes) -> Path:
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 6), ("t10k", 4)):
+        (root / f"{prefix}-images-idx3-ubyte").write_bytes(_idx_bytes((n, 28, 28), rng.integers(0, 256, n * 784, dtype=np.uint8).tobytes()))
+        (root / f"{prefix}-labels-idx1-ubyte").write_bytes(_idx_bytes((n,), bytes(range(n))))
+    (root / "train-images-idx3-ubyte").unlink()
+    (root / "train-images-idx3-ubyte.gz").write_bytes(images)
+    return root
+
+
+IDX_FILES = {
+    "zero-length": (b"", "not an IDX file"),
+    "truncated header": (gzip.compress(bytes([0, 0, 8, 3, 0, 0])), "truncated IDX header"),
+    "body shorter than declared": (gzip.compress(_idx_bytes((6, 28, 28), b"\x00" * 100)), "declares shape (6, 28, 28)"),
+    "gzip bomb": (gzip.compress(_idx_bytes((6, 28, 28), b"\x00" * (64 << 20))), "but the file has 4705"),
+    "huge declared shape": (gzip.compress(_idx_bytes((2**20, 2**12, 2**10), b"")), "more than"),
+    "corrupt gzip": (b"\x1f\x8b" + b"\x00" * 40, "corrupt gzip data"),
+}
+
+
+@pytest.mark.parametrize("name", list(IDX_FILES))
+def test_hostile_idx_files(tmp_path, name):
+    images, message = IDX_FILES[name]
+    root = _mnist_dir(tmp_path / "mnist", images)
+    out = tmp_path / "net.pt"
+    bad = root / "train-images-idx3-ubyte.gz"
+    args = ["train", "--dataset", "mnist", "--data-root", str(root), "--out", str(out), "--epochs", "1", "--device", "cpu"]
+    assert_one_line_error(args, str(bad), message, root=tmp_path)
+
+
+def _cifar_dir(root: Path, bad: bytes) -> Path:
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(1, 6):
+        d = {b"data": rng.integers(0, 256, (2, 3072), dtype=np.uint8), b"labels": [1, 2]}
+        (root / f"data_batch_{i}").write_bytes(pickle.dumps(d, protocol=2))
+    (root / "test_batch").write_bytes(bad)
+    return root
+
+
+def _cifar_cases(marker: Path) -> dict[str, tuple[bytes, str]]:
+    ok = np.zeros((2, 3072), dtype=np.uint8)
+    return {
+        "os.system payload": (pickle.dumps({b"data": _Evil(marker)}, protocol=2), "refusing to load"),
+        "open payload": (pickle.dumps({b"data": _EvilOpen(marker)}, protocol=2), "refusing to load"),
+        "zero-length": (b"", "not a CIFAR-10 batch"),
+        "truncated": (pickle.dumps({b"data": ok, b"labels": [0, 1]}, protocol=2)[:200], "not a CIFAR-10 batch"),
+        "float images": (pickle.dumps({b"data": ok.astype(np.float64), b"labels": [0, 1]}, protocol=2), "uint8"),
+        "text labels": (pickle.dumps({b"data": ok, b"labels": ["cat", "dog"]}, protocol=2), "'labels' must be integers"),
+        "label out of range": (pickle.dumps({b"data": ok, b"labels": [0, 10]}, protocol=2), "outside 0..9"),
+        "wrong shape": (pickle.dumps({b"data": ok.reshape(4, 1536), b"labels": [0, 1, 2, 3]}, protocol=2), "(N, 3072)"),
+        "a list": (pickle.dumps([1, 2], protocol=2), "expected a dict"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_cifar_cases(Path("x"))))
+def test_hostile_cifar_batches(tmp_path, name):
+    marker = tmp_path / "MARKER"
+    bad, message = _cifar_cases(marker)[name]
+    root = _cifar_dir(tmp_path / "cifar", bad)
+    out = tmp_path / "net.pt"
+    args = ["train", "--dataset", "cifar10", "--data-root", str(root), "--out", str(out), "--epochs", "1", "--device", "cpu"]
+    assert_one_line_error(args, str(root / "test_batch"), message, root=tmp_path)
+    assert not marker.exists()
+
+
+def test_unreadable_image_in_a_folder(tmp_path):
+    from PIL import Image
+
+    for split in ("train", "val"):
+        for c in ("cat", "dog"):
+            (tmp_path / "imgs" / split / c).mkdir(parents=True)
+            Image.new("RGB", (20, 20), (9, 9, 9)).save(tmp_path / "imgs" / split / c / "a.png")
+    bad = tmp_path / "imgs" / "train" / "dog" / "b.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    out = tmp_path / "net.pt"
+    args = ["train", "--dataset", "imagefolder", "--data-root", str(tmp_path / "imgs"), "--image-size", "16",
+            "-c", "4", "-n", "5", "--k", "2", "--head-channels", "8", "--epochs", "1", "--out", str(out), "--device", "cpu"]
+    assert_one_line_error(args, str(bad), "not a readable image", root=tmp_path)
