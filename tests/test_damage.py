@@ -260,8 +260,8 @@ def test_resume_after_kill(tiny_ckpt_path, tmp_path):
     done = partial.read_text().count("\n") - 1
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
     df = pd.read_csv(out)
-    keys = df[["kind", "stage", "node", "source", "target"]].astype(str).agg("|".join, axis=1)
-    assert keys.is_unique and (df["kind"] == "intact").sum() == 1
+    assert not df.duplicated(subset=["kind", "stage", "node", "source", "target"]).any()
+    assert (df["kind"] == "intact").sum() == 1
     side = json.loads((tmp_path / "d.csv.json").read_text())
     assert side["resumed_rows"] >= done >= 3 and len(df) == side["variants"] + 1
     assert not partial.exists()
@@ -278,7 +278,7 @@ def test_attack_curve(tiny_ckpt, digits):
     assert len(rnd) == 6 and sorted(rnd["repeat"].unique()) == [0, 1]
     assert rnd["removed"].tolist() == [0, round(0.25 * n_total), round(0.5 * n_total)] * 2
     intact = evaluate(tiny_ckpt.model, digits.test, "cpu", limit=LIMIT)
-    assert (rnd[rnd["fraction"] == 0]["top1"] == pytest.approx(intact.top1)).all()
+    assert rnd[rnd["fraction"] == 0]["top1"].tolist() == pytest.approx([intact.top1] * 2)
     assert rnd[rnd["fraction"] == 0.5]["top1"].mean() < intact.top1
     deg = attack_curve(tiny_ckpt, AttackConfig(order="degree", fractions=(0.5,), limit=LIMIT), data=digits, device="cpu", progress=False)
     assert deg["order"].tolist() == ["degree"] and deg["repeat"].tolist() == [0]
