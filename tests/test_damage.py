@@ -304,6 +304,16 @@ def test_sample_is_seeded(tiny_ckpt):
     assert [v.key for v in a] == [v.key for v in b] != [v.key for v in c] and len(a) == 7
 
 
+def test_docstring_examples():
+    """The module's docstring example runs."""
+    import doctest
+
+    import wiring_lab.damage
+
+    result = doctest.testmod(wiring_lab.damage)
+    assert result.attempted > 0 and result.failed == 0
+
+
 @pytest.mark.gpu
 def test_engine_equals_naive_on_cuda(tiny_ckpt, digits):
     """On CUDA the engine agrees with naive re-evaluation (top-1 exactly, loss to float precision)."""

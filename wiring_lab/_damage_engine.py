@@ -43,6 +43,7 @@ def stage_damage(dag: StageDAG, nodes: Iterable[int] = (), edges: Iterable[tuple
     dead = set(edges)
 
     def live_inputs(w: int) -> list[int]:
+        """Inputs of ``w`` that survive (the input node counts for input-fed nodes)."""
         if not dag.preds[w]:
             return [] if (inp, w) in dead else [inp]
         return [u for u in dag.preds[w] if u not in removed and (u, w) not in dead]

@@ -55,6 +55,7 @@ _INT_COLUMNS = ("stage", "node", "source", "target", "in_degree", "out_degree", 
 
 
 def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
+    """Raise a ValueError unless ``value`` is an integer >= ``minimum`` (or an allowed None)."""
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -154,6 +155,7 @@ def _load(checkpoint: str | Path | Checkpoint, device: torch.device) -> Checkpoi
 
 
 def _model_name(ckpt: Checkpoint) -> str:
+    """The ``model`` column: the checkpoint file's stem."""
     return ckpt.path.stem if ckpt.path is not None else "model"
 
 
@@ -174,6 +176,7 @@ def _load_data(ckpt: Checkpoint, dataset: str | None, root: str | None, data: Da
 
 
 def _stage_list(ckpt: Checkpoint, stages: Sequence[int] | None) -> list[int]:
+    """The stages to damage; an unknown stage is a one-line error."""
     n = len(ckpt.model.stages)
     if stages is None:
         return list(range(n))
@@ -336,6 +339,7 @@ def _summaries(top1, top5, loss, ref_top1, weights) -> torch.Tensor:
 
 # --- resumable output ------------------------------------------------------------------------
 def _partial_path(out: Path) -> Path:
+    """The progress file of a sweep writing ``out``."""
     return out.with_name(out.name + ".partial.jsonl")
 
 
@@ -372,16 +376,19 @@ def _open_partial(out: Path, header: dict[str, Any]) -> tuple[list[dict[str, Any
 
 
 def _append(f, records: Sequence[dict[str, Any]]) -> None:
+    """Append JSON lines and force them to disk."""
     f.write("".join(json.dumps(to_jsonable(r), sort_keys=True) + "\n" for r in records))
     f.flush()
     os.fsync(f.fileno())
 
 
 def _row_key(row: dict[str, Any]) -> tuple:
+    """A row's variant identity (matches ``Variant.key``)."""
     return tuple(row.get(k) for k in ("kind", "stage", "node", "source", "target"))
 
 
 def _frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """Rows -> a DataFrame with ``columns`` first and nullable integer id/degree columns."""
     df = pd.DataFrame(list(rows))
     for c in columns:
         if c not in df.columns:
@@ -454,7 +461,7 @@ def damage_sweep(
     if out is not None:
         done, f = _open_partial(out, to_jsonable(header))
     finished = {_row_key(r) for r in done}
-    todo = [v for v in variants if _row_key({"kind": v.kind, "stage": v.stage, "node": v.node, "source": v.source, "target": v.target}) not in finished]
+    todo = [v for v in variants if v.key not in finished]
     bar = tqdm(
         total=len(todo),
         desc=f"damage {base['model']}",
@@ -489,7 +496,7 @@ def damage_sweep(
             f.close()
 
     by_key = {_row_key(r): r for r in done + new_rows}
-    ordered = [by_key[_row_key({"kind": v.kind, "stage": v.stage, "node": v.node, "source": v.source, "target": v.target})] for v in variants]
+    ordered = [by_key[v.key] for v in variants]
     df = _frame(intact_rows + ordered, DAMAGE_COLUMNS)
     if out is not None:
         write_table(df, out)
@@ -512,6 +519,7 @@ def damage_sweep(
 
 
 def _masks(model, v: Variant, dev) -> dict[int, dict[int, torch.Tensor]]:
+    """Mask tensors of every damaged stage of a variant."""
     return {s: engine.mask_tensors(model.stages[s], d, dev) for s, d in v.damage.items()}
 
 
