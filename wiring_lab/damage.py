@@ -352,7 +352,7 @@ def _open_partial(out: Path, header: dict[str, Any]) -> tuple[list[dict[str, Any
         complete = lines[:-1]  # a line cut by a kill has no newline: dropped, its variants re-run
         try:
             first = json.loads(complete[0]) if complete else None
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             first = None
         if first is not None and first != header:
             raise UserError(
@@ -361,9 +361,12 @@ def _open_partial(out: Path, header: dict[str, Any]) -> tuple[list[dict[str, Any
             )
         for line in complete[1:]:
             try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
+                row = json.loads(line)
+            except (ValueError, RecursionError):
                 break
+            if not isinstance(row, dict):  # not a row this code wrote: re-run from here
+                break
+            rows.append(row)
         if first is None:
             rows = []
         good = "".join(x + "\n" for x in complete[: 1 + len(rows)]) if first is not None else ""
