@@ -437,3 +437,60 @@ def test_unreadable_image_in_a_folder(tmp_path):
     args = ["train", "--dataset", "imagefolder", "--data-root", str(tmp_path / "imgs"), "--image-size", "16",
             "-c", "4", "-n", "5", "--k", "2", "--head-channels", "8", "--epochs", "1", "--out", str(out), "--device", "cpu"]
     assert_one_line_error(args, str(bad), "not a readable image", root=tmp_path)
+
+
+# --- damage sweeps ------------------------------------------------------------------------------
+DAMAGE_BAD = {
+    "pickle payload": (lambda d, m: {"format": "wiring-lab-checkpoint", "version": 1, "state_dict": _Evil(m)}, "refused"),
+    "NaN weight": (lambda d, m: (d["state_dict"]["fc.weight"].view(-1)[0].fill_(float("nan")), d)[1], "NaN or inf"),
+    "graph of another net": (lambda d, m: (d["graphs"][0].__setitem__("n", 9), d)[1], "does not match its graphs"),
+    "self loop": (lambda d, m: (d["graphs"][2]["edges"].append([4, 4]), d)[1], "self loop"),
+}
+
+
+@pytest.mark.parametrize("name", list(DAMAGE_BAD))
+def test_damage_on_hostile_checkpoint_writes_nothing(base, tmp_path, name):
+    make, message = DAMAGE_BAD[name]
+    marker = tmp_path / "MARKER"
+    path = _save(make(copy.deepcopy(base), marker), tmp_path / "bad.pt")
+    out = tmp_path / "tables" / "damage.csv"
+    args = ["damage", str(path), "--out", str(out), "--limit", "20", "--device", "cpu", "--no-progress"]
+    assert_one_line_error(args, str(path), message, root=tmp_path)
+    assert not out.parent.exists() and not marker.exists()
+
+
+def test_damage_resume_file_with_foreign_rows(tiny_ckpt_path, tmp_path):
+    """A progress file whose rows are not rows (edited, or another program's) is re-run, not trusted."""
+    out = tmp_path / "d.csv"
+    args = ["damage", str(tiny_ckpt_path), "--out", str(out), "--limit", "20", "--stage", "0", "--bootstrap", "20",
+            "--chunk", "2", "--device", "cpu", "--no-progress"]  # fmt: skip
+    assert RUNNER.invoke(app, args).exit_code == 0
+    reference = out.read_bytes()
+    partial = Path(str(out) + ".partial.jsonl")
+    out.unlink()
+    import wiring_lab.damage as dmg
+
+    real_append = dmg._append
+    calls = []
+
+    def append_then_stop(f, records):
+        real_append(f, records)
+        calls.append(len(records))
+        if len(calls) == 2:  # the header and the first chunk are on disk
+            raise KeyboardInterrupt
+
+    dmg._append = append_then_stop
+    try:
+        res = RUNNER.invoke(app, args)
+    finally:
+        dmg._append = real_append
+    assert res.exit_code == 130 and partial.exists() and not out.exists()
+    with open(partial, "a") as f:
+        f.write("[1, 2, 3]\n" + '"text"\n')
+    assert RUNNER.invoke(app, args).exit_code == 0
+    import pandas as pd
+
+    a, b = pd.read_csv(out), pd.read_csv(io.BytesIO(reference))
+    cols = [c for c in a.columns if c != "wall_s"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    assert not partial.exists()
