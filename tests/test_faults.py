@@ -125,3 +125,46 @@ def test_checkpoint_is_never_half_written(tmp_path):
     assert out.exists()
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "ckpt.pt"]
     assert all(name.startswith(".ckpt.pt.") and name.endswith(".tmp") for name in leftovers)  # only hidden temporaries
+
+
+DAMAGE = ["--remove", "both", "--stage", "0,1", "--limit", "40", "--chunk", "2", "--bootstrap", "50", "--seed", "2", "--device", "cpu", "--no-progress"]
+
+
+def test_damage_sweep_killed_repeatedly_ends_with_every_row_exactly_once(tiny_ckpt_path, tmp_path):
+    import pandas as pd
+
+    ref = tmp_path / "ref.csv"
+    subprocess.run(cli("damage", str(tiny_ckpt_path), *DAMAGE, "--out", str(ref)), env=ENV, check=True, capture_output=True, timeout=300)
+    out = tmp_path / "run.csv"
+    partial = tmp_path / "run.csv.partial.jsonl"
+    rng = random.Random(11)
+    kills, seen = 0, 0
+    for _ in range(4):
+        want = seen + rng.randint(2, 8)  # kill once this many more rows reached the disk
+        proc = subprocess.Popen(cli("damage", str(tiny_ckpt_path), *DAMAGE, "--out", str(out)), env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        while proc.poll() is None:
+            if partial.exists() and partial.read_text().count("\n") - 1 >= want:
+                time.sleep(rng.uniform(0.0, 0.3))
+                break
+            time.sleep(0.01)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            if out.exists():  # killed between writing the table and removing the progress file
+                assert len(pd.read_csv(out)) == len(pd.read_csv(ref))  # then the table is whole
+            lines = partial.read_text().split("\n")
+            seen = len([ln for ln in lines[1:-1] if ln])
+            continue
+        assert proc.wait() == 0, proc.stderr.read()
+        break
+    else:
+        subprocess.run(cli("damage", str(tiny_ckpt_path), *DAMAGE, "--out", str(out)), env=ENV, check=True, capture_output=True, timeout=300)
+    assert kills >= 2
+    a, b = pd.read_csv(out), pd.read_csv(ref)
+    key = ["kind", "stage", "node", "source", "target"]
+    assert not a.duplicated(subset=key).any() and len(a) == len(b)
+    cols = [c for c in a.columns if c != "wall_s"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])  # same rows, same order, same numbers as one clean run
+    assert not partial.exists()
