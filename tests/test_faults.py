@@ -168,3 +168,15 @@ def test_damage_sweep_killed_repeatedly_ends_with_every_row_exactly_once(tiny_ck
     cols = [c for c in a.columns if c != "wall_s"]
     pd.testing.assert_frame_equal(a[cols], b[cols])  # same rows, same order, same numbers as one clean run
     assert not partial.exists()
+
+
+@pytest.mark.slow
+def test_damage_sweep_on_the_small_regime_stays_under_4_gib(tmp_path):
+    """bench/memory.py: small regime C=78 N=32, random weights, 32 images 224x224, a sampled node+edge sweep."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "memory.py"), "--images", "32", "--sample", "8", "--bound-gib", "4"],
+        env=ENV, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    peak = float(proc.stdout.split("peak RSS ")[1].split(" GiB")[0])
+    assert 0.3 < peak < 4.0

@@ -376,13 +376,13 @@ def _check_params(generator: str, params: dict[str, Any]) -> None:
         return
     if "p" in params:
         _check_p(params["p"])
-    for name, low in (("k", 2), ("m", 1)):
+    for name, low, model in (("k", 2, "WS"), ("m", 1, "BA")):
         if name in params:
             v = params[name]
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                 raise ValueError(f"{name} must be an integer (got {v!r})")
             if v < low:
-                raise ValueError(f"{name} must be at least {low} (got {name}={v})")
+                raise ValueError(f"{model} needs {low} <= {name} < n (got {name}={v}); choose a larger {name}")
     if generator == "ws" and params.get("k", 0) % 2:
         k = params["k"]
         raise ValueError(f"WS needs an even k (got k={k}); choose k={k - 1} or k={k + 1}")
