@@ -128,3 +128,51 @@ def test_arbitrary_edge_lists_are_accepted_exactly_when_simple(n, pairs):
     else:
         with pytest.raises(ValueError):
             GraphSpec("custom", {}, None, n, tuple(pairs))
+
+
+# --- metric backends ------------------------------------------------------------------------------
+@st.composite
+def simple_graph(draw) -> GraphSpec:
+    """Any simple graph on 1..24 nodes: random edge subsets, including empty and disconnected ones."""
+    n = draw(st.integers(1, 24))
+    pairs = [(u, v) for u in range(n) for v in range(u + 1, n)]
+    edges = draw(st.lists(st.sampled_from(pairs), unique=True, max_size=len(pairs))) if pairs else []
+    return GraphSpec("custom", {}, None, n, tuple(edges))
+
+
+def _backends() -> list[str]:
+    out = ["networkx"]
+    try:
+        import graph_tool  # noqa: F401
+
+        out.append("graph-tool")
+    except ImportError:
+        pass
+    return out
+
+
+def _assert_frames_close(a, b, label: str) -> None:
+    import numpy as np
+
+    assert list(a.columns) == list(b.columns), label
+    for col in a.columns:
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        if x.dtype.kind in "fiu" and y.dtype.kind in "fiu":
+            np.testing.assert_allclose(x.astype(float), y.astype(float), rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=f"{label}: {col}")
+        else:
+            assert list(x) == list(y) or all((p != p and q != q) or p == q for p, q in zip(x, y)), f"{label}: {col}"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=st.lists(st.one_of(any_spec(), simple_graph()), min_size=1, max_size=4))
+def test_metric_backends_agree_on_random_graphs(specs):
+    metrics = pytest.importorskip("wiring_lab.metrics")
+    specs = [s for s in specs if s.n <= 24]  # keep networkx's path counting quick
+    if not specs:
+        return
+    ref_g = metrics.graph_metrics(specs, backend="tensor", device="cpu")
+    ref_n = metrics.node_metrics(specs, backend="tensor", device="cpu")
+    assert len(ref_g) == len(specs) and len(ref_n) == sum(s.n for s in specs)
+    for backend in _backends():
+        _assert_frames_close(ref_g, metrics.graph_metrics(specs, backend=backend, device="cpu"), f"graph {backend}")
+        _assert_frames_close(ref_n, metrics.node_metrics(specs, backend=backend, device="cpu"), f"node {backend}")
