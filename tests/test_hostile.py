@@ -494,3 +494,34 @@ def test_damage_resume_file_with_foreign_rows(tiny_ckpt_path, tmp_path):
     cols = [c for c in a.columns if c != "wall_s"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
     assert not partial.exists()
+
+
+# --- study files (YAML) -------------------------------------------------------------------------
+def _alias_bomb(levels: int = 8) -> str:
+    """A YAML 'billion laughs': each level lists the previous one ten times (10**levels leaves)."""
+    lines = ["name: bomb", "l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines + ["networks:", "  - generator: ws", "scales:", "  demo: {}", ""])
+
+
+STUDY_FILES = {
+    "zero-length": (b"", "empty"),
+    "not UTF-8": (b"\xff\xfe\x00name: x\n", "cannot read"),
+    "python tag on a scalar": (b"name: x\nnetworks:\n  - generator: !!python/name:os.system ws\nscales:\n  demo: {}\n", "invalid YAML"),
+    "python object": (b"name: x\nnetworks:\n  - !!python/object/apply:os.system [touch MARKER]\nscales:\n  demo: {}\n", "invalid YAML"),
+    "alias bomb": (_alias_bomb().encode(), "too many"),
+    "a list, not a mapping": (b"- name: x\n", "study"),
+    "truncated": (b"name: x\nnetworks:\n  - generator: ws\n    p: [0.1, 0.", "invalid YAML"),
+}
+
+
+@pytest.mark.parametrize("name", list(STUDY_FILES))
+def test_hostile_study_files(tmp_path, name, monkeypatch):
+    pytest.importorskip("wiring_lab.study")
+    monkeypatch.chdir(tmp_path)  # a payload's relative MARKER would land here
+    text, message = STUDY_FILES[name]
+    path = tmp_path / "study.yaml"
+    path.write_bytes(text)
+    line = assert_one_line_error(["ablate", str(path), "--out", str(tmp_path / "run")], str(path), root=tmp_path)
+    assert message in line.lower() or message in line
+    assert not (tmp_path / "MARKER").exists() and not (tmp_path / "run").exists()
