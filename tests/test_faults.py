@@ -6,6 +6,7 @@ resumed training ends at the same weights as an uninterrupted run on the CPU.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -180,3 +181,62 @@ def test_damage_sweep_on_the_small_regime_stays_under_4_gib(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     peak = float(proc.stdout.split("peak RSS ")[1].split(" GiB")[0])
     assert 0.3 < peak < 4.0
+
+
+STUDY = """\
+name: killed
+networks:
+  - generator: ws
+    k: 2
+    p: [0.0, 0.5, 1.0]
+damage:
+  remove: node
+  bootstrap: 20
+scales:
+  demo:
+    channels: 4
+    nodes: 5
+    head_channels: 16
+    epochs: 1
+    seeds: 1
+    limit: 150
+    device: cpu
+"""
+
+
+def test_study_killed_at_random_points_keeps_every_result_exactly_once(tmp_path):
+    """``ablate`` killed during its trainings and analyses, then re-run: each network and variant once."""
+    pytest.importorskip("wiring_lab.study")
+    import pandas as pd
+
+    study = tmp_path / "study.yaml"
+    study.write_text(STUDY)
+    run = tmp_path / "run"
+    cmd = cli("ablate", str(study), "--out", str(run))
+    rng = random.Random(5)
+    kills = 0
+    for _ in range(6):
+        proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        done = len(list(run.glob("results/*/*.json")))
+        while proc.poll() is None and len(list(run.glob("results/*/*.json"))) <= done:
+            time.sleep(0.02)  # wait until this run finishes one more task, then kill it at a random moment
+        time.sleep(rng.uniform(0.0, 0.5))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            for ckpt in run.glob("checkpoints/*.pt"):
+                load_checkpoint(ckpt)  # any checkpoint on disk is whole
+            for result in run.glob("results/*/*.json"):
+                json.loads(result.read_text())  # any result on disk is whole
+            continue
+        assert proc.wait() == 0, proc.stderr.read()
+        break
+    else:
+        subprocess.run(cmd, env=ENV, check=True, capture_output=True, timeout=600)
+    assert kills >= 1
+    models = pd.read_csv(run / "tables" / "models.csv")
+    assert sorted(models["model"]) == sorted(set(models["model"])) and len(models) == 3
+    damage = pd.read_csv(run / "tables" / "damage.csv")
+    assert not damage.duplicated(subset=["model", "kind", "stage", "node", "source", "target"]).any()
+    assert (damage["kind"] == "intact").sum() == 3 and (damage["kind"] == "node").sum() == 3 * 15
