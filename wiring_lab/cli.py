@@ -284,6 +284,38 @@ def metrics(
         _write_with_sidecar(df, out, M.config_record(config))
 
 
+# --- correlate -------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def correlate(
+    table: Path = typer.Argument(..., help="damage.csv (damage rows) or models.csv (per-model accuracy rows)"),
+    target: Optional[str] = typer.Option(None, help="column to explain (default delta_top1 for damage, top1 for models)"),
+    metrics: Optional[str] = typer.Option(None, help="metric columns, comma-separated (default: all node / graph metrics)"),
+    by: Optional[str] = typer.Option(None, help="extra grouping columns, comma-separated, e.g. stage"),
+    checkpoints: Optional[Path] = typer.Option(None, help="directory of <model>.pt (default: <table dir>/../checkpoints)"),
+    n_boot: int = typer.Option(1000, help="bootstrap resamples for the 95% intervals"),
+    folds: int = typer.Option(5, help="cross-validation folds of the regression"),
+    seed: int = typer.Option(0, help="bootstrap and fold seed"),
+    backend: str = typer.Option("tensor", help="metrics backend: tensor | networkx | graph-tool"),
+    out: Optional[Path] = typer.Option(None, help="correlations table (.csv/.parquet); the regression goes beside it as <stem>_regression"),
+) -> None:
+    """Correlate damage or accuracy with graph metrics (Pearson, Spearman, Kendall, CV regression)."""
+    from wiring_lab import correlate as C
+    from wiring_lab._io import read_table
+
+    split = lambda text: tuple(v.strip() for v in text.split(",") if v.strip()) if text else None  # noqa: E731
+    config = C.CorrelateConfig(target=target, metrics=split(metrics), by=split(by) or (), n_boot=n_boot, folds=folds, seed=seed, backend=backend)
+    result = C.correlate(read_table(table), config, table_path=table, checkpoints=checkpoints)
+    typer.echo(C.format_summary(result))
+    if out is not None:
+        _write_with_sidecar(result.correlations, out, C.config_record(result, table))
+        reg = out.with_name(f"{out.stem}_regression{out.suffix}")
+        from wiring_lab._io import write_table
+
+        write_table(result.regression, reg)
+        typer.echo(f"wrote {reg} ({len(result.regression)} rows)")
+
+
 # --- demo ------------------------------------------------------------------------------------
 @app.command()
 @user_errors
