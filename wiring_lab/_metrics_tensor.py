@@ -10,7 +10,9 @@ which keeps every count exact below 2**53 and every other number within a few ul
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -21,13 +23,33 @@ _NEEDS_BFS_NODE = {"closeness", "betweenness"}
 _NEEDS_DAG_GRAPH = {"depth", "mean_io_path_length", "n_io_paths", "n_input_fed", "n_output_fed"}
 _NEEDS_DAG_NODE = {"in_degree", "out_degree", "depth", "height", "paths_through"}
 
-# Elements of one (chunk, N, N) tensor; a handful of them are alive at once.
-_CHUNK_ELEMENTS = 1 << 22
+# Elements of one (chunk, N, N) tensor (1 MB in float64): small chunks stay in the CPU caches,
+# which beats one large batch; a GPU gets larger chunks (see default_chunk).
+_CHUNK_ELEMENTS = 1 << 17
 
 
-def default_chunk(n: int) -> int:
-    """Graphs per chunk for N-node graphs (bounds memory to a few hundred MB in float64)."""
-    return max(1, _CHUNK_ELEMENTS // (n * n))
+def default_chunk(n: int, device: torch.device | str = "cpu") -> int:
+    """Graphs per chunk for N-node graphs: cache-sized on a CPU, 64x larger on a GPU."""
+    scale = 1 if torch.device(device).type == "cpu" else 64
+    return max(1, scale * _CHUNK_ELEMENTS // (n * n))
+
+
+@contextmanager
+def _single_thread_on_cpu(device: torch.device | str) -> Iterator[None]:
+    """Run CPU ops single-threaded, then restore torch's thread count.
+
+    The ops act on cache-sized chunks, too small for intra-op threads to pay: on the shared
+    2-core development machine two threads made the backend 10x slower (threads spin-wait).
+    """
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def compute(
@@ -41,16 +63,17 @@ def compute(
     """Metrics of a batch of undirected graphs ``adj`` (B, N, N) bool: graph-level (B,), node-level (B, N)."""
     gm, nm = set(graph_metrics), set(node_metrics)
     b, n, _ = adj.shape
-    chunk = chunk or default_chunk(n)
+    chunk = chunk or default_chunk(n, device)
     graph_parts: dict[str, list[np.ndarray]] = {k: [] for k in gm}
     node_parts: dict[str, list[np.ndarray]] = {k: [] for k in nm}
-    for start in range(0, b, chunk):
-        a = torch.as_tensor(adj[start : start + chunk], device=device).to(dtype)
-        g_out, n_out = _compute_chunk(a, gm, nm)
-        for k, v in g_out.items():
-            graph_parts[k].append(v.cpu().numpy())
-        for k, v in n_out.items():
-            node_parts[k].append(v.cpu().numpy())
+    with _single_thread_on_cpu(device):
+        for start in range(0, b, chunk):
+            a = torch.as_tensor(adj[start : start + chunk], device=device).to(dtype)
+            g_out, n_out = _compute_chunk(a, gm, nm)
+            for k, v in g_out.items():
+                graph_parts[k].append(v.cpu().numpy())
+            for k, v in n_out.items():
+                node_parts[k].append(v.cpu().numpy())
     cat = lambda parts, shape: np.concatenate(parts) if parts else np.zeros(shape)  # noqa: E731
     return (
         {k: cat(v, (0,)) for k, v in graph_parts.items()},
@@ -88,28 +111,23 @@ def _compute_chunk(a: torch.Tensor, gm: set[str], nm: set[str]) -> tuple[dict, d
     if "assortativity" in gm:
         g["assortativity"] = _assortativity(a, deg)
     if gm & _NEEDS_BFS_GRAPH or nm & _NEEDS_BFS_NODE:
-        dist, sigma, reached = _bfs(a)
-        offdiag = ~torch.eye(n, dtype=torch.bool, device=a.device)
-        finite = reached & offdiag  # (B, N, N) connected ordered pairs s != t
-        dsum = torch.where(finite, dist, torch.zeros_like(dist))
+        bfs = _bfs(a, keep_layers="betweenness" in nm)
         if "avg_path_length" in gm:
-            pairs = finite.sum((-1, -2)).to(a.dtype)
-            g["avg_path_length"] = torch.where(pairs > 0, dsum.sum((-1, -2)) / pairs.clamp(min=1), torch.full_like(pairs, math.nan))
+            pairs = bfs.pairs.sum(-1)
+            g["avg_path_length"] = torch.where(pairs > 0, bfs.dist_sum.sum(-1) / pairs.clamp(min=1), torch.full_like(pairs, math.nan))
         if "n_components" in gm:
-            first = reached.to(torch.uint8).argmax(-1)  # smallest node id in each node's component
+            first = (bfs.sigma > 0).to(torch.uint8).argmax(-1)  # smallest node id in each node's component
             g["n_components"] = (first == torch.arange(n, device=a.device)).sum(-1).to(a.dtype)
         if "diameter" in gm:
-            g["diameter"] = dsum.amax((-1, -2))
+            g["diameter"] = bfs.eccentricity.amax(-1)
         if "global_efficiency" in gm:
-            inv = torch.where(finite, 1.0 / dist.clamp(min=1), torch.zeros_like(dist))
-            g["global_efficiency"] = inv.sum((-1, -2)) / (n * (n - 1)) if n > 1 else inv.sum((-1, -2)) * 0
+            g["global_efficiency"] = bfs.inv_dist_sum.sum(-1) / (n * (n - 1)) if n > 1 else bfs.inv_dist_sum.sum(-1) * 0
         if "closeness" in nm:
-            r = finite.sum(-1).to(a.dtype)  # nodes reachable from s, s excluded
-            tot = dsum.sum(-1)
+            r, tot = bfs.pairs, bfs.dist_sum  # per source: reachable nodes (itself excluded), summed distances
             c = torch.where(tot > 0, r / tot.clamp(min=1), torch.zeros_like(tot))
             out["closeness"] = c * r / (n - 1) if n > 1 else torch.zeros_like(c)
         if "betweenness" in nm:
-            out["betweenness"] = _betweenness(a, dist, sigma)
+            out["betweenness"] = _betweenness(a, bfs)
     if gm & _NEEDS_DAG_GRAPH or nm & _NEEDS_DAG_NODE:
         _dag_metrics(a, gm, nm, g, out)
     if "pagerank" in nm:
@@ -117,41 +135,60 @@ def _compute_chunk(a: torch.Tensor, gm: set[str], nm: set[str]) -> tuple[dict, d
     return g, out
 
 
-def _bfs(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """All-pairs hop distances (inf if unreachable), shortest-path counts and reachability, (B, N, N)."""
+@dataclass
+class _BFS:
+    """Breadth-first search from every source of a batch; per-source sums are (B, N)."""
+
+    sigma: torch.Tensor  # (B, N, N): number of shortest s-t paths
+    layers: list[torch.Tensor]  # layers[k - 1]: (B, N, N) 0/1 float, t at distance k from s
+    pairs: torch.Tensor  # (B, N): nodes reachable from s, s excluded
+    dist_sum: torch.Tensor  # (B, N): summed distances from s to the nodes it reaches
+    inv_dist_sum: torch.Tensor  # (B, N): summed 1 / distance
+    eccentricity: torch.Tensor  # (B, N): largest finite distance from s
+
+
+def _bfs(a: torch.Tensor, keep_layers: bool) -> _BFS:
+    """Distance layers and shortest-path counts from every source: one batched matmul per layer."""
     b, n, _ = a.shape
-    reached = torch.eye(n, dtype=torch.bool, device=a.device).expand(b, n, n).clone()
-    dist = torch.full((b, n, n), math.inf, dtype=a.dtype, device=a.device)
-    dist.diagonal(dim1=1, dim2=2).fill_(0.0)
-    sigma = reached.to(a.dtype)  # sigma[s, v]: number of shortest s-v paths
+    sigma = torch.eye(n, dtype=a.dtype, device=a.device).expand(b, n, n).clone()  # shortest s-v paths
+    unreached = 1.0 - sigma  # 0/1 float masks throughout: no bool <-> float copies
     layer = sigma.clone()  # sigma restricted to the nodes at the current distance from s
+    zeros = torch.zeros((b, n), dtype=a.dtype, device=a.device)
+    pairs, dist_sum, inv_sum, ecc = zeros.clone(), zeros.clone(), zeros.clone(), zeros.clone()
+    layers = []
     for k in range(1, n):
-        into = torch.bmm(layer, a)  # paths arriving from the current layer
-        new = into > 0
-        new &= ~reached
-        if not bool(new.any()):
+        into = torch.bmm(layer, a)  # paths arriving from the current layer (>= 0)
+        newf = into.sign().mul_(unreached)  # 1 where t is first reached at distance k
+        count = newf.sum(-1)  # (B, N): nodes at distance k from each source
+        if not bool(count.any()):
             break
-        layer = into.mul_(new)
+        layer = into.mul_(newf)
         sigma += layer
-        dist.masked_fill_(new, float(k))
-        reached |= new
-    return dist, sigma, reached
+        unreached -= newf
+        pairs += count
+        dist_sum += k * count
+        inv_sum += count / k
+        ecc.masked_fill_(count > 0, float(k))
+        if keep_layers:
+            layers.append(newf)
+    return _BFS(sigma, layers, pairs, dist_sum, inv_sum, ecc)
 
 
-def _betweenness(a: torch.Tensor, dist: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Brandes' betweenness, summed over ordered sources, normalised by (N-1)(N-2) as networkx's."""
+def _betweenness(a: torch.Tensor, bfs: _BFS) -> torch.Tensor:
+    """Brandes' betweenness, summed over ordered sources, normalised by (N-1)(N-2) as networkx's.
+
+    With t(s, w) = (1 + delta_s(w)) / sigma_sw, Brandes' recursion becomes
+    delta_s(v) = sigma_sv * back(s, v) and t(s, v) = 1 / sigma_sv + back(s, v), where
+    back(s, v) sums t(s, w) over the neighbours w of v one layer further from s.
+    """
     b, n, _ = a.shape
-    delta = torch.zeros_like(sigma)  # delta[s, v]: dependency of source s on v
-    finite_max = dist.masked_fill(torch.isinf(dist), 0.0).amax() if dist.numel() else 0
-    inv_sigma = 1.0 / sigma.clamp(min=1)
-    outer = dist == float(finite_max)
-    for k in range(int(finite_max), 1, -1):
-        inner = dist == float(k - 1)
-        coef = (delta + 1.0).mul_(inv_sigma).mul_(outer)  # nonzero on the layer at distance k
-        back = torch.bmm(coef, a)  # [s, v] = sum over neighbours w of v one layer further out
-        delta += back.mul_(sigma).mul_(inner)
-        outer = inner
-    bc = delta.sum(1)  # sum over sources s; delta[s, s] stays 0
+    inv_sigma = bfs.sigma.clamp(min=1).reciprocal()  # sigma = 0 only where unreachable (masked)
+    acc = torch.zeros_like(bfs.sigma)  # back(s, v), each at v's own layer
+    for k in range(len(bfs.layers), 1, -1):
+        coef = (inv_sigma + acc).mul_(bfs.layers[k - 1])  # t on the layer at distance k
+        back = torch.bmm(coef, a).mul_(bfs.layers[k - 2])  # onto the layer at distance k - 1
+        acc += back
+    bc = (bfs.sigma * acc).sum(1)  # sum over sources s of delta_s(v)
     if n > 2:
         bc = bc / ((n - 1) * (n - 2))
     return bc
