@@ -185,7 +185,7 @@ def _betweenness(a: torch.Tensor, bfs: _BFS) -> torch.Tensor:
     inv_sigma = bfs.sigma.clamp(min=1).reciprocal()  # sigma = 0 only where unreachable (masked)
     acc = torch.zeros_like(bfs.sigma)  # back(s, v), each at v's own layer
     for k in range(len(bfs.layers), 1, -1):
-        coef = (inv_sigma + acc).mul_(bfs.layers[k - 1])  # t on the layer at distance k
+        coef = (inv_sigma + acc).mul_(bfs.layers[k - 1]) if k < len(bfs.layers) else inv_sigma * bfs.layers[k - 1]  # t on layer k
         back = torch.bmm(coef, a).mul_(bfs.layers[k - 2])  # onto the layer at distance k - 1
         acc += back
     bc = (bfs.sigma * acc).sum(1)  # sum over sources s of delta_s(v)

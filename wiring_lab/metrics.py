@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from itertools import product
+from itertools import chain, product
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -162,12 +162,13 @@ def _compute(specs: Sequence[GraphSpec], gm: list[str], nm: list[str], backend: 
 def adjacency(specs: Sequence[GraphSpec]) -> np.ndarray:
     """Undirected adjacency of equal-size graphs as a (B, N, N) bool array."""
     n = specs[0].n
+    counts = np.fromiter((len(s.edges) for s in specs), dtype=np.int64, count=len(specs))
+    flat = np.fromiter(chain.from_iterable(chain.from_iterable(s.edges for s in specs)), dtype=np.int64, count=2 * int(counts.sum()))
+    u, v = flat[0::2], flat[1::2]
+    g = np.repeat(np.arange(len(specs)), counts)
     adj = np.zeros((len(specs), n, n), dtype=bool)
-    for i, spec in enumerate(specs):
-        if spec.edges:
-            e = np.asarray(spec.edges)
-            adj[i, e[:, 0], e[:, 1]] = True
-            adj[i, e[:, 1], e[:, 0]] = True
+    adj[g, u, v] = True
+    adj[g, v, u] = True
     return adj
 
 
