@@ -23,9 +23,9 @@ _NEEDS_BFS_NODE = {"closeness", "betweenness"}
 _NEEDS_DAG_GRAPH = {"depth", "mean_io_path_length", "n_io_paths", "n_input_fed", "n_output_fed"}
 _NEEDS_DAG_NODE = {"in_degree", "out_degree", "depth", "height", "paths_through"}
 
-# Elements of one (chunk, N, N) tensor (1 MB in float64): small chunks stay in the CPU caches,
+# Elements of one (chunk, N, N) tensor (512 kB in float64): small chunks stay in the CPU caches,
 # which beats one large batch; a GPU gets larger chunks (see default_chunk).
-_CHUNK_ELEMENTS = 1 << 17
+_CHUNK_ELEMENTS = 1 << 16
 
 
 def default_chunk(n: int, device: torch.device | str = "cpu") -> int:
@@ -171,6 +171,8 @@ def _bfs(a: torch.Tensor, keep_layers: bool) -> _BFS:
         ecc.masked_fill_(count > 0, float(k))
         if keep_layers:
             layers.append(newf)
+        if bool((pairs == n - 1).all()):  # every source reached everything: skip the empty last layer
+            break
     return _BFS(sigma, layers, pairs, dist_sum, inv_sum, ecc)
 
 
