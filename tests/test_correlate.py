@@ -171,3 +171,21 @@ def test_bad_input_is_a_one_line_error(tmp_path, content, args, message):
     res = CliRunner().invoke(app, ["correlate", str(table), *args])
     assert res.exit_code == 2, res.output
     assert message in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_correlate_real_damage_sweep(run_dir, digits):
+    """End to end: damage.csv from wiring_lab.damage, graphs found in the run directory."""
+    damage = pytest.importorskip("wiring_lab.damage")
+    root, models = run_dir
+    table = root / "tables" / "damage.csv"
+    config = damage.DamageConfig(remove="both", stages=(1,), limit=64, bootstrap=20, dataset="digits")
+    damage.damage_sweep(root / "checkpoints" / "model0.pt", config, data=digits, device="cpu", out=table, progress=False)
+    res = CliRunner().invoke(app, ["correlate", str(table), "--n-boot", "20", "--out", str(root / "tables" / "correlations.csv")])
+    assert res.exit_code == 0, res.output
+    result = C.correlate(pd.read_csv(table), C.CorrelateConfig(n_boot=20), table_path=table)
+    node = result.data[result.data["kind"] == "node"]
+    assert len(node) == models["model0"][1].n and node["betweenness"].notna().all()
+    edge = result.data[result.data["kind"] == "edge"]
+    inner = edge["target"] < models["model0"][1].n
+    assert edge.loc[inner, "target_degree"].notna().all() and edge.loc[~inner, "target_degree"].isna().all()
+    assert set(result.correlations["group"]) == {"kind=node", "kind=edge"}

@@ -199,7 +199,7 @@ def test_cli_population(tmp_path):
     assert "avg_clustering" in res.output and "C/C(0)" in res.output
     df = pd.read_csv(out)
     assert len(df) == 12 and set(df["setting"]) == {"WS(4, 0)", "WS(4, 0.5)"}
-    assert (tmp_path / "pop.json").is_file()
+    assert (tmp_path / "pop.csv.json").is_file()
 
 
 @pytest.fixture()
