@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 
@@ -54,6 +54,18 @@ def _echo_json(obj: Any) -> None:
 
 # --- generate --------------------------------------------------------------------------------
 GeneratorOpt = typer.Option("ws", "--generator", "-g", help="er | ba | ws | chain | complete")
+# Every command that takes a checkpoint also takes one written by another RandWire implementation.
+FormatOpt = typer.Option(
+    "native",
+    "--format",
+    help="checkpoint layout: native | auto | seungwonpark | jiaminren | hebo1221 | leaderj1001 | ironjr (refused)",
+)
+GraphsOpt = typer.Option(
+    None,
+    "--graphs",
+    help="stage graphs: a native graph JSON file or directory; for a foreign checkpoint its graph files "
+    "(repeat, in stage order) or their directory",
+)
 
 
 @app.command()
@@ -94,7 +106,8 @@ def generate(
 @user_errors
 def inspect(
     checkpoint: Optional[Path] = typer.Argument(None, help="checkpoint to summarise; omit to build from options"),
-    graphs: Optional[Path] = typer.Option(None, help="stage graphs for a checkpoint saved without them"),
+    graphs: Optional[List[Path]] = GraphsOpt,
+    format: str = FormatOpt,
     regime: str = typer.Option("small", help="small | regular | cifar | mnist | digits"),
     channels: int = typer.Option(78, "--channels", "-c", help="C"),
     nodes: int = typer.Option(32, "--nodes", "-n", help="N"),
@@ -115,7 +128,7 @@ def inspect(
     if checkpoint is not None:
         from wiring_lab.checkpoint import load_checkpoint
 
-        ckpt = load_checkpoint(checkpoint, graphs=graphs)
+        ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
         summary = model_summary(ckpt.model, ckpt.metadata)
     else:
         params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
@@ -213,6 +226,44 @@ def train(
     ckpt = run_train(mc, tc, out, device=device, resume=resume, data=data, on_epoch=report)
     typer.echo(f"wrote {out}")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
+
+# --- importers -------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def convert(
+    foreign: Path = typer.Argument(..., help="checkpoint written by another RandWire implementation"),
+    out: Path = typer.Option(..., help="native wiring-lab checkpoint to write"),
+    format: str = typer.Option("auto", "--format", help="auto | seungwonpark | jiaminren | hebo1221 | leaderj1001"),
+    graphs: Optional[List[Path]] = GraphsOpt,
+) -> None:
+    """Convert a foreign RandWire checkpoint and its graph files into a native checkpoint."""
+    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.importers import convert_checkpoint
+    from wiring_lab.summary import format_summary, model_summary
+
+    convert_checkpoint(foreign, out, format, graphs or None)
+    ckpt = load_checkpoint(out)
+    typer.echo(f"wrote {out} (from {ckpt.config.origin})")
+    typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
+
+
+@app.command("export-graphs")
+@user_errors
+def export_graphs(
+    checkpoint: Path = typer.Argument(..., help="checkpoint (native, or foreign with --format)"),
+    out: Path = typer.Option(..., help="directory for stage<i>.<ext>"),
+    as_: str = typer.Option("json", "--as", help="json (node-link) | graphml | dot"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
+) -> None:
+    """Write every stage graph (DAG with input/output nodes) as JSON node-link, GraphML or DOT."""
+    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.export import export_graphs as run_export
+
+    ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
+    for path in run_export(ckpt.graphs, out, as_):
+        typer.echo(f"wrote {path}")
+
 
 # --- demo ------------------------------------------------------------------------------------
 @app.command()
