@@ -99,6 +99,7 @@ def _seungwonpark(tmp_path, c=4, classes=5, head=8):
             _put_bn(sd, f"{p}.bn", cout, gen)
         stages.append((f"dagly{s + 3}", n, edges, preds))
         cin = cout
+    assert any(len(q) > 1 and q != sorted(q) for *_, pr in stages for q in pr)  # weights need reordering
     _put_conv(sd, "convlast", head, 4 * c, 1, True, gen)
     _put_bn(sd, "bnlast", head, gen)
     sd["fc.weight"] = torch.randn(classes, head, generator=gen) * 0.3
