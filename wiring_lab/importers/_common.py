@@ -79,7 +79,7 @@ def pickle_globals(path: Path) -> set[str]:
 def refusal_for_globals(path: Path, names: Iterable[str]) -> UserError | None:
     """A one-line refusal explaining *why* a file cannot be loaded safely, from its pickle globals."""
     names = sorted(names)
-    graphs = [n for n in names if n.startswith("networkx.")]
+    graphs = sorted((n for n in names if n.startswith("networkx.")), key=lambda n: "graph." not in n.lower())
     if graphs:
         return UserError(
             f"{path}: refused: the stage graphs are pickled inside the checkpoint ({graphs[0]}), and loading them "
