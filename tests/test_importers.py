@@ -379,7 +379,7 @@ def test_pickled_graphs_are_refused_with_export_advice(tmp_path):
         with pytest.raises(UserError) as err:
             load_foreign(path, fmt)
         msg = str(err.value)
-        assert "\n" not in msg and "pickled" in msg and "networkx" in msg and "write_edgelist" in msg
+        assert "\n" not in msg and "pickled" in msg and "networkx" in msg and "stage{i}.json" in msg
 
 
 def test_pickled_objects_are_refused(tmp_path):
@@ -406,6 +406,15 @@ def test_malformed_foreign_files_give_one_line_errors(tmp_path):
         with pytest.raises(UserError, match=pattern) as err:
             call()
         assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("module", ["wiring_lab.importers", "wiring_lab.export"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
 
 
 # --- native round trip, CLI, export ------------------------------------------------------------
@@ -476,3 +485,21 @@ def test_export_graphml_readable(tmp_path):
     assert set(g.edges) == set(spec.to_dag().edges) and g.graph["generator"] == "ba"
     with pytest.raises(UserError, match="cannot tell the export format"):
         export_graph(spec, tmp_path / "g.txt")
+
+
+def test_cli_native_checkpoint_with_graphs_option(tmp_path):
+    from wiring_lab.checkpoint import checkpoint_dict
+    from wiring_lab.graphs import save_graph
+    from wiring_lab.model import ModelConfig, build_model
+
+    model = build_model(ModelConfig(regime="digits", channels=4, nodes=5, num_classes=3, in_channels=1, head_channels=8))
+    obj = checkpoint_dict(model, {})
+    obj.pop("graphs")
+    torch.save(obj, tmp_path / "bare.pt")
+    for i, spec in enumerate(model.graphs):
+        save_graph(spec, tmp_path / "g" / f"stage{i}.json")
+    runner = CliRunner()
+    res = runner.invoke(app, ["inspect", str(tmp_path / "bare.pt"), "--graphs", str(tmp_path / "g"), "--json"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["inspect", str(tmp_path / "bare.pt"), "--graphs", str(tmp_path / "g"), "--graphs", str(tmp_path)])
+    assert res.exit_code == 2 and "one --graphs" in res.output

@@ -156,6 +156,12 @@ def load_checkpoint(
 
         return load_any(path, format, graphs, device)  # type: ignore[arg-type]
     path = Path(path)
+    if graphs is not None and not isinstance(graphs, (str, Path)):
+        graphs = list(graphs)
+        if graphs and all(isinstance(g, (str, Path)) for g in graphs):  # the CLI's repeatable --graphs
+            if len(graphs) != 1:
+                raise UserError(f"{path}: a native checkpoint takes one --graphs file or directory, not {len(graphs)}")
+            graphs = graphs[0]
     obj = read_checkpoint(path)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise UserError(f"{path}: not a wiring-lab checkpoint (no 'format': '{FORMAT}'); foreign files need --format")

@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from wiring_lab._io import UserError
-from wiring_lab.importers._common import ForeignNetwork, pickle_globals, read_foreign, refusal_for_globals
+from wiring_lab.importers._common import ForeignNetwork, pickle_globals, read_foreign
 
 
 @dataclass(frozen=True)
@@ -90,19 +90,23 @@ def _as_paths(graphs: str | Path | Sequence[str | Path] | None) -> list[Path] | 
 def import_network(path: str | Path, format: str = "auto", graphs: str | Path | Sequence[str | Path] | None = None) -> ForeignNetwork:
     """Read a foreign checkpoint and its graphs into wiring-lab's config, graphs and state dict."""
     path = Path(path)
-    if format == "auto":
-        format = detect_format(path)
-        if format == "native":
-            raise UserError(f"{path}: is a native wiring-lab checkpoint; load it with --format native")
-    fmt = get_format(format)
+    fmt = None if format == "auto" else get_format(format)
     try:
-        obj = read_foreign(path)
+        obj = read_foreign(path)  # read once: detection and loading share it
     except UserError:
-        if fmt.detect_globals is not None and path.is_file():
-            refusal = refusal_for_globals(path, pickle_globals(path))
-            if refusal is not None:
-                raise refusal from None
+        names = pickle_globals(path) if path.is_file() else set()
+        if fmt is None:
+            fmt = next((f for f in _FORMATS.values() if f.detect_globals and f.detect_globals(names)), None)
+        if fmt is not None and fmt.detect_globals is not None:
+            fmt.load(path, None, None)  # a format that is refused: its load says why
         raise
+    if fmt is None:
+        name = _detect_obj(obj)
+        if name == "native":
+            raise UserError(f"{path}: is a native wiring-lab checkpoint; load it with --format native")
+        if name is None:
+            raise UserError(f"{path}: not a checkpoint layout wiring-lab knows; name it with --format ({', '.join(list_formats())})")
+        fmt = _FORMATS[name]
     return fmt.load(path, obj, _as_paths(graphs))
 
 
@@ -136,10 +140,6 @@ def load_any(
     if format == "auto":
         format = detect_format(path)
     if format == "native":
-        if isinstance(graphs, (list, tuple)) and all(isinstance(g, (str, Path)) for g in graphs):
-            if len(graphs) > 1:
-                raise UserError("a native checkpoint takes one --graphs file or directory")
-            graphs = graphs[0] if graphs else None
         return load_checkpoint(path, device=device, graphs=graphs)  # type: ignore[arg-type]
     return load_foreign(path, format, graphs, device)
 

@@ -26,11 +26,10 @@ from wiring_lab.model import ModelConfig
 # The script line a user runs in their own environment (where the foreign code is importable)
 # to turn a checkpoint that pickles Python objects into files wiring-lab can read.
 EXPORT_HINT = (
-    "run, where that code is importable: "
-    "python -c \"import torch,networkx as nx; c=torch.load('CKPT'); "
-    "[nx.write_edgelist(g,f'stage{i}.txt',data=False) for i,g in enumerate(c['graphs'])]; "
-    "torch.save({'model': c['model']}, 'weights.pt')\" "
-    "then convert the edge lists to wiring-lab graph JSON (wiring_lab.graphs.GraphSpec) and pass them with --graphs"
+    "export them where that code is importable: python -c \"import torch,json; c=torch.load('CKPT', weights_only=False); "
+    "[json.dump({'n': g.number_of_nodes(), 'edges': [list(e) for e in g.edges]}, open(f'stage{i}.json', 'w')) "
+    "for i, g in enumerate(c['graphs'])]; torch.save({'model': c['model']}, 'weights.pt')\" "
+    "(stage<i>.json are wiring-lab graph files for metrics and export; this layout's weights are not imported)"
 )
 
 
