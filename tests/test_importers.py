@@ -503,3 +503,12 @@ def test_cli_native_checkpoint_with_graphs_option(tmp_path):
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["inspect", str(tmp_path / "bare.pt"), "--graphs", str(tmp_path / "g"), "--graphs", str(tmp_path)])
     assert res.exit_code == 2 and "one --graphs" in res.output
+
+
+@pytest.mark.gpu
+def test_imported_network_runs_on_cuda(tmp_path):
+    path, reference = _leaderj(tmp_path, "CIFAR10")
+    model = load_foreign(path, device="cuda").model
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        torch.testing.assert_close(model(x.cuda()).cpu(), reference(x), atol=1e-3, rtol=1e-3)

@@ -227,6 +227,7 @@ def train(
     typer.echo(f"wrote {out}")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 
+
 # --- importers -------------------------------------------------------------------------------
 @app.command()
 @user_errors
