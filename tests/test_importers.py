@@ -278,16 +278,16 @@ def test_networkx_yaml_is_parsed_without_running_anything(tmp_path):
 
 # --- leaderj1001 -------------------------------------------------------------------------------
 LEADERJ = {  # mode: key prefix, stem [(conv, cin, cout, relu after)], stages [(stage, nodes, cin, cout)]
-    "CIFAR10": ("CIFAR", lambda c: [("conv1", 3, c, True), ("conv2", c, c, False)], lambda c: [(3, 5, c, 2 * c), (4, 6, 2 * c, 4 * c)]),
-    "REGULAR": ("REGULAR", lambda c: [("conv1", 3, c // 2, False)], lambda c: [(2, 3, c // 2, c), (3, 5, c, 2 * c), (4, 5, 2 * c, 4 * c), (5, 4, 4 * c, 8 * c)]),
+    "CIFAR10": ("CIFAR", lambda c, i=3: [("conv1", i, c, True), ("conv2", c, c, False)], lambda c: [(3, 5, c, 2 * c), (4, 6, 2 * c, 4 * c)]),
+    "REGULAR": ("REGULAR", lambda c, i=3: [("conv1", i, c // 2, False)], lambda c: [(2, 3, c // 2, c), (3, 5, c, 2 * c), (4, 5, 2 * c, 4 * c), (5, 4, 4 * c, 8 * c)]),
 }
 
 
-def _leaderj(tmp_path, mode, c=4, classes=10, head=8):
+def _leaderj(tmp_path, mode, c=4, classes=10, head=8, in_ch=3):
     prefix, stem, plan = LEADERJ[mode]
     gen = torch.Generator().manual_seed(4)
     sd, stages = {}, []
-    for name, ci, co, _ in stem(c):
+    for name, ci, co, _ in stem(c, in_ch):
         _put_conv(sd, f"{prefix}_{name}.0", co, ci, 3, True, gen)
         _put_bn(sd, f"{prefix}_{name}.1", co, gen)
     (tmp_path / "saved_graph").mkdir()
@@ -512,3 +512,24 @@ def test_imported_network_runs_on_cuda(tmp_path):
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(9))
     with torch.no_grad():
         torch.testing.assert_close(model(x.cuda()).cpu(), reference(x), atol=1e-3, rtol=1e-3)
+
+
+def test_damage_engine_on_an_imported_input_node_network(tmp_path, digits):
+    """leaderj1001's extra input node: the cached damage engine agrees with naive re-evaluation; CLI --format."""
+    from wiring_lab.damage import DamageConfig, damage_sweep
+
+    path, _ = _leaderj(tmp_path, "CIFAR10", in_ch=1)
+    ckpt = load_foreign(path)
+    kw = dict(remove="both", limit=40, bootstrap=20, dataset="digits")
+    fast = damage_sweep(ckpt, DamageConfig(**kw, variant_batch=4), data=digits, device="cpu", progress=False)
+    slow = damage_sweep(ckpt, DamageConfig(**kw, naive=True), data=digits, device="cpu", progress=False)
+    assert len(fast) == 1 + sum(st.dag.n + len(st.graph.to_dag().edges) for st in ckpt.model.stages)
+    assert fast["top1"].tolist() == slow["top1"].tolist()
+    torch.testing.assert_close(torch.tensor(fast["loss"].tolist()), torch.tensor(slow["loss"].tolist()), atol=1e-5, rtol=1e-5)
+    assert fast["loss"].nunique() > 1  # removals change the function
+    out = tmp_path / "damage.csv"
+    args = ["damage", str(path), "--format", "leaderj1001", "--dataset", "digits", "--limit", "20", "--stage", "0",
+            "--bootstrap", "20", "--out", str(out), "--no-progress", "--device", "cpu"]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert out.is_file()
