@@ -520,10 +520,11 @@ def test_damage_engine_on_an_imported_input_node_network(tmp_path, digits):
 
     path, _ = _leaderj(tmp_path, "CIFAR10", in_ch=1)
     ckpt = load_foreign(path)
-    kw = dict(remove="both", limit=40, bootstrap=20, dataset="digits")
+    kw = dict(remove="both", stages=(0,), limit=32, bootstrap=20, dataset="digits")
     fast = damage_sweep(ckpt, DamageConfig(**kw, variant_batch=4), data=digits, device="cpu", progress=False)
     slow = damage_sweep(ckpt, DamageConfig(**kw, naive=True), data=digits, device="cpu", progress=False)
-    assert len(fast) == 1 + sum(st.dag.n + len(st.graph.to_dag().edges) for st in ckpt.model.stages)
+    st = ckpt.model.stages[0]
+    assert len(fast) == 1 + st.dag.n + len(st.graph.to_dag().edges)
     assert fast["top1"].tolist() == slow["top1"].tolist()
     torch.testing.assert_close(torch.tensor(fast["loss"].tolist()), torch.tensor(slow["loss"].tolist()), atol=1e-5, rtol=1e-5)
     assert fast["loss"].nunique() > 1  # removals change the function
