@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from wiring_lab._io import UserError
-from wiring_lab.graphs import GraphSpec
+from wiring_lab.graphs import MAX_NODES, GraphSpec
 from wiring_lab.model import ModelConfig
 
 # The script line a user runs in their own environment (where the foreign code is importable)
@@ -163,6 +163,8 @@ def read_networkx_yaml(path: Path, generator: str = "custom") -> GraphSpec:
     except yaml.YAMLError as e:
         first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
         raise UserError(f"{path}: not a YAML graph file ({first})") from None
+    except RecursionError:
+        raise UserError(f"{path}: not a YAML graph file (nested too deeply)") from None
     if isinstance(data, dict) and isinstance(data.get("state"), dict):  # !!python/object/new form
         data = data["state"]
     if not isinstance(data, dict) or not isinstance(data.get("_adj", data.get("_succ")), dict):
@@ -187,7 +189,10 @@ def read_networkx_yaml(path: Path, generator: str = "custom") -> GraphSpec:
                 raise UserError(f"{path}: self loop on node {u}; a stage graph has none")
     if not labels:
         raise UserError(f"{path}: the graph has no nodes")
-    return GraphSpec(generator, {}, None, len(labels), tuple(sorted(edges)))
+    try:
+        return GraphSpec(generator, {}, None, len(labels), tuple(sorted(edges)))
+    except ValueError as e:
+        raise UserError(f"{path}: {e}") from None
 
 
 def read_edge_text(path: Path) -> tuple[int, list[tuple[int, int]]]:
@@ -205,6 +210,8 @@ def read_edge_text(path: Path) -> tuple[int, list[tuple[int, int]]]:
         raise UserError(f"{path}: expected the node count then the edge count on the first two lines") from None
     if n < 1 or e < 0:
         raise UserError(f"{path}: node count {n} / edge count {e} must be positive")
+    if n > MAX_NODES:
+        raise UserError(f"{path}: declares {n} nodes, more than the limit of {MAX_NODES}")
     if len(lines) - 2 != e:
         raise UserError(f"{path}: header says {e} edges but the file has {len(lines) - 2} edge lines")
     edges = []

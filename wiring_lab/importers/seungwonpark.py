@@ -22,7 +22,7 @@ import torch
 import yaml
 
 from wiring_lab._io import UserError
-from wiring_lab.graphs import GraphSpec
+from wiring_lab.graphs import GraphSpec, generator_params
 from wiring_lab.importers import ForeignFormat, register_format
 from wiring_lab.importers._common import ForeignNetwork, graph_files, map_state, read_edge_text, shape_of, state_dict_of
 from wiring_lab.model import ModelConfig, build_model
@@ -47,6 +47,8 @@ def _hparams(path: Path, hp_str: Any) -> dict[str, Any]:
         docs = list(yaml.safe_load_all(hp_str))
     except yaml.YAMLError as e:
         raise UserError(f"{path}: 'hp_str' is not valid YAML ({str(e).splitlines()[0]})") from None
+    except RecursionError:
+        raise UserError(f"{path}: 'hp_str' is not valid YAML (nested too deeply)") from None
     merged: dict[str, Any] = {}
     for doc in docs:
         if isinstance(doc, dict):
@@ -58,7 +60,11 @@ def _graph_label(name: str) -> tuple[str, dict[str, Any]]:
     """Generator and parameters from the project's file names (``ws-4-075-3.txt``), else ``custom``."""
     m = re.fullmatch(r"ws-(\d+)-(\d+)-\w+\.txt", name)
     if m:
-        return "ws", {"k": int(m.group(1)), "p": float(f"0.{m.group(2)[1:]}") if m.group(2).startswith("0") else float(m.group(2))}
+        params = {"k": int(m.group(1)), "p": float(f"0.{m.group(2)[1:]}") if m.group(2).startswith("0") else float(m.group(2))}
+        try:
+            return "ws", generator_params("ws", **params)
+        except ValueError:  # a name that only looks like the project's: keep it as a custom graph
+            return "custom", {}
     return "custom", {}
 
 
@@ -82,7 +88,10 @@ def load(path: Path, obj: Any, graphs: Sequence[Path] | None) -> ForeignNetwork:
     for f in files:
         n, edges = read_edge_text(f)
         gen, params = _graph_label(f.name)
-        specs.append(GraphSpec(gen, params, None, n, tuple(edges)))
+        try:
+            specs.append(GraphSpec(gen, params, None, n, tuple(edges)))
+        except ValueError as e:
+            raise UserError(f"{f}: {e}") from None
         preds: list[list[int]] = [[] for _ in range(n)]
         for u, v in edges:  # the project's node weighs its inputs in the file's edge order
             preds[v].append(u)
