@@ -86,7 +86,8 @@ def table_kind(df: pd.DataFrame, path: str | Path = "table") -> str:
         return "damage"
     if "model" in cols and "kind" not in cols:
         return "models"
-    raise UserError(f"{path}: neither damage rows (model, kind, stage, ...) nor model rows (model, top1, ...): missing column 'model'")
+    missing = "model" if "model" not in cols else "stage"
+    raise UserError(f"{path}: neither damage rows (model, kind, stage, ...) nor model rows (model, top1, ...): missing column {missing!r}")
 
 
 def _sidecar_checkpoints(table_path: Path) -> list[str]:
@@ -151,6 +152,52 @@ def _stage_graphs(paths: dict[str, Path]) -> dict[str, list[GraphSpec]]:
     from wiring_lab.metrics import read_stage_graphs
 
     return {m: read_stage_graphs(p)[1] for m, p in paths.items()}
+
+
+# --- checking a table ------------------------------------------------------------------------
+DAMAGE_KINDS = ("intact", "node", "edge")
+
+
+def check_table(df: pd.DataFrame, kind: str, target: str, path: str | Path = "table") -> None:
+    """Column types a correlation relies on: a numeric target with finite values, known row kinds, integer ids."""
+    values = df[target]
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        bad = next((v for v in values if not isinstance(v, (int, float, np.number))), values.iloc[0])
+        raise UserError(f"{path}: column {target!r} must be numeric (found {bad!r})")
+    if not np.isfinite(values.to_numpy(dtype=float)).any():
+        raise UserError(f"{path}: column {target!r} holds no finite value")
+    if kind != "damage":
+        return
+    kinds = set(df["kind"].astype(str))
+    if not kinds <= set(DAMAGE_KINDS):
+        raise UserError(f"{path}: column 'kind' holds {sorted(kinds - set(DAMAGE_KINDS))[0]!r}; expected intact, node or edge")
+    for col in ("stage", "node", "source", "target"):
+        if col not in df.columns:
+            continue
+        ids = pd.to_numeric(df[col], errors="coerce")
+        given = df[col].notna()
+        if col == "stage":
+            given &= df["kind"].astype(str) != "intact"
+        bad = given & ~(ids.notna() & (ids >= 0) & (ids == ids.round()))
+        if bad.any():
+            raise UserError(f"{path}: row {int(np.flatnonzero(bad.to_numpy())[0]) + 2}: column {col!r} must hold node / stage ids (found {df[col][bad].iloc[0]!r})")
+
+
+def _check_ids(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], path: str | Path = "table") -> None:
+    """Every damaged stage, node and edge end must exist in its model's stage graphs."""
+    rows = df[df["kind"].astype(str) != "intact"]
+    for i, r in rows.iterrows():
+        specs = graphs.get(str(r["model"]))
+        if specs is None:
+            continue
+        stage = int(r["stage"])
+        if stage >= len(specs):
+            raise UserError(f"{path}: row {i + 2}: model {r['model']!r} has {len(specs)} stages, no stage {stage}")
+        n = specs[stage].n
+        for col, limit in (("node", n), ("source", n + 1), ("target", n + 2)):
+            v = r.get(col)
+            if v is not None and not pd.isna(v) and int(v) >= limit:
+                raise UserError(f"{path}: row {i + 2}: {col} {int(v)} is not in stage {stage} of model {r['model']!r} (ids 0..{limit - 1})")
 
 
 # --- joining metrics -------------------------------------------------------------------------
@@ -320,6 +367,7 @@ def correlate(
     target = config.target or ("delta_top1" if kind == "damage" else "top1")
     if target not in df.columns:
         raise UserError(f"{table_path}: no target column {target!r}; columns are {', '.join(map(str, df.columns))}")
+    check_table(df, kind, target, table_path)
     for col in config.by:
         if col not in df.columns and not (col == "stage" and kind == "models"):
             raise UserError(f"{table_path}: no column {col!r} to group by")
@@ -332,6 +380,7 @@ def correlate(
     if _needs_join(kind, df, config.metrics):
         graphs = _stage_graphs(find_checkpoints(df, table_path, checkpoints))
         if kind == "damage":
+            _check_ids(df, graphs, table_path)
             data = join_damage_metrics(df, graphs, config.backend)
         else:
             data = join_model_metrics(df, graphs, "stage" in config.by, config.backend)
