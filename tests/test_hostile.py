@@ -525,3 +525,139 @@ def test_hostile_study_files(tmp_path, name, monkeypatch):
     line = assert_one_line_error(["ablate", str(path), "--out", str(tmp_path / "run")], str(path), root=tmp_path)
     assert message in line.lower() or message in line
     assert not (tmp_path / "MARKER").exists() and not (tmp_path / "run").exists()
+
+
+# --- foreign checkpoints and graph files (importers) ---------------------------------------------
+@pytest.fixture()
+def foreign(tmp_path):
+    """A seungwonpark checkpoint with its three text graph files (the importers' test builder)."""
+    pytest.importorskip("wiring_lab.importers")
+    from tests.test_importers import _seungwonpark
+
+    path, _ = _seungwonpark(tmp_path)
+    return path
+
+
+GRAPH_TEXT = {
+    "cycle": ("5\n3\n0 1\n1 2\n2 0\n", "does not point from a lower to a higher id"),
+    "self loop": ("5\n1\n2 2\n", "does not point from a lower to a higher id"),
+    "duplicate edge": ("5\n2\n0 1\n0 1\n", "listed twice"),
+    "out of range": ("5\n1\n0 9\n", "outside 0..4"),
+    "negative id": ("5\n1\n-1 2\n", "outside 0..4"),
+    "huge n": (f"{10**12}\n0\n", "more than the limit"),
+    "zero-length": ("", "expected the node count"),
+    "giant integer": ("9" * 5000 + "\n0\n", "expected the node count"),
+    "edge count lies": ("5\n4\n0 1\n", "header says 4 edges"),
+    "one node more than the weights": ("6\n4\n0 1\n1 2\n2 3\n3 4\n", "chkpt_003.pt"),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAPH_TEXT))
+def test_hostile_foreign_graph_text(foreign, name):
+    text, message = GRAPH_TEXT[name]
+    graph = foreign.parent / "ws-2-06-0.txt"
+    graph.write_text(text)
+    line = assert_one_line_error(["inspect", str(foreign), "--format", "seungwonpark"], message, root=foreign.parent)
+    assert str(graph) in line or str(foreign) in line
+
+
+YAML_GRAPHS = {
+    "deep nesting": ("[" * 20000, "nested too deeply"),
+    "python object": ("!!python/object/apply:os.system ['touch MARKER']\n", "not a networkx graph dump"),
+    "self loop": ("_adj: {0: {0: {}}, 1: {}}\n_node: {0: {}, 1: {}}\n", "self loop"),
+    "cycle": ("_succ: {0: {1: {}}, 1: {0: {}}}\n_node: {0: {}, 1: {}}\n", "higher to a lower"),
+    "node ids not 0..n-1": ("_adj: {0: {5: {}}, 5: {0: {}}}\n_node: {0: {}, 5: {}}\n", "integers 0..n-1"),
+    "zero-length": ("", "not a networkx graph dump"),
+}
+
+
+@pytest.mark.parametrize("name", list(YAML_GRAPHS))
+def test_hostile_networkx_yaml_graphs(tmp_path, name, monkeypatch):
+    pytest.importorskip("wiring_lab.importers")
+    monkeypatch.chdir(tmp_path)
+    text, message = YAML_GRAPHS[name]
+    path = tmp_path / "g.yaml"
+    path.write_text(text)
+    assert_one_line_error(["metrics", str(path), "--backend", "networkx"], str(path), message, root=tmp_path)
+    assert not (tmp_path / "MARKER").exists()
+
+
+def test_hostile_foreign_checkpoints(foreign, tmp_path):
+    marker = tmp_path / "MARKER"
+    obj = torch.load(foreign, weights_only=True)
+    cases = {
+        "evil.pt": ({**obj, "x": _Evil(marker)}, "refused"),
+        "nan.pt": ({**obj, "model": {**obj["model"], "fc.weight": torch.full_like(obj["model"]["fc.weight"], float("nan"))}}, "NaN or inf"),
+        "shape.pt": ({**obj, "model": {**obj["model"], "fc.weight": torch.zeros(3, 3)}}, "has shape (3, 3)"),
+        "deep.pt": ({**obj, "hp_str": "[" * 20000}, "nested too deeply"),
+        "hp.pt": ({**obj, "hp_str": 5}, "'hp_str' is not text"),
+    }
+    for name, (content, message) in cases.items():
+        path = _save(content, tmp_path / name)
+        for fmt in ("auto", "seungwonpark"):
+            assert_one_line_error(["inspect", str(path), "--format", fmt], str(path), message)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(foreign.read_bytes()[:3000])
+    assert_one_line_error(["inspect", str(cut), "--format", "auto"], str(cut), "truncated")
+    out = tmp_path / "converted.pt"
+    assert_one_line_error(["convert", str(tmp_path / "evil.pt"), "--out", str(out)], "refused")
+    assert not out.exists() and not marker.exists()
+
+
+# --- result tables given to correlate ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def damage_run(tiny_ckpt_path, tmp_path_factory):
+    """A run directory with the tiny checkpoint and a real damage table."""
+    pytest.importorskip("wiring_lab.correlate")
+    import shutil
+
+    run = tmp_path_factory.mktemp("run")
+    (run / "checkpoints").mkdir()
+    shutil.copy(tiny_ckpt_path, run / "checkpoints" / "tiny_ws.pt")
+    res = RUNNER.invoke(app, ["damage", str(run / "checkpoints" / "tiny_ws.pt"), "--out", str(run / "tables" / "damage.csv"),
+                              "--limit", "40", "--bootstrap", "20", "--device", "cpu", "--no-progress"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    return run
+
+
+def _edit(col, value):
+    def apply(df):
+        df[col] = value
+        return df
+
+    return apply
+
+
+TABLES = {
+    "zero-length": (None, b"", "not a readable table"),
+    "binary noise": (None, bytes(range(256)) * 8, "not a readable table"),
+    "header only": (lambda df: df.iloc[:0], None, "has no rows"),
+    "no target column": (lambda df: df.drop(columns=["delta_top1"]), None, "no target column 'delta_top1'"),
+    "no model column": (lambda df: df.drop(columns=["model"]), None, "missing column 'model'"),
+    "no stage column": (lambda df: df.drop(columns=["stage"]), None, "missing column 'stage'"),
+    "text target": (_edit("delta_top1", "lots"), None, "must be numeric"),
+    "no finite target": (_edit("delta_top1", float("inf")), None, "no finite value"),
+    "unknown kind": (_edit("kind", "zap"), None, "column 'kind' holds 'zap'"),
+    "text stage": (_edit("stage", "first"), None, "column 'stage' must hold node / stage ids"),
+    "stage out of range": (_edit("stage", 7), None, "has 3 stages, no stage 7"),
+    "node out of range": (lambda df: df.assign(node=df["node"].where(df["node"].isna(), 99)), None, "node 99 is not in stage"),
+    "unknown model": (_edit("model", "ghost"), None, "no checkpoint found for model 'ghost'"),
+}
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_hostile_tables_for_correlate(damage_run, tmp_path, name):
+    import shutil
+
+    import pandas as pd
+
+    edit, raw, message = TABLES[name]
+    run = tmp_path / "run"
+    shutil.copytree(damage_run, run)
+    bad = run / "tables" / "bad.csv"
+    if raw is not None:
+        bad.write_bytes(raw)
+    else:
+        edit(pd.read_csv(run / "tables" / "damage.csv")).to_csv(bad, index=False)
+    out = run / "tables" / "correlations.csv"
+    assert_one_line_error(["correlate", str(bad), "--n-boot", "20", "--out", str(out)], str(bad), message, root=run)
