@@ -214,6 +214,23 @@ def train(
     typer.echo(f"wrote {out}")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 
+# --- figures ---------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def figures(
+    name: str = typer.Argument("all", help="a figure of the catalogue (see figures/README.md) or all"),
+    run_dir: Path = typer.Option(..., "--from", help="run directory whose tables/ the figures are drawn from"),
+    out: Optional[Path] = typer.Option(None, help="where the figures go (default RUN_DIR/figures)"),
+    fmt: str = typer.Option("png", "--format", help="png | pdf | svg"),
+) -> None:
+    """Draw paper-style figures from a run directory's tables; a figure whose table is missing is skipped."""
+    from wiring_lab.figures import render_figures
+
+    outcomes = render_figures(run_dir, name, out=out, fmt=fmt, echo=typer.echo)
+    made = sum(o.status == "made" for o in outcomes)
+    typer.echo(f"{made} figure(s) made, {len(outcomes) - made} skipped")
+
+
 # --- demo ------------------------------------------------------------------------------------
 @app.command()
 @user_errors
