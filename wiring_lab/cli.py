@@ -234,14 +234,18 @@ def figures(
 # --- demo ------------------------------------------------------------------------------------
 @app.command()
 @user_errors
-def demo(out: Path = typer.Option(Path("report"), help="output directory; finished work in it is reused")) -> None:
-    """The main job on the embedded digits data set (no download)."""
-    from wiring_lab.demo import run_demo
-    from wiring_lab.summary import format_summary, model_summary
+def demo(
+    out: Path = typer.Option(Path("report"), help="output directory; finished work in it is reused"),
+    size: str = typer.Option("default", help="default | tiny (a seconds-long run, for CI)"),
+    seeds: Optional[int] = typer.Option(None, help="instances of each generator setting (default 2)"),
+    epochs: Optional[int] = typer.Option(None, help="training epochs (default 15)"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    threads: int = typer.Option(1, help="torch CPU threads (the demo's small networks train fastest on one)"),
+) -> None:
+    """The main job on the embedded digits data set (no download): train, damage, measure, draw, report."""
+    from wiring_lab.demo import run_demo, with_size
 
-    ckpts = run_demo(out, echo=typer.echo)
-    for name, ckpt in ckpts.items():
-        typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
+    run_demo(out, with_size(size, seeds=seeds, epochs=epochs), device=device, echo=typer.echo, threads=threads)
 
 
 def main() -> None:

@@ -225,7 +225,7 @@ def _build_metric_vs_damage(run_dir: Path):
     if joined.empty:
         raise NotEnoughData("no node-removal row of damage.csv matches a row of node_metrics.csv (model, stage, node); "
                             "make both from the same checkpoints")
-    metrics = [m for m in DAMAGE_METRICS if m in joined.columns]
+    metrics = [m for m in DAMAGE_METRICS if m in joined.columns and joined[m].nunique() > 1]  # a constant says nothing
     return plot_metric_vs_damage(joined, spearman_table(joined, metrics), metrics)
 
 
@@ -267,7 +267,7 @@ RECIPES: dict[str, FigureRecipe] = {
                      "= min-max over repeats) vs targeted by decreasing degree / betweenness; one panel per generator",
                      ("attack",), _build_attack),
         FigureRecipe("learning_curves", "Learning curves", "training histories (per-epoch rows of the checkpoints)",
-                     "left: train (dashed) and test (solid) loss, log axis; right: test top-1 (%); x: epoch; colour: generator",
+                     "left: train (dashed) and test (solid) loss; right: test top-1 (%); x: epoch; colour: generator",
                      ("history",), _build_learning_curves, optional=("models",)),
         FigureRecipe("metric_vs_damage", "Node metric vs damage", "correlation of node metrics with Fig. 5's damage",
                      "one panel per node metric (x); y: Δ top-1 of removing that node (pp); colour: generator; Spearman ρ with "

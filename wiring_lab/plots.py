@@ -52,6 +52,7 @@ def set_style() -> None:
             "savefig.bbox": "tight",
             "axes.titlesize": 10,
             "legend.fontsize": 8,
+            "legend.title_fontsize": 8,
             "legend.frameon": False,
             "pdf.fonttype": 42,  # editable text in PDF/SVG for journals
             "svg.fonttype": "none",
@@ -162,11 +163,17 @@ def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
         x = np.arange(len(settings))
         err = stats["std"].where(stats["count"] > 1)
         ax.bar(x, stats["mean"], width=0.7, color=colors[g], edgecolor="black", linewidth=0.5)
-        ax.errorbar(x, stats["mean"], yerr=err.fillna(0).to_numpy(), fmt="none", ecolor="black", elinewidth=0.8, capsize=2.5)
+        has_std = err.notna().to_numpy()
+        if has_std.any():
+            ax.errorbar(x[has_std], stats["mean"][has_std], yerr=err[has_std].to_numpy(), fmt="none", ecolor="black",
+                        elinewidth=0.8, capsize=2.5)
         for xi, (m, s, c) in zip(x, stats[["mean", "std", "count"]].to_numpy()):
             lows.append(m - (s if c > 1 else 0))
             highs.append(m + (s if c > 1 else 0))
-        ax.set_xticks(x, settings, rotation=45 if len(settings) > 2 else 0, ha="right" if len(settings) > 2 else "center")
+        if len(settings) > 2:
+            ax.set_xticks(x, settings, rotation=45, ha="right", rotation_mode="anchor")
+        else:
+            ax.set_xticks(x, settings)
         n = stats["count"]
         ax.set_title(f"{_gen_name(g)} (n = {int(n.min())}" + (f"-{int(n.max())}" if n.max() != n.min() else "") + " per setting)")
         ax.set_xlim(-0.6, len(settings) - 0.4)
@@ -317,7 +324,7 @@ def plot_node_ops(models):
     for i, op in enumerate(ops):
         m = df[df["node_op"] == op].groupby("setting")["top1"].mean().reindex(order)
         ax.plot(np.arange(len(order)), m.to_numpy(), marker=markers[i % len(markers)], ms=4, lw=1.2, label=op)
-    ax.set_xticks(np.arange(len(order)), order, rotation=45, ha="right")
+    ax.set_xticks(np.arange(len(order)), order, rotation=45, ha="right", rotation_mode="anchor")
     ax.set_xlabel("generator setting")
     ax.set_ylabel("top-1 accuracy (%)")
     corr = node_op_correlations(df)
@@ -416,7 +423,7 @@ def plot_error_edf(models, by: str = "generator"):
     ax.set_xlabel("top-1 error (%)")
     ax.set_ylabel("cumulative prob.")
     ax.set_ylim(0, 1.02)
-    ax.legend(title="population: n | min | mean", loc="lower right")
+    ax.legend(title="population: n | min | mean error (%)", loc="center left", bbox_to_anchor=(1.02, 0.5))
     sns_despine(ax)
     return fig
 
@@ -475,8 +482,7 @@ def plot_learning_curves(history, models=None):
         a1.plot(sub["epoch"], sub["train_loss"], "--", color=color, lw=0.9, alpha=0.8)
         a1.plot(sub["epoch"], sub["test_loss"], "-", color=color, lw=1.1, alpha=0.9)
         a2.plot(sub["epoch"], sub["test_top1"], "-", color=color, lw=1.1, alpha=0.9)
-    a1.set_yscale("log")
-    a1.set_ylabel("cross-entropy loss (log scale)")
+    a1.set_ylabel("cross-entropy loss")
     a2.set_ylabel("test top-1 accuracy (%)")
     for a in (a1, a2):
         a.set_xlabel("epoch")
@@ -515,11 +521,12 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
             ax.scatter(sub[m], sub["delta_top1"], s=8, alpha=0.6, color=colors[g], linewidths=0, label=_gen_name(g))
         if m in st.index:
             r = st.loc[m]
-            ax.text(0.03, 0.04, f"Spearman ρ = {r['spearman_rho']:.2f}\n95% CI [{r['rho_lo']:.2f}, {r['rho_hi']:.2f}], n = {int(r['n'])}",
-                    transform=ax.transAxes, fontsize=7, va="bottom",
-                    bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
+            ax.set_title(f"Spearman ρ = {r['spearman_rho']:.2f} [{r['rho_lo']:.2f}, {r['rho_hi']:.2f}], n = {int(r['n'])}", fontsize=8.5)
         ax.axhline(0, color="0.6", lw=0.6, zorder=0)
         ax.set_xlabel(NODE_METRIC_LABELS.get(m, m))
+        values = node_damage[m].dropna()
+        if len(values) and (values == values.round()).all():  # counts: integer ticks
+            ax.xaxis.get_major_locator().set_params(integer=True)
         sns_despine(ax)
     for j in range(len(metrics), rows * cols):
         axes[j // cols][j % cols].set_axis_off()
@@ -527,4 +534,5 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
         axes[r][0].set_ylabel("Δ top-1 of node removal (pp)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(gens), markerscale=2)
+    fig.suptitle("95% paired-bootstrap intervals of Spearman ρ in brackets", fontsize=8, color="0.3")
     return fig
