@@ -298,7 +298,8 @@ def test_recipes_documented():
     root = Path(__file__).resolve().parents[1] / "figures"
     for name, recipe in figures.RECIPES.items():
         assert (root / f"{name}.md").read_text() == figures.recipe_markdown(recipe), f"figures/{name}.md is stale"
-        assert f"({name}.md)" in (root / "README.md").read_text()
+    renders = sorted(p.name for p in root.glob("demo_*.png"))
+    assert (root / "README.md").read_text() == figures.catalogue_markdown(renders), "figures/README.md is stale"
 
 
 def test_figures_cli(run_dir, tmp_path):

@@ -254,11 +254,11 @@ RECIPES: dict[str, FigureRecipe] = {
                      "x: rewiring probability P (log axis, P > 0); y: average clustering C(P)/C(0) and average path "
                      "length L(P)/L(0), means over the sampled graphs, normalised by the ring lattice (P = 0); one panel "
                      "per (K, N)", ("population_metrics",), _build_ws_curves, needs="WS rows including P = 0"),
-        FigureRecipe("cl_heatmap", "C-L accuracy heat map", "You, Leskovec, He, Xie 2020 (Graph Structure of Neural Networks) Fig. 1/4",
+        FigureRecipe("cl_heatmap", "C-L accuracy heat map", "You, Leskovec, He, Xie 2020 (Graph Structure of Neural Networks) Fig. 4",
                      "x: average clustering C; y: average path length L (hops), both means over a network's stages; "
                      "colour: mean top-1 (%) of the networks in each bin; red star: the best network",
                      ("models", "stage_metrics"), _build_cl_heatmap, needs=f"at least {MIN_CL_NETWORKS} networks"),
-        FigureRecipe("error_edf", "Error EDFs", "Radosavovic, Johnson, Xie, Lo, Dollar 2019 (On Network Design Spaces) Fig. 2",
+        FigureRecipe("error_edf", "Error EDFs", "Radosavovic, Johnson, Xie, Lo, Dollar 2019 (On Network Design Spaces for Visual Recognition), error EDFs",
                      "x: top-1 error (%); y: cumulative probability F(e) = fraction of networks with error < e; one step "
                      "curve per generator population; legend: n | min | mean error", ("models",), _build_error_edf,
                      needs="at least two networks of one generator"),
@@ -369,3 +369,31 @@ def recipe_markdown(recipe: FigureRecipe) -> str:
     lines += ["", "**Make it:**", "", "```bash", f"wiring-lab figures {recipe.name} --from RUN_DIR --out RUN_DIR/figures",
               "```", "", f"Drawn by `wiring_lab.plots.{PLOT_FUNCTIONS[recipe.name]}`; Python: `wiring_lab.figures.render_figures(RUN_DIR, {recipe.name!r})`."]
     return "\n".join(lines) + "\n"
+
+
+def catalogue_markdown(renders: Sequence[str] = ()) -> str:
+    """The ``figures/README.md`` index: one line per recipe, and the demo renders kept beside it."""
+    lines = ["# Figure catalogue", "",
+             "One recipe per figure: which paper figure it regenerates, its axes, the tables it needs and the "
+             "command that makes each table. Draw them with `wiring-lab figures NAME|all --from RUN_DIR --out DIR "
+             "[--format png|pdf|svg]`; a figure whose table is missing is skipped with a line naming the command "
+             "that makes it. `wiring-lab demo` draws every figure its data allows into `report/figures/`.", "",
+             "| figure | regenerates | needs |", "| --- | --- | --- |"]
+    for r in RECIPES.values():
+        tables = ", ".join(f"`{TABLES[t][0].split('/')[-1]}`" for t in r.tables)
+        lines.append(f"| [{r.name}]({r.name}.md) | {r.paper} | {tables}{'; ' + r.needs if r.needs else ''} |")
+    if renders:
+        lines += ["", "Renders from the embedded demo (`wiring-lab demo`, default size), kept here for the README:", ""]
+        lines += [f"- [{name}]({name})" for name in renders]
+    return "\n".join(lines) + "\n"
+
+
+def write_catalogue(directory: str | Path) -> list[Path]:
+    """Write ``<directory>/<name>.md`` for every recipe and the ``README.md`` index (docs stay in step with code)."""
+    from wiring_lab._io import atomic_write_text
+
+    directory = Path(directory)
+    paths = [atomic_write_text(directory / f"{n}.md", recipe_markdown(r)) for n, r in RECIPES.items()]
+    renders = sorted(p.name for p in directory.glob("demo_*.png"))
+    paths.append(atomic_write_text(directory / "README.md", catalogue_markdown(renders)))
+    return paths
