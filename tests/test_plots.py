@@ -320,3 +320,16 @@ def test_bad_tables_are_user_errors():
     with pytest.raises(UserError, match="format"):
         figures.render_figures(".", "damage", fmt="jpg")
     assert not math.isnan(figures.spearman_table(damage_table().query("kind == 'node'"), ["out_degree"], resamples=50)["n"][0])
+
+
+def test_metric_vs_damage_uses_correlate_table(run_dir):
+    joined = figures.node_damage_table(damage_table(), node_metrics_table())
+    metrics = ["out_degree", "betweenness"]
+    corr = pd.DataFrame([{"metric": m, "target": "delta_top1", "group": "kind=node", "n": 12, "method": meth, "r": r,
+                          "lo": r - 0.1, "hi": r + 0.1, "p": 0.01}
+                         for m, r in zip(metrics, (-0.5, -0.25)) for meth in ("pearson", "spearman")])
+    stats = figures.spearman_from_correlations(corr, metrics)
+    assert list(stats["spearman_rho"]) == [-0.5, -0.25] and list(stats["rho_lo"]) == [-0.6, -0.35]
+    assert figures.spearman_from_correlations(corr, metrics + ["depth"]) is None  # not every metric covered
+    fig = plots.plot_metric_vs_damage(joined, stats, metrics)
+    assert _data_axes(fig)[1].get_title() == "Spearman ρ = -0.25 [-0.35, -0.15], n = 12"

@@ -305,17 +305,22 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
 
 
 def _correlation_step(run: _Run) -> None:
-    """Correlations of node metrics with node-removal damage (``wiring_lab.correlate``)."""
+    """Correlations of node and edge metrics with damage (``wiring_lab.correlate``) -> correlations.csv."""
     if _missing(run, "wiring_lab.correlate", "correlations"):
         return
-    if not (table_path(run.out, "damage").is_file() and table_path(run.out, "node_metrics").is_file()):
-        run.step("correlations", 0.0, "skipped", "needs damage.csv and node_metrics.csv")
+    damage_path = table_path(run.out, "damage")
+    if not damage_path.is_file():
+        run.step("correlations", 0.0, "skipped", "needs damage.csv")
         return
-    from wiring_lab import correlate
+    from wiring_lab.correlate import CorrelateConfig, correlate
 
-    damage = read_table(table_path(run.out, "damage"))
-    nodes = read_table(table_path(run.out, "node_metrics"))
-    _cached_step(run, "correlations", {"seed": run.config.seed}, lambda: correlate.damage_correlations(damage, nodes, seed=run.config.seed))
+    cc = CorrelateConfig(seed=run.config.seed)
+
+    def compute():
+        result = correlate(read_table(damage_path), cc, table_path=damage_path, checkpoints=run.out / "checkpoints")
+        return result.correlations
+
+    _cached_step(run, "correlations", asdict(cc) | {"damage": _key(json.loads(damage_path.with_suffix(".json").read_text()))}, compute)
 
 
 def with_size(size: str, **overrides: Any) -> DemoConfig:

@@ -20,7 +20,8 @@ from wiring_lab.rundir import TABLES, checkpoint_path, table_path
 # Node metrics shown against node-removal damage, in this order (those present are drawn).
 DAMAGE_METRICS = ("out_degree", "in_degree", "betweenness", "paths_through", "depth", "clustering")
 MIN_CL_NETWORKS = 10  # fewer networks leave the C-L heat map mostly empty
-ABLATE_HINT = "wiring-lab ablate STUDY.yaml (a study over many generator settings and seeds, see ablations/)"
+# Studies (``wiring-lab ablate``) whose tables make the figures a demo run cannot
+ABLATE = "wiring-lab ablate ablations/{}.yaml --out RUN_DIR"
 
 
 class NotEnoughData(UserError):
@@ -175,7 +176,7 @@ def _build_node_ops(run_dir: Path):
 
     models = _table(run_dir, "models")
     if "node_op" not in models or models["node_op"].nunique() < 2:
-        raise NotEnoughData(f"needs networks trained with at least two node operations; make them with: {ABLATE_HINT}")
+        raise NotEnoughData(f"needs networks trained with at least two node operations; make them with: {ABLATE.format('node_ops')}")
     return plot_node_ops(models)
 
 
@@ -193,7 +194,7 @@ def _build_cl_heatmap(run_dir: Path):
 
     joined = models_with_cl(_table(run_dir, "models"), _table(run_dir, "stage_metrics"))
     if len(joined) < MIN_CL_NETWORKS:
-        raise NotEnoughData(f"needs at least {MIN_CL_NETWORKS} networks with stage metrics (has {len(joined)}); make them with: {ABLATE_HINT}")
+        raise NotEnoughData(f"needs at least {MIN_CL_NETWORKS} networks with stage metrics (has {len(joined)}); make them with: {ABLATE.format('graph_structure')}")
     return plot_cl_heatmap(joined)
 
 
@@ -202,7 +203,7 @@ def _build_error_edf(run_dir: Path):
 
     models = _table(run_dir, "models").dropna(subset=["top1"])
     if models.groupby("generator").size().max() < 2:
-        raise NotEnoughData(f"needs a population of at least two networks of one generator; make them with: {ABLATE_HINT}")
+        raise NotEnoughData(f"needs a population of at least two networks of one generator; make them with: {ABLATE.format('generator_sweep')}")
     return plot_error_edf(models)
 
 
@@ -218,6 +219,19 @@ def _build_learning_curves(run_dir: Path):
     return plot_learning_curves(_table(run_dir, "history"), _optional(run_dir, "models"))
 
 
+def spearman_from_correlations(correlations, metrics: Sequence[str]):
+    """Spearman rows of node damage from ``correlations.csv`` (wiring-lab correlate), as :func:`spearman_table`'s columns."""
+    need = {"metric", "target", "group", "method", "r", "lo", "hi", "p", "n"}
+    if correlations is None or not need <= set(correlations.columns):
+        return None
+    rows = correlations[(correlations["method"] == "spearman") & (correlations["target"] == "delta_top1")
+                        & (correlations["group"] == "kind=node") & correlations["metric"].isin(metrics)]
+    if set(rows["metric"]) != set(metrics):
+        return None
+    return rows.rename(columns={"r": "spearman_rho", "lo": "rho_lo", "hi": "rho_hi", "p": "p_value"})[
+        ["metric", "spearman_rho", "rho_lo", "rho_hi", "p_value", "n"]].reset_index(drop=True)
+
+
 def _build_metric_vs_damage(run_dir: Path):
     from wiring_lab.plots import plot_metric_vs_damage
 
@@ -226,7 +240,9 @@ def _build_metric_vs_damage(run_dir: Path):
         raise NotEnoughData("no node-removal row of damage.csv matches a row of node_metrics.csv (model, stage, node); "
                             "make both from the same checkpoints")
     metrics = [m for m in DAMAGE_METRICS if m in joined.columns and joined[m].nunique() > 1]  # a constant says nothing
-    return plot_metric_vs_damage(joined, spearman_table(joined, metrics), metrics)
+    # the coefficients of `wiring-lab correlate` when it ran on this damage table, else computed here
+    stats = spearman_from_correlations(_optional(run_dir, "correlations"), metrics)
+    return plot_metric_vs_damage(joined, stats if stats is not None else spearman_table(joined, metrics), metrics)
 
 
 RECIPES: dict[str, FigureRecipe] = {
@@ -272,7 +288,9 @@ RECIPES: dict[str, FigureRecipe] = {
         FigureRecipe("metric_vs_damage", "Node metric vs damage", "correlation of node metrics with Fig. 5's damage",
                      "one panel per node metric (x); y: Δ top-1 of removing that node (pp); colour: generator; Spearman ρ with "
                      "a 95% paired-bootstrap interval (1,000 resamples) and n in each panel", ("damage", "node_metrics"),
-                     _build_metric_vs_damage),
+                     _build_metric_vs_damage, optional=("correlations",),
+                     notes="ρ and its interval come from correlations.csv (`wiring-lab correlate`, rows method=spearman, "
+                     "group=kind=node) when it covers every metric drawn, else are computed from the joined rows."),
     )
 }
 
