@@ -171,8 +171,8 @@ def test_damage_panels_boxes_and_means():
     axes = _data_axes(fig)
     assert len(axes) == 4  # node and edge rows x ER and WS columns
     assert axes[0].get_ylabel() == "Δ top-1 (pp)"
-    assert axes[0].get_xlabel() == "out-degree of removed node"
-    assert axes[2].get_xlabel() == "in-degree of the edge's target node"
+    assert axes[0].get_xlabel() == "out-degree of the removed node (DAG)"
+    assert axes[2].get_xlabel() == "in-degree of the edge's target (DAG)"
     er_nodes = axes[0]
     boxes = [p for p in er_nodes.patches]
     assert len(boxes) == 3  # out-degrees 1, 2, 3
@@ -266,7 +266,7 @@ def test_metric_vs_damage_spearman():
     assert row["rho_lo"] <= row["spearman_rho"] <= row["rho_hi"]
     fig = plots.plot_metric_vs_damage(joined, stats)
     shown = _data_axes(fig)
-    assert [a.get_xlabel() for a in shown] == ["out-degree", "input-output paths through node"]
+    assert [a.get_xlabel() for a in shown] == ["out-degree (graph)", "input-output paths through node"]
     assert shown[0].get_title().startswith(f"Spearman ρ = {expect:.2f} [")
 
 

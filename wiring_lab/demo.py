@@ -44,10 +44,11 @@ class DemoConfig:
     ws_nodes: int = 64  # N of the WS population graphs
     ws_k: int = 4
     ws_samples: int = 10  # graphs per P
+    bootstrap: int = 1000  # resamples of the damage deltas' and the correlations' 95% intervals
     seed: int = 0  # seed of damage sampling, bootstrap and attacks
 
     def __post_init__(self) -> None:
-        for name in ("channels", "nodes", "head_channels", "epochs", "seeds", "attack_repeats", "ws_nodes", "ws_samples"):
+        for name in ("channels", "nodes", "head_channels", "epochs", "seeds", "attack_repeats", "ws_nodes", "ws_samples", "bootstrap"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"DemoConfig.{name} must be a positive integer (got {v!r})")
@@ -67,7 +68,7 @@ class DemoConfig:
         return cls(channels=4, nodes=6, head_channels=16, epochs=2, seeds=1,
                    settings=(("er", (("p", 0.4),)), ("ba", (("m", 2),)), ("ws", (("k", 4), ("p", 0.75)))),
                    damage_images=120, attack_fractions=(0.0, 0.34), attack_repeats=1,
-                   ws_p=(0.0, 0.01, 0.1, 1.0), ws_nodes=16, ws_samples=2)
+                   ws_p=(0.0, 0.01, 0.1, 1.0), ws_nodes=16, ws_samples=2, bootstrap=100)
 
 
 SIZES = {"default": DemoConfig, "tiny": DemoConfig.tiny}
@@ -280,7 +281,7 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
     from wiring_lab.damage import AttackConfig, DamageConfig, attack_curve, damage_sweep
 
     c = run.config
-    dc = DamageConfig(remove="both", seed=c.seed, limit=c.damage_images)
+    dc = DamageConfig(remove="both", seed=c.seed, limit=c.damage_images, bootstrap=c.bootstrap)
     key = _key({"demo": asdict(c), "step": asdict(dc)})
     if _fresh(run, "damage", key):
         run.step("damage", 0.0, "reused")
@@ -314,7 +315,7 @@ def _correlation_step(run: _Run) -> None:
         return
     from wiring_lab.correlate import CorrelateConfig, correlate
 
-    cc = CorrelateConfig(seed=run.config.seed)
+    cc = CorrelateConfig(seed=run.config.seed, n_boot=run.config.bootstrap)
 
     def compute():
         result = correlate(read_table(damage_path), cc, table_path=damage_path, checkpoints=run.out / "checkpoints")

@@ -258,8 +258,9 @@ RECIPES: dict[str, FigureRecipe] = {
                      _build_stage_graphs, notes="Graphs come from RUN_DIR/checkpoints/<model>.pt when present, else are "
                      "regenerated from the models.csv row (generator, parameters, network seed)."),
         FigureRecipe("damage", "Damage vs degree", "RandWire (Xie et al. 2019) Fig. 5",
-                     "top row node removal, x: out-degree of the removed node (generated graph); bottom row edge removal, "
-                     "x: in-degree of the edge's target (DAG with input/output nodes); y: Δ top-1 in percentage points "
+                     "top row node removal, x: out-degree of the removed node in the DAG with input/output nodes (a node "
+                     "that feeds only the output node has out-degree 1); bottom row edge removal, x: in-degree of the edge's "
+                     "target in the same DAG; y: Δ top-1 in percentage points "
                      "(negative = accuracy lost); one column per generator; box = IQR, bar = median, red circle = mean, "
                      "dots = single removals", ("damage",), _build_damage),
         FigureRecipe("node_ops", "Node operations", "RandWire (Xie et al. 2019) Fig. 6",

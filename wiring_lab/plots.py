@@ -20,8 +20,8 @@ GENERATOR_ORDER = ("er", "ba", "ws", "chain", "complete")
 GENERATOR_NAMES = {"er": "ER", "ba": "BA", "ws": "WS", "chain": "chain", "complete": "complete"}
 ATTACK_ORDER = ("random", "degree", "betweenness")
 NODE_METRIC_LABELS = {
-    "in_degree": "in-degree",
-    "out_degree": "out-degree",
+    "in_degree": "in-degree (graph)",
+    "out_degree": "out-degree (graph)",
     "degree": "degree (undirected)",
     "clustering": "local clustering",
     "betweenness": "betweenness centrality",
@@ -30,6 +30,16 @@ NODE_METRIC_LABELS = {
     "depth": "depth from input node",
     "height": "height to output node",
     "paths_through": "input-output paths through node",
+}
+
+
+# x-axis labels of Fig. 5's degree columns (damage.csv)
+DEGREE_LABELS = {
+    "out_degree_io": "out-degree of the removed node (DAG)",
+    "out_degree": "out-degree of the removed node (graph)",
+    "in_degree_io": "in-degree of the removed node (DAG)",
+    "in_degree": "in-degree of the removed node (graph)",
+    "target_in_degree": "in-degree of the edge's target (DAG)",
 }
 
 
@@ -243,7 +253,7 @@ def _boxes(ax, sub, x: str, y: str, color) -> None:
         ax.set_xticks(range(min(positions), max(positions) + 1, step))
 
 
-def plot_damage(damage, node_degree: str = "out_degree", edge_degree: str = "target_in_degree"):
+def plot_damage(damage, node_degree: str = "out_degree_io", edge_degree: str = "target_in_degree"):
     """RandWire Fig. 5: Δ top-1 vs degree; top row node removal, bottom row edge removal, one column per generator."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -261,8 +271,8 @@ def plot_damage(damage, node_degree: str = "out_degree", edge_degree: str = "tar
     colors = _gen_colors(gens)
     fig, axes = plt.subplots(len(kinds), len(gens), figsize=(2.9 * len(gens) + 0.6, 2.5 * len(kinds) + 0.3),
                              sharey=True, layout="constrained", squeeze=False)
-    xlabels = {"node": f"{NODE_METRIC_LABELS.get(node_degree, node_degree)} of removed node",
-               "edge": "in-degree of the edge's target node"}
+    xlabels = {"node": DEGREE_LABELS.get(node_degree, f"{node_degree} of the removed node"),
+               "edge": DEGREE_LABELS.get(edge_degree, f"{edge_degree} of the edge's target")}
     for r, kind in enumerate(kinds):
         xcol = node_degree if kind == "node" else edge_degree
         _require(df, [xcol], f"damage ({kind} rows)")
