@@ -63,6 +63,9 @@ def summarize_table(name: str, df):
         s = df.groupby(["generator", "setting", "p"], dropna=False)[cols].mean().reset_index()
         s = s.sort_values(["generator", "p"]) if len(s) <= MAX_ROWS else s.head(MAX_ROWS)
         return s, f"{len(df)} rows; means over the sampled graphs of each setting"
+    if name == "correlations" and {"method", "r"} <= set(df.columns):
+        s = df[df["method"] == "spearman"].assign(abs_r=lambda d: d["r"].abs()).sort_values("abs_r", ascending=False)
+        return s.drop(columns="abs_r").head(MAX_ROWS), f"{len(df)} rows; Spearman rows, strongest first"
     if name == "node_metrics":
         num = df.select_dtypes("number").drop(columns=[c for c in ("stage", "node") if c in df.columns])
         s = num.describe().T.reset_index().rename(columns={"index": "metric"})
