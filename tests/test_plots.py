@@ -333,3 +333,19 @@ def test_metric_vs_damage_uses_correlate_table(run_dir):
     assert figures.spearman_from_correlations(corr, metrics + ["depth"]) is None  # not every metric covered
     fig = plots.plot_metric_vs_damage(joined, stats, metrics)
     assert _data_axes(fig)[1].get_title() == "Spearman ρ = -0.25 [-0.35, -0.15], n = 12"
+
+
+def test_report_inlines_figures_and_summarises_tables(run_dir, monkeypatch):
+    from wiring_lab import report
+
+    outcomes = figures.render_figures(run_dir, ["ws_curves", "node_ops", "attack"])
+    table_path(run_dir, "attack").unlink()
+    skipped = figures.render_figures(run_dir, ["attack"])
+    monkeypatch.setattr(report, "MAX_ROWS", 10)  # the damage table (22 rows) is summarised
+    path = report.write_report(run_dir, config={"demo": {"channels": 4}}, timings=[{"step": "x", "seconds": 1.5}],
+                               outcomes=outcomes + skipped)
+    html = path.read_text()
+    assert html.count('src="data:image/png;base64,') == 3
+    assert "skipped" in html and "tables/attack.csv, which is missing" in html
+    assert "Δ top-1 (pp) per network and kind of removal" in html and "total 1.5 s" in html
+    assert "&quot;channels&quot;: 4" in html
