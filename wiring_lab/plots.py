@@ -165,7 +165,7 @@ def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
         1, len(gens), figsize=(1.2 + 0.55 * sum(widths) + 0.9 * len(gens), 3.0), sharey=True,
         gridspec_kw={"width_ratios": widths}, layout="constrained", squeeze=False,
     )
-    lows, highs = [], []
+    lows, highs, counts = [], [], []
     for ax, g in zip(axes[0], gens):
         sub = df[df["generator"] == g]
         settings = _ordered_settings(sub)
@@ -184,15 +184,18 @@ def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
             ax.set_xticks(x, settings, rotation=45, ha="right", rotation_mode="anchor")
         else:
             ax.set_xticks(x, settings)
-        n = stats["count"]
-        ax.set_title(f"{_gen_name(g)} (n = {int(n.min())}" + (f"-{int(n.max())}" if n.max() != n.min() else "") + " per setting)")
+        counts += list(stats["count"])
+        ax.set_title(_gen_name(g))
         ax.set_xlim(-0.6, len(settings) - 0.4)
         sns_despine(ax)
     lo, hi = float(np.nanmin(lows)), float(np.nanmax(highs))
     pad = max(0.5, 0.15 * (hi - lo))
     axes[0][0].set_ylim(max(0.0, lo - 2 * pad), min(100.0, hi + pad))
     axes[0][0].set_ylabel("top-1 accuracy (%)")
-    fig.supxlabel("generator setting", fontsize=9)
+    lo_n, hi_n = int(min(counts)), int(max(counts))
+    n = f"{lo_n}" if lo_n == hi_n else f"{lo_n}-{hi_n}"
+    note = "bar = mean, error bar = std" if hi_n > 1 else "one network per setting, no std"
+    fig.supxlabel(f"generator setting ({note}; n = {n} network{'s' if hi_n != 1 else ''} per setting)", fontsize=9)
     return fig
 
 
@@ -286,7 +289,7 @@ def plot_damage(damage, node_degree: str = "out_degree_io", edge_degree: str = "
             ax.axhline(0, color="0.6", linewidth=0.6, zorder=0)
             settings = ", ".join(_ordered_settings(sub)) if not sub.empty and "setting" in sub else _gen_name(g)
             models = sub["model"].nunique() if "model" in sub else 1
-            ax.set_title(f"{settings}: {kind} removal ({len(sub)} variants, {models} net{'s' if models != 1 else ''})", fontsize=8.5)
+            ax.set_title(f"{settings}, {models} net{'s' if models != 1 else ''}\n{len(sub)} {kind} removals", fontsize=8.5)
             ax.set_xlabel(xlabels[kind])
             sns_despine(ax)
         axes[r][0].set_ylabel("Δ top-1 (pp)")
@@ -422,7 +425,7 @@ def plot_error_edf(models, by: str = "generator"):
     df = models.dropna(subset=["top1"]).assign(error=lambda d: 100.0 - d["top1"])
     groups = _generators(df[by]) if by == "generator" else sorted(df[by].astype(str).unique())
     colors = _gen_colors(groups) if by == "generator" else dict(zip(groups, __import__("seaborn").color_palette("colorblind", len(groups))))
-    fig, ax = plt.subplots(figsize=(4.4, 3.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6.2, 3.2), layout="constrained")
     for g in groups:
         e = np.sort(df.loc[df[by].astype(str) == g, "error"].to_numpy())
         # F(e) = fraction of models with error < e: a step up at every model's error
@@ -462,11 +465,13 @@ def plot_attack(attack):
             if (s.size() > 1).any():
                 ax.fill_between(100 * mean.index, lo.to_numpy(), hi.to_numpy(), color=pal[o], alpha=0.15, linewidth=0)
         settings = ", ".join(_ordered_settings(sub)) if "setting" in sub else _gen_name(g)
-        ax.set_title(f"{settings} ({sub['model'].nunique() if 'model' in sub else 1} net)")
+        nets = sub["model"].nunique() if "model" in sub else 1
+        ax.set_title(f"{settings} ({nets} net{'s' if nets != 1 else ''})")
         ax.set_xlabel("nodes removed (%)")
         sns_despine(ax)
     axes[0][0].set_ylabel("top-1 accuracy (%)")
     axes[0][-1].legend(title="removal order", loc="upper right")
+    fig.supxlabel("line = mean over networks (and random repeats); band = min-max", fontsize=8, color="0.3")
     return fig
 
 
@@ -508,6 +513,12 @@ def plot_learning_curves(history, models=None):
 
 
 # --- metric vs damage ---------------------------------------------------------------------------
+def _r2(x: float) -> str:
+    """A coefficient with two decimals, without a negative zero."""
+    text = f"{x:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
 def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = None):
     """Δ top-1 of each node removal vs a node metric, one panel per metric, Spearman ρ [95% CI] in each.
 
@@ -531,11 +542,14 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
             ax.scatter(sub[m], sub["delta_top1"], s=8, alpha=0.6, color=colors[g], linewidths=0, label=_gen_name(g))
         if m in st.index:
             r = st.loc[m]
-            ax.set_title(f"Spearman ρ = {r['spearman_rho']:.2f} [{r['rho_lo']:.2f}, {r['rho_hi']:.2f}], n = {int(r['n'])}", fontsize=8.5)
+            ax.set_title(f"Spearman ρ = {_r2(r['spearman_rho'])} [{_r2(r['rho_lo'])}, {_r2(r['rho_hi'])}], n = {int(r['n'])}", fontsize=8.5)
         ax.axhline(0, color="0.6", lw=0.6, zorder=0)
         ax.set_xlabel(NODE_METRIC_LABELS.get(m, m))
         values = node_damage[m].dropna()
-        if len(values) and (values == values.round()).all():  # counts: integer ticks
+        if len(values) and values.min() >= 1 and values.max() >= 100 * values.min():  # path counts span decades
+            ax.set_xscale("log")
+            ax.set_xlabel(f"{NODE_METRIC_LABELS.get(m, m)} (log scale)")
+        elif len(values) and (values == values.round()).all():  # counts: integer ticks
             ax.xaxis.get_major_locator().set_params(integer=True)
         sns_despine(ax)
     for j in range(len(metrics), rows * cols):
