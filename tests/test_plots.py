@@ -251,7 +251,7 @@ def test_learning_curves_lines_per_model():
     assert len(loss_ax.get_lines()) == 10 and len(acc_ax.get_lines()) == 5
     assert loss_ax.get_ylabel() == "cross-entropy loss" and acc_ax.get_xlabel() == "epoch"
     labels = [t.get_text() for t in loss_ax.get_legend().get_texts()]
-    assert labels == ["ER (2 nets)", "BA (1 net)", "WS (2 nets)", "train", "test"]
+    assert labels == ["ER (2 nets)", "BA (1 net)", "WS (2 nets)", "train (label-smoothed)", "test"]
 
 
 def test_metric_vs_damage_spearman():
