@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -28,7 +29,10 @@ def test_demo_end_to_end(demo_run):
     for name in ("models", "history"):
         assert table_path(out, name).is_file() and table_path(out, name).with_suffix(".json").is_file()
     made = {o.name for o in result["figures"] if o.status == "made"}
-    assert {"generator_sweep", "stage_graphs", "learning_curves"} <= made
+    assert {"generator_sweep", "stage_graphs", "learning_curves", "damage", "attack"} <= made
+    damage = pd.read_csv(table_path(out, "damage"))
+    assert set(damage["kind"]) == {"intact", "node", "edge"} and set(damage["model"]) == {"er_s0", "ba_s0", "ws_s0"}
+    assert set(pd.read_csv(table_path(out, "attack"))["order"]) == {"random", "degree", "betweenness"}
     for o in result["figures"]:
         if o.status == "made":
             assert o.path.parent == out / "figures" and o.path.stat().st_size > 5_000
@@ -56,6 +60,17 @@ def test_demo_rerun_reuses_work(demo_run):
     assert trained and all(": reused" in line for line in trained)
     computed = [line for line in lines if re.match(r"^(damage|attack|population_metrics|stage_metrics|node_metrics|correlations)\b.*: computed", line)]
     assert computed == []
+
+
+def test_demo_changed_setting_redoes_only_its_step(demo_run):
+    from dataclasses import replace
+
+    out, _, _ = demo_run
+    lines: list[str] = []
+    run_demo(out, replace(DemoConfig.tiny(), attack_fractions=(0.0, 0.5)), device="cpu", echo=lines.append)
+    status = {line.split(":")[0]: line.split(": ")[1].split(" ")[0] for line in lines if ": " in line and not line.startswith(("wrote", "skipped"))}
+    assert status["damage"] == "reused" and status["attack"] == "computed" and status["train er_s0"] == "reused"
+    assert sorted(pd.read_csv(table_path(out, "attack"))["fraction"].unique()) == [0.0, 0.5]
 
 
 def test_demo_cli_and_config_errors(tmp_path):

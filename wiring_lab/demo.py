@@ -99,6 +99,14 @@ def _key(obj: Any) -> dict[str, Any]:
     return json.loads(json.dumps(to_jsonable(obj), sort_keys=True))
 
 
+NETWORK_FIELDS = ("channels", "nodes", "head_channels", "epochs", "seeds", "settings")
+
+
+def _networks_key(config: DemoConfig) -> dict[str, Any]:
+    """The fields that decide the trained networks: a table made from them is stale when these change."""
+    return {k: getattr(config, k) for k in NETWORK_FIELDS}
+
+
 def _fresh(run: _Run, table: str, key: dict[str, Any]) -> bool:
     """Whether ``table`` exists and its sidecar says it was made with ``key``."""
     path, side = table_path(run.out, table), table_path(run.out, table).with_suffix(".json")
@@ -169,15 +177,16 @@ def write_model_tables(run: _Run, paths: dict[str, Path]) -> None:
         ckpt = load_checkpoint(path)
         models.append(model_record(name, ckpt.model, ckpt.metadata, checkpoint=str(path.relative_to(run.out))))
         history += history_records(name, ckpt.metadata)
-    key = _key({"demo": asdict(run.config)})
+    key = _key({"networks": _networks_key(run.config)})
     _write(run, "models", pd.DataFrame(models), key)
     _write(run, "history", pd.DataFrame(history), key)
     run.step("tables models, history", time.perf_counter() - t0, "written", f"{len(models)} networks")
 
 
-def _cached_step(run: _Run, table: str, step_config: dict[str, Any], compute: Callable[[], Any], detail: str = "") -> None:
-    """Compute ``table`` unless its sidecar matches ``step_config``; record the timing."""
-    key = _key({"demo": asdict(run.config), "step": step_config})
+def _cached_step(run: _Run, table: str, step_config: dict[str, Any], compute: Callable[[], Any], detail: str = "",
+                 networks: bool = True) -> None:
+    """Compute ``table`` unless its sidecar matches ``step_config`` (and the networks); record the timing."""
+    key = _key({"networks": _networks_key(run.config) if networks else None, "step": step_config})
     t0 = time.perf_counter()
     if _fresh(run, table, key):
         run.step(table, time.perf_counter() - t0, "reused", detail)
@@ -264,7 +273,7 @@ def _metric_steps(run: _Run, paths: dict[str, Path]) -> None:
     pop = PopulationConfig(generator="ws", grid={"k": [c.ws_k], "p": list(c.ws_p)}, nodes=c.ws_nodes,
                            samples=c.ws_samples, seed=c.seed, device=run.device)
     _cached_step(run, "population_metrics", asdict(pop) | {"device": None}, lambda: population_metrics(pop),
-                 f"WS(K={c.ws_k}), N={c.ws_nodes}, {len(c.ws_p)} values of P x {c.ws_samples} graphs")
+                 f"WS(K={c.ws_k}), N={c.ws_nodes}, {len(c.ws_p)} values of P x {c.ws_samples} graphs", networks=False)
     graphs = {name: [GraphSpec.from_dict(d) for d in read_checkpoint(p)["graphs"]] for name, p in paths.items()}
     _cached_step(run, "stage_metrics", {"models": sorted(graphs)},
                  lambda: pd.concat([stage_metrics(g, name, device=run.device) for name, g in graphs.items()], ignore_index=True))
@@ -282,7 +291,7 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
 
     c = run.config
     dc = DamageConfig(remove="both", seed=c.seed, limit=c.damage_images, bootstrap=c.bootstrap)
-    key = _key({"demo": asdict(c), "step": asdict(dc)})
+    key = _key({"networks": _networks_key(c), "step": asdict(dc)})
     if _fresh(run, "damage", key):
         run.step("damage", 0.0, "reused")
     else:
