@@ -48,6 +48,7 @@ class DemoConfig:
     seed: int = 0  # seed of damage sampling, bootstrap and attacks
 
     def __post_init__(self) -> None:
+        """Reject sizes that cannot run, with what to change."""
         for name in ("channels", "nodes", "head_channels", "epochs", "seeds", "attack_repeats", "ws_nodes", "ws_samples", "bootstrap"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -96,6 +97,7 @@ def model_name(generator: str, seed: int) -> str:
 
 
 def _key(obj: Any) -> dict[str, Any]:
+    """A JSON-normalised copy of ``obj`` (tuples become lists), comparable with a sidecar read back."""
     return json.loads(json.dumps(to_jsonable(obj), sort_keys=True))
 
 
@@ -154,6 +156,7 @@ def train_networks(run: _Run, data) -> dict[str, Path]:
 
 
 def _finished(path: Path, epochs: int) -> bool:
+    """Whether the checkpoint at ``path`` has trained all ``epochs``."""
     if not path.is_file():
         return False
     from wiring_lab.checkpoint import read_checkpoint
@@ -307,6 +310,7 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
                             seed=c.seed, limit=c.damage_images) for o in ("random", "degree", "betweenness")]
 
     def attacks() -> pd.DataFrame:
+        """Attack curves of every network and order, one table."""
         return pd.concat([attack_curve(path, ac, data=data, device=run.device, progress=False)
                           for path in paths.values() for ac in configs], ignore_index=True)
 
@@ -327,6 +331,7 @@ def _correlation_step(run: _Run) -> None:
     cc = CorrelateConfig(seed=run.config.seed, n_boot=run.config.bootstrap)
 
     def compute():
+        """Correlation rows of the damage table (metrics joined from the checkpoints)."""
         result = correlate(read_table(damage_path), cc, table_path=damage_path, checkpoints=run.out / "checkpoints")
         return result.correlations
 

@@ -10,7 +10,7 @@ what it needs.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -41,7 +41,6 @@ class FigureRecipe:
     optional: tuple[str, ...] = ()  # tables used when present
     notes: str = ""
     needs: str = ""  # beyond the tables: what data the figure needs
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,12 @@ class FigureOutcome:
 
 
 def _table(run_dir: Path, name: str):
+    """Read a required table of the run directory."""
     return read_table(table_path(run_dir, name))
 
 
 def _optional(run_dir: Path, name: str):
+    """Read an optional table of the run directory (None when absent)."""
     path = table_path(run_dir, name)
     return read_table(path) if path.is_file() else None
 
@@ -91,6 +92,7 @@ def stage_graph_sets(models, run_dir: Path | None = None) -> dict[str, list]:
 
 
 def _present(x: Any) -> bool:
+    """Whether a table cell holds a value (not None / NaN)."""
     import math
 
     return x is not None and not (isinstance(x, float) and math.isnan(x))
@@ -143,35 +145,36 @@ def spearman_table(df, metrics: Sequence[str], y: str = "delta_top1", resamples:
 
 # --- builders: run_dir -> Figure ----------------------------------------------------------------
 def _build_generator_sweep(run_dir: Path):
+    """RandWire Fig. 3 from models.csv."""
     from wiring_lab.plots import plot_generator_sweep
 
     return plot_generator_sweep(_table(run_dir, "models"))
 
 
 def _build_stage_graphs(run_dir: Path):
-    from wiring_lab.plots import plot_stage_graphs
+    """RandWire Fig. 4: the lowest-seed network of every setting."""
+    from wiring_lab.plots import _generators, plot_stage_graphs
 
     models = _table(run_dir, "models")
-    # one network per generator setting, the lowest seed, as in the paper's figure
+    # one network per generator setting, its lowest seed, generators in the paper's order
     first = models.sort_values(["generator", "setting", "seed"]).drop_duplicates(["generator", "setting"])
-    from wiring_lab.plots import _generators
-
     order = {g: i for i, g in enumerate(_generators(first["generator"]))}
-    first = first.sort_values("generator", key=lambda s: s.map(order))
+    first = first.sort_values("generator", key=lambda s: s.map(order), kind="stable")
     sets = stage_graph_sets(first, run_dir)
     if not sets:
         raise NotEnoughData("no network in tables/models.csv has stage graphs in a checkpoint or a known generator")
-    labels = {r["model"]: f"{r['model']}" for r in first.to_dict("records")}
-    return plot_stage_graphs({labels[k]: v for k, v in sets.items()})
+    return plot_stage_graphs(sets)
 
 
 def _build_damage(run_dir: Path):
+    """RandWire Fig. 5 from damage.csv."""
     from wiring_lab.plots import plot_damage
 
     return plot_damage(_table(run_dir, "damage"))
 
 
 def _build_node_ops(run_dir: Path):
+    """RandWire Fig. 6 from models.csv (two or more node ops)."""
     from wiring_lab.plots import plot_node_ops
 
     models = _table(run_dir, "models")
@@ -181,6 +184,7 @@ def _build_node_ops(run_dir: Path):
 
 
 def _build_ws_curves(run_dir: Path):
+    """Watts-Strogatz curves from population_metrics.csv."""
     from wiring_lab.plots import plot_ws_curves
 
     pop = _table(run_dir, "population_metrics")
@@ -190,6 +194,7 @@ def _build_ws_curves(run_dir: Path):
 
 
 def _build_cl_heatmap(run_dir: Path):
+    """C-L heat map from models.csv and stage_metrics.csv."""
     from wiring_lab.plots import plot_cl_heatmap
 
     joined = models_with_cl(_table(run_dir, "models"), _table(run_dir, "stage_metrics"))
@@ -199,6 +204,7 @@ def _build_cl_heatmap(run_dir: Path):
 
 
 def _build_error_edf(run_dir: Path):
+    """Error EDFs per generator from models.csv."""
     from wiring_lab.plots import plot_error_edf
 
     models = _table(run_dir, "models").dropna(subset=["top1"])
@@ -208,12 +214,14 @@ def _build_error_edf(run_dir: Path):
 
 
 def _build_attack(run_dir: Path):
+    """Attack-tolerance curves from attack.csv."""
     from wiring_lab.plots import plot_attack
 
     return plot_attack(_table(run_dir, "attack"))
 
 
 def _build_learning_curves(run_dir: Path):
+    """Learning curves from history.csv (generators from models.csv)."""
     from wiring_lab.plots import plot_learning_curves
 
     return plot_learning_curves(_table(run_dir, "history"), _optional(run_dir, "models"))
@@ -233,6 +241,7 @@ def spearman_from_correlations(correlations, metrics: Sequence[str]):
 
 
 def _build_metric_vs_damage(run_dir: Path):
+    """Node metrics vs node-removal damage, Spearman ρ per metric."""
     from wiring_lab.plots import plot_metric_vs_damage
 
     joined = node_damage_table(_table(run_dir, "damage"), _table(run_dir, "node_metrics"))

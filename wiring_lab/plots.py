@@ -72,6 +72,7 @@ def set_style() -> None:
 
 
 def _has_display() -> bool:
+    """Whether a display is available (else matplotlib renders with Agg)."""
     import os
 
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -89,12 +90,14 @@ def save_figure(fig, path: str | Path) -> Path:
         raise UserError(f"{path}: figure files must end in .png, .pdf or .svg")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt)
+    path.chmod(0o644)  # a figure is for sharing (the temporary file was private)
     plt.close(fig)
     return path
 
 
 # --- helpers ---------------------------------------------------------------------------------
 def _require(df, columns: Sequence[str], what: str) -> None:
+    """Raise a UserError naming the figure when ``df`` lacks a column or rows."""
     from wiring_lab._io import UserError
 
     missing = [c for c in columns if c not in df.columns]
@@ -111,10 +114,12 @@ def _generators(values: Sequence[str]) -> list[str]:
 
 
 def _gen_name(g: str) -> str:
+    """Display name of a generator: ER, BA, WS."""
     return GENERATOR_NAMES.get(g, g)
 
 
 def _gen_colors(gens: Sequence[str]) -> dict[str, Any]:
+    """Fixed colour of each generator, the same in every figure."""
     import seaborn as sns
 
     pal = sns.color_palette("colorblind", 10)
@@ -126,6 +131,7 @@ def _gen_colors(gens: Sequence[str]) -> dict[str, Any]:
 def _setting_key(row) -> tuple:
     """Sort key of a generator setting: by K, then P, then M (NaN last)."""
     def num(x: Any) -> float:
+        """A parameter as a float; missing values sort last."""
         try:
             x = float(x)
         except (TypeError, ValueError):
@@ -143,6 +149,7 @@ def _ordered_settings(df) -> list[str]:
 
 
 def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
+    """(rows, cols) of a panel grid for ``n`` panels."""
     cols = min(n, max_cols)
     return math.ceil(n / cols), cols
 
@@ -187,7 +194,7 @@ def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
         counts += list(stats["count"])
         ax.set_title(_gen_name(g))
         ax.set_xlim(-0.6, len(settings) - 0.4)
-        sns_despine(ax)
+        _despine(ax)
     lo, hi = float(np.nanmin(lows)), float(np.nanmax(highs))
     pad = max(0.5, 0.15 * (hi - lo))
     axes[0][0].set_ylim(max(0.0, lo - 2 * pad), min(100.0, hi + pad))
@@ -199,7 +206,7 @@ def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
     return fig
 
 
-def sns_despine(ax) -> None:
+def _despine(ax) -> None:
     """Remove the top and right spines (paper look)."""
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
@@ -291,7 +298,7 @@ def plot_damage(damage, node_degree: str = "out_degree_io", edge_degree: str = "
             models = sub["model"].nunique() if "model" in sub else 1
             ax.set_title(f"{settings}, {models} net{'s' if models != 1 else ''}\n{len(sub)} {kind} removals", fontsize=8.5)
             ax.set_xlabel(xlabels[kind])
-            sns_despine(ax)
+            _despine(ax)
         axes[r][0].set_ylabel("Δ top-1 (pp)")
     handles = [Patch(facecolor="0.85", edgecolor="black", label="IQR"), Line2D([], [], color="black", label="median"),
                Line2D([], [], marker="o", ls="", mfc="none", mec="red", label="mean"),
@@ -345,7 +352,7 @@ def plot_node_ops(models):
     ax.legend(title="node operation", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if text:
         ax.text(1.02, 0.0, "Pearson r across settings\n" + text, transform=ax.transAxes, fontsize=7, va="bottom")
-    sns_despine(ax)
+    _despine(ax)
     return fig
 
 
@@ -377,7 +384,7 @@ def plot_ws_curves(population):
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("rewiring probability P")
         ax.set_title(f"WS(K={int(k)}), N={int(n)}, {samples} graph{'s' if samples != 1 else ''} per P")
-        sns_despine(ax)
+        _despine(ax)
     axes[0][0].set_ylabel("ratio to the ring lattice (P = 0)")
     axes[0][0].legend(loc="lower left")
     return fig
@@ -424,7 +431,12 @@ def plot_error_edf(models, by: str = "generator"):
     _require(models, [by, "top1"], "error EDF")
     df = models.dropna(subset=["top1"]).assign(error=lambda d: 100.0 - d["top1"])
     groups = _generators(df[by]) if by == "generator" else sorted(df[by].astype(str).unique())
-    colors = _gen_colors(groups) if by == "generator" else dict(zip(groups, __import__("seaborn").color_palette("colorblind", len(groups))))
+    if by == "generator":
+        colors = _gen_colors(groups)
+    else:
+        import seaborn as sns
+
+        colors = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
     fig, ax = plt.subplots(figsize=(6.2, 3.2), layout="constrained")
     for g in groups:
         e = np.sort(df.loc[df[by].astype(str) == g, "error"].to_numpy())
@@ -437,7 +449,7 @@ def plot_error_edf(models, by: str = "generator"):
     ax.set_ylabel("cumulative prob.")
     ax.set_ylim(0, 1.02)
     ax.legend(title="population: n | min | mean error (%)", loc="center left", bbox_to_anchor=(1.02, 0.5))
-    sns_despine(ax)
+    _despine(ax)
     return fig
 
 
@@ -468,7 +480,7 @@ def plot_attack(attack):
         nets = sub["model"].nunique() if "model" in sub else 1
         ax.set_title(f"{settings} ({nets} net{'s' if nets != 1 else ''})")
         ax.set_xlabel("nodes removed (%)")
-        sns_despine(ax)
+        _despine(ax)
     axes[0][0].set_ylabel("top-1 accuracy (%)")
     axes[0][-1].legend(title="removal order", loc="upper right")
     fig.supxlabel("line = mean over networks (and random repeats); band = min-max", fontsize=8, color="0.3")
@@ -502,7 +514,7 @@ def plot_learning_curves(history, models=None):
     for a in (a1, a2):
         a.set_xlabel("epoch")
         a.xaxis.get_major_locator().set_params(integer=True)
-        sns_despine(a)
+        _despine(a)
     count = df.groupby("generator")["model"].nunique()
     handles = [Line2D([], [], color=colors[g], label=f"{_gen_name(g)} ({count[g]} net{'s' if count[g] != 1 else ''})") for g in gens]
     # the training loss is the optimised one (with label smoothing), the test loss plain cross-entropy
@@ -551,7 +563,7 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
             ax.set_xlabel(f"{NODE_METRIC_LABELS.get(m, m)} (log scale)")
         elif len(values) and (values == values.round()).all():  # counts: integer ticks
             ax.xaxis.get_major_locator().set_params(integer=True)
-        sns_despine(ax)
+        _despine(ax)
     for j in range(len(metrics), rows * cols):
         axes[j // cols][j % cols].set_axis_off()
     for r in range(rows):

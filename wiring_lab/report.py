@@ -28,6 +28,7 @@ pre { background: #f7f7f7; padding: .8em; overflow-x: auto; font-size: .85em; }
 
 
 def _esc(x: Any) -> str:
+    """HTML-escape any value."""
     return html.escape(str(x))
 
 
@@ -119,4 +120,6 @@ def write_report(
     if config is not None:
         parts += ["<h2>Configuration</h2>", f"<pre>{_esc(json.dumps(to_jsonable(config), indent=2, sort_keys=True))}</pre>"]
     parts.append("</body></html>\n")
-    return atomic_write_text(path, "\n".join(parts))
+    atomic_write_text(path, "\n".join(parts))
+    path.chmod(0o644)  # a report is for sharing (the temporary file was private)
+    return path
