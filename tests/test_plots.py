@@ -349,3 +349,15 @@ def test_report_inlines_figures_and_summarises_tables(run_dir, monkeypatch):
     assert "skipped" in html and "tables/attack.csv, which is missing" in html
     assert "Δ top-1 (pp) per network and kind of removal" in html and "total 1.5 s" in html
     assert "&quot;channels&quot;: 4" in html
+
+
+def test_figures_console_script(run_dir, tmp_path):
+    import subprocess
+    import sys
+
+    table_path(run_dir, "damage").unlink()
+    cmd = [sys.executable, "-m", "wiring_lab", "figures", "damage", "--from", str(run_dir), "--out", str(tmp_path / "f")]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith("skipped damage: needs tables/damage.csv")
+    res = subprocess.run(cmd[:6] + [str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and res.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such run directory"
