@@ -314,6 +314,15 @@ def test_figures_cli(run_dir, tmp_path):
     assert res.exit_code == 0 and "skipped attack: needs tables/attack.csv" in res.output
 
 
+def test_bad_table_fails_one_figure_skips_among_many(run_dir):
+    write_table(pd.DataFrame({"model": ["a"], "epoch": [1]}), table_path(run_dir, "history"))
+    with pytest.raises(UserError, match="learning curves: table lacks column"):
+        figures.render_figures(run_dir, "learning_curves")
+    out = {o.name: o for o in figures.render_figures(run_dir, ["learning_curves", "ws_curves"])}
+    assert out["learning_curves"].status == "skipped" and "lacks column(s) train_loss" in out["learning_curves"].reason
+    assert out["ws_curves"].status == "made"
+
+
 def test_bad_tables_are_user_errors():
     with pytest.raises(UserError, match="lacks column"):
         plots.plot_damage(pd.DataFrame({"generator": ["er"], "kind": ["node"]}))

@@ -373,6 +373,10 @@ def render_figures(
                 fig = r.build(run_dir)
             except NotEnoughData as e:
                 outcome = FigureOutcome(r.name, "skipped", reason=str(e), seconds=time.perf_counter() - t0)
+            except UserError as e:  # a malformed table: fatal for one figure, skipped among several
+                if len(recipes) == 1:
+                    raise
+                outcome = FigureOutcome(r.name, "skipped", reason=f"bad input: {e}", seconds=time.perf_counter() - t0)
             else:
                 path = save_figure(fig, out / f"{r.name}.{fmt}")
                 outcome = FigureOutcome(r.name, "made", path=path, seconds=time.perf_counter() - t0)
