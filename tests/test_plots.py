@@ -328,7 +328,8 @@ def test_bad_tables_are_user_errors():
         plots.plot_damage(pd.DataFrame({"generator": ["er"], "kind": ["node"]}))
     with pytest.raises(UserError, match="format"):
         figures.render_figures(".", "damage", fmt="jpg")
-    assert not math.isnan(figures.spearman_table(damage_table().query("kind == 'node'"), ["out_degree"], resamples=50)["n"][0])
+    constant = figures.spearman_table(pd.DataFrame({"a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]}), ["a"])
+    assert math.isnan(constant["spearman_rho"][0]) and constant["n"][0] == 4  # no coefficient for a constant metric
 
 
 def test_metric_vs_damage_uses_correlate_table(run_dir):
