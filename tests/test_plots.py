@@ -352,7 +352,9 @@ def test_report_inlines_figures_and_summarises_tables(run_dir, monkeypatch):
     table_path(run_dir, "attack").unlink()
     skipped = figures.render_figures(run_dir, ["attack"])
     monkeypatch.setattr(report, "MAX_ROWS", 10)  # the damage table (22 rows) is summarised
-    path = report.write_report(run_dir, config={"demo": {"channels": 4}}, timings=[{"step": "x", "seconds": 1.5}],
+    timings = [{"step": "x", "seconds": 1.0}, {"step": "y", "seconds": 0.5}]
+    assert "total 2.5 s" in report.write_report(run_dir, timings=timings + [{"step": "total", "seconds": 2.5}]).read_text()
+    path = report.write_report(run_dir, config={"demo": {"channels": 4}}, timings=timings,
                                outcomes=outcomes + skipped)
     html = path.read_text()
     assert html.count('src="data:image/png;base64,') == 3

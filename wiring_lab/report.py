@@ -96,14 +96,16 @@ def write_report(
         import pandas as pd
 
         t = pd.DataFrame(list(timings))
-        total = t["seconds"].sum() if "seconds" in t else 0.0
+        steps = t[t["step"] != "total"] if "step" in t else t  # a "total" row is the wall time already
+        total = float(t.loc[t["step"] == "total", "seconds"].iloc[0]) if "step" in t and (t["step"] == "total").any() \
+            else float(steps["seconds"].sum()) if "seconds" in t else 0.0
         parts += ["<h2>Timings</h2>", _html_table(t, f"total {total:.1f} s")]
     made = [o for o in outcomes if o.status == "made"]
     skipped = [o for o in outcomes if o.status != "made"]
     parts.append("<h2>Figures</h2>")
     for o in made:
         r = RECIPES.get(o.name)
-        cap = f"<b>{_esc(r.title)}</b> ({_esc(r.paper)}). {_esc(r.axes)}." if r else _esc(o.name)
+        cap = f"<b>{_esc(r.title)}</b> ({_esc(r.paper)}). {_esc(r.axes[:1].upper() + r.axes[1:])}." if r else _esc(o.name)
         parts.append(f"<figure id=\"{_esc(o.name)}\">{_embed(Path(o.path))}<figcaption>{cap}</figcaption></figure>")
     if skipped:
         parts.append("<p>Not made from this run's data:</p><ul>")
