@@ -29,7 +29,10 @@ def test_demo_end_to_end(demo_run):
     for name in ("models", "history"):
         assert table_path(out, name).is_file() and table_path(out, name).with_suffix(".json").is_file()
     made = {o.name for o in result["figures"] if o.status == "made"}
-    assert {"generator_sweep", "stage_graphs", "learning_curves", "damage", "attack"} <= made
+    # the tiny size has one network per setting: no std bars, no EDF; too few for the C-L map; one node op
+    assert made == {"generator_sweep", "stage_graphs", "learning_curves", "damage", "attack", "ws_curves", "metric_vs_damage"}
+    corr = pd.read_csv(table_path(out, "correlations"))
+    assert {"spearman", "pearson", "kendall"} <= set(corr["method"]) and (corr["target"] == "delta_top1").all()
     damage = pd.read_csv(table_path(out, "damage"))
     assert set(damage["kind"]) == {"intact", "node", "edge"} and set(damage["model"]) == {"er_s0", "ba_s0", "ws_s0"}
     assert set(pd.read_csv(table_path(out, "attack"))["order"]) == {"random", "degree", "betweenness"}

@@ -252,20 +252,8 @@ def _run_demo(out: str | Path, config: DemoConfig, device: str, echo: Callable[[
     return {"report": report, "figures": outcomes, "timings": run.timings, "models": paths}
 
 
-def _missing(run: _Run, module: str, steps: str) -> bool:
-    """Whether ``module`` is absent from this installation (the steps are then reported as skipped)."""
-    import importlib.util
-
-    if importlib.util.find_spec(module) is not None:
-        return False
-    run.step(steps, 0.0, "skipped", f"{module} is not available in this installation")
-    return True
-
-
 def _metric_steps(run: _Run, paths: dict[str, Path]) -> None:
     """Population metrics over the WS P grid; stage and node metrics of every trained network."""
-    if _missing(run, "wiring_lab.metrics", "population_metrics, stage_metrics, node_metrics"):
-        return
     import pandas as pd
 
     from wiring_lab.checkpoint import read_checkpoint
@@ -286,8 +274,6 @@ def _metric_steps(run: _Run, paths: dict[str, Path]) -> None:
 
 def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
     """Node and edge removal sweeps and attack curves of every trained network."""
-    if _missing(run, "wiring_lab.damage", "damage, attack"):
-        return
     import pandas as pd
 
     from wiring_lab.damage import AttackConfig, DamageConfig, attack_curve, damage_sweep
@@ -320,8 +306,6 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
 
 def _correlation_step(run: _Run) -> None:
     """Correlations of node and edge metrics with damage (``wiring_lab.correlate``) -> correlations.csv."""
-    if _missing(run, "wiring_lab.correlate", "correlations"):
-        return
     damage_path = table_path(run.out, "damage")
     if not damage_path.is_file():
         run.step("correlations", 0.0, "skipped", "needs damage.csv")
