@@ -304,6 +304,7 @@ def test_recipes_documented():
 
 def test_figures_cli(run_dir, tmp_path):
     runner = CliRunner()
+    assert all(name in runner.invoke(app, ["figures", "--help"], env={"COLUMNS": "400"}).output for name in figures.list_figures())
     res = runner.invoke(app, ["figures", "ws_curves", "--from", str(run_dir), "--out", str(tmp_path / "f"), "--format", "pdf"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "f" / "ws_curves.pdf").read_bytes()[:4] == b"%PDF"

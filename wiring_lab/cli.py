@@ -490,7 +490,8 @@ def export_graphs(
 @app.command()
 @user_errors
 def figures(
-    name: str = typer.Argument("all", help="a figure of the catalogue (see figures/README.md) or all"),
+    name: str = typer.Argument("all", help="generator_sweep | stage_graphs | damage | node_ops | ws_curves | cl_heatmap | "
+                               "error_edf | attack | learning_curves | metric_vs_damage | all (recipes: figures/README.md)"),
     run_dir: Path = typer.Option(..., "--from", help="run directory whose tables/ the figures are drawn from"),
     out: Optional[Path] = typer.Option(None, help="where the figures go (default RUN_DIR/figures)"),
     fmt: str = typer.Option("png", "--format", help="png | pdf | svg"),
