@@ -260,7 +260,9 @@ def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
 @app.command()
 @user_errors
 def metrics(
-    file: Optional[Path] = typer.Argument(None, help="checkpoint (.pt) or graph JSON; omit to sample a population"),
+    file: Optional[Path] = typer.Argument(None, help="checkpoint or graph file (JSON, networkx YAML, text); omit to sample a population"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
     generator: Optional[str] = typer.Option(None, "--generator", "-g", help="er | ba | ws | chain | complete"),
     p: Optional[str] = typer.Option(None, help="ER/WS probability, or a list: 0,0.25,0.5"),
     k: Optional[str] = typer.Option(None, help="WS neighbours, or a list: 2,4,6"),
@@ -281,7 +283,7 @@ def metrics(
     if file is not None:
         if generator is not None:
             raise ValueError("give either FILE or --generator, not both")
-        df = M.file_metrics(file, per=per, backend=backend, device=device)
+        df = M.file_metrics(file, per=per, backend=backend, device=device, format=format, graphs=graphs or None)
         with pd.option_context("display.max_columns", None, "display.width", 200):
             typer.echo(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
         if out is not None:
