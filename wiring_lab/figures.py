@@ -374,8 +374,10 @@ def render_figures(
             except NotEnoughData as e:
                 outcome = FigureOutcome(r.name, "skipped", reason=str(e), seconds=time.perf_counter() - t0)
             except UserError as e:  # a malformed table: fatal for one figure, skipped among several
+                if not str(e).startswith(str(run_dir)):  # name the table the figure was drawn from
+                    e = UserError(f"{table_path(run_dir, r.tables[0])}: {e}") if r.tables else e
                 if len(recipes) == 1:
-                    raise
+                    raise e from None
                 outcome = FigureOutcome(r.name, "skipped", reason=f"bad input: {e}", seconds=time.perf_counter() - t0)
             else:
                 path = save_figure(fig, out / f"{r.name}.{fmt}")

@@ -100,11 +100,27 @@ def _require(df, columns: Sequence[str], what: str) -> None:
     """Raise a UserError naming the figure when ``df`` lacks a column or rows."""
     from wiring_lab._io import UserError
 
+    import pandas as pd
+
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise UserError(f"{what}: table lacks column(s) {', '.join(missing)}")
     if len(df) == 0:
         raise UserError(f"{what}: table has no rows")
+    for c in columns:
+        if c in NUMERIC_COLUMNS and not pd.api.types.is_numeric_dtype(df[c]):
+            bad = next((v for v in df[c] if pd.notna(v) and not isinstance(v, (int, float))), df[c].iloc[0])
+            raise UserError(f"{what}: column {c!r} must be numeric (found {bad!r})")
+
+
+# Columns every table defines as numbers (rundir.TABLES); a table holding text there is malformed.
+NUMERIC_COLUMNS = frozenset(
+    "stage node source target in_degree out_degree in_degree_io out_degree_io target_in_degree top1 top5 loss "
+    "delta_top1 delta_top1_lo delta_top1_hi seed p k m n fraction removed repeat epoch train_loss train_top1 "
+    "test_loss test_top1 test_top5 lr_end seconds channels nodes epochs n_params macs".split()
+    + ["avg_degree", "avg_clustering", "avg_path_length", "n_components", "diameter", "transitivity", "global_efficiency",
+       "assortativity", "depth", "mean_io_path_length", "n_io_paths", "n_input_fed", "n_output_fed"]
+)
 
 
 def _generators(values: Sequence[str]) -> list[str]:
