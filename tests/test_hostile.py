@@ -661,3 +661,34 @@ def test_hostile_tables_for_correlate(damage_run, tmp_path, name):
         edit(pd.read_csv(run / "tables" / "damage.csv")).to_csv(bad, index=False)
     out = run / "tables" / "correlations.csv"
     assert_one_line_error(["correlate", str(bad), "--n-boot", "20", "--out", str(out)], str(bad), message, root=run)
+
+
+# --- result tables given to figures ---------------------------------------------------------------
+FIGURE_TABLES = {
+    "zero-length": ("damage", "damage.csv", None, b"", "not a readable table"),
+    "header only": ("damage", "damage.csv", lambda df: df.iloc[:0], None, "has no rows"),
+    "missing column": ("damage", "damage.csv", lambda df: df.drop(columns=["delta_top1"]), None, "lacks column(s) delta_top1"),
+    "text where numbers belong": ("damage", "damage.csv", _edit("delta_top1", "big"), None, "must be numeric"),
+    "unknown kinds only": ("damage", "damage.csv", _edit("kind", "zap"), None, "no node or edge removal rows"),
+    "attack table of another shape": ("attack", "attack.csv", lambda df: df[["model"]], None, "lacks column(s)"),
+    "binary models table": ("generator_sweep", "models.csv", None, bytes(range(256)) * 4, "not a readable table"),
+}
+
+
+@pytest.mark.parametrize("name", list(FIGURE_TABLES))
+def test_hostile_tables_for_figures(damage_run, tmp_path, name):
+    import shutil
+
+    import pandas as pd
+
+    pytest.importorskip("wiring_lab.figures")
+    figure, table, edit, raw, message = FIGURE_TABLES[name]
+    run = tmp_path / "run"
+    shutil.copytree(damage_run, run)
+    path = run / "tables" / table
+    if raw is not None:
+        path.write_bytes(raw)
+    else:
+        edit(pd.read_csv(run / "tables" / "damage.csv")).to_csv(path, index=False)
+    assert_one_line_error(["figures", figure, "--from", str(run)], str(path), message, root=run)
+    assert not (run / "figures").exists()
