@@ -243,3 +243,12 @@ def test_study_killed_at_random_points_keeps_every_result_exactly_once(tmp_path)
     damage = pd.read_csv(run / "tables" / "damage.csv")
     assert not damage.duplicated(subset=["model", "kind", "stage", "node", "source", "target"]).any()
     assert (damage["kind"] == "intact").sum() == 3 and (damage["kind"] == "node").sum() == 3 * 15
+    # result files that are not results (cut short, absurdly nested, not a dict) are re-run, not trusted
+    results = sorted(run.glob("results/*/*.json"))
+    for path, text in zip(results, ["", "[" * 100_000, "[1, 2]"]):
+        path.write_text(text)
+    subprocess.run(cmd, env=ENV, check=True, capture_output=True, timeout=600)
+    again = pd.read_csv(run / "tables" / "damage.csv")
+    cols = [c for c in damage.columns if c not in ("wall_s", "seconds")]
+    pd.testing.assert_frame_equal(again[cols], damage[cols])
+    assert all(isinstance(json.loads(p.read_text()), dict) for p in results)
