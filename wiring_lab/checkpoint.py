@@ -215,6 +215,7 @@ _NUMBER = (int, float)
 
 
 def _is_number(x: Any) -> bool:
+    """A real number (bool excluded)."""
     return isinstance(x, _NUMBER) and not isinstance(x, bool)
 
 
