@@ -26,6 +26,9 @@ class Seq(list):
 
 def _convert(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, where: str) -> Any:
     line = node.start_mark.line + 1
+    plain_tag = {yaml.MappingNode: "map", yaml.SequenceNode: "seq"}.get(type(node))
+    if plain_tag and node.tag != f"tag:yaml.org,2002:{plain_tag}":  # e.g. !!python/object: refused
+        raise UserError(f"{where}:{line}: invalid YAML (tag {node.tag!r} is not allowed; study files hold plain data)")
     if isinstance(node, yaml.MappingNode):
         out = Map()
         out.line, out.lines = line, {}

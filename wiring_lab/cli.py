@@ -225,6 +225,7 @@ def ablate(
     address: Optional[str] = typer.Option(None, help="Ray cluster address (default: start a local cluster)"),
     workers: int = typer.Option(1, help="local: processes (1 = in this process); ray: CPUs of a new local cluster"),
     device: Optional[str] = typer.Option(None, help="auto | cpu | cuda (default: the study's)"),
+    data_root: Optional[Path] = typer.Option(None, help="data directory (default: the study's data_root)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="list the tasks and exit"),
 ) -> None:
     """Run a study: train every network, then damage / attack / measure it; collect tables in RUN_DIR."""
@@ -232,12 +233,14 @@ def ablate(
 
     study = load_study(study_file)
     if dry_run:
-        plan = expand_study(study, scale, out or default_run_dir(study, scale), device=device)
+        plan = expand_study(study, scale, out or default_run_dir(study, scale), device=device, data_root=data_root)
         for task in plan.train_tasks + plan.analysis_tasks:
             typer.echo(f"{task.key}\t{task.result_path}")
         typer.echo(f"{len(plan.train_tasks)} trainings, {len(plan.analysis_tasks)} analyses")
         return
-    result = run_study(study, scale, out, executor=executor, workers=workers, address=address, device=device, echo=typer.echo)
+    result = run_study(
+        study, scale, out, executor=executor, workers=workers, address=address, device=device, echo=typer.echo, data_root=data_root
+    )
     for o in result.failed:
         typer.echo(f"failed {o.key}: {o.error}", err=True)
     for name, path in result.tables.items():

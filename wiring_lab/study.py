@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -363,6 +363,8 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
             for order in kw.pop("orders", [kw.pop("order", "random")]):
                 AttackConfig(order=order, **kw)
         elif key == "metrics":
+            import wiring_lab.metrics  # noqa: F401
+
             unknown = set(settings) - {"backend"}
             if unknown:
                 raise ValueError(f"unknown setting {sorted(unknown)[0]!r}; metrics takes: backend")
@@ -372,14 +374,21 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
         raise UserError(f"{where}: {str(e).splitlines()[0]}") from None
 
 
-def expand_study(study: Study, scale_name: str, run_dir: str | Path, device: str | None = None) -> StudyPlan:
-    """Expand ``study`` at ``scale_name`` into training tasks and per-network analysis tasks."""
+def expand_study(
+    study: Study, scale_name: str, run_dir: str | Path, device: str | None = None, data_root: str | None = None
+) -> StudyPlan:
+    """Expand ``study`` at ``scale_name`` into training tasks and per-network analysis tasks.
+
+    ``device`` and ``data_root`` override the scale's (where the data lives on this cluster).
+    """
     from wiring_lab.model import ModelConfig, stage_graphs
     from wiring_lab.train import TrainConfig
 
     if scale_name not in study.scales:
         raise UserError(f"{study.path}: no scale {scale_name!r}; the file has: {', '.join(study.scales)}")
     scale = study.scales[scale_name]
+    if data_root is not None:
+        scale = replace(scale, data_root=str(data_root))
     run_dir = Path(run_dir)
     classes, in_channels, data_regime = DATASET_SHAPES[scale.dataset]
     regime = scale.regime or data_regime
@@ -406,9 +415,6 @@ def expand_study(study: Study, scale_name: str, run_dir: str | Path, device: str
             params = dict(zip(keys, values))
             for op, seed in itertools.product(grid.node_ops, scale.seeds):
                 name = network_name(grid.generator, grid.arch, params, op, seed, grid.nodes)
-                if name in seen:
-                    raise UserError(f"{study.path}:{grid.line}: network {name} is listed twice (also line {seen[name]})")
-                seen[name] = grid.line
                 try:
                     mc = ModelConfig(
                         regime=regime,
@@ -426,6 +432,10 @@ def expand_study(study: Study, scale_name: str, run_dir: str | Path, device: str
                     stage_graphs(mc)  # generator parameters out of range fail here, not in a worker
                 except ValueError as e:
                     raise UserError(f"{study.path}:{grid.line}: network {name}: {str(e).splitlines()[0]}") from None
+                name = network_name(grid.generator, grid.arch, mc.params, op, seed, grid.nodes)  # defaults filled in
+                if name in seen:
+                    raise UserError(f"{study.path}:{grid.line}: network {name} is listed twice (also line {seen[name]})")
+                seen[name] = grid.line
                 tc = asdict(train_config) | {"seed": seed}
                 networks.append(Network(name, mc.to_dict(), tc, grid.line))
     analyses = {key: _analysis_settings(study, scale, key) for key in ANALYSES}
@@ -658,12 +668,13 @@ def run_study(
     device: str | None = None,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    data_root: str | None = None,
 ) -> StudyResult:
     """Expand, run (skipping finished tasks) and collect a study; trainings first, then analyses."""
     t0 = time.perf_counter()
     study = study if isinstance(study, Study) else load_study(study)
     run_dir = Path(out) if out is not None else default_run_dir(study, scale)
-    plan = expand_study(study, scale, run_dir, device=device)
+    plan = expand_study(study, scale, run_dir, device=device, data_root=data_root)
     _check_run_dir(run_dir, study, scale)
     run_dir.mkdir(parents=True, exist_ok=True)
     sidecar = {"study": asdict(study), "scale": scale, "run_dir": str(run_dir), "versions": library_versions()}
