@@ -133,7 +133,7 @@ class _Reader:
         return UserError(f"{self.path}:{self.line(key)}: {name}: {what} (got {self.node[key]!r})")
 
     def get(self, key: str, kind: str, default: Any = None, required: bool = False) -> Any:
-        """The value at ``key`` checked against ``kind``: str, int+, int0, num, num+, bool, map, any."""
+        """The value at ``key`` checked against ``kind`` (see ``_KINDS``); None/absent -> ``default``."""
         if key not in self.node:
             if required:
                 raise UserError(f"{self.path}:{self.line()}: missing key {key!r}{self._in()}")
@@ -141,17 +141,7 @@ class _Reader:
         v = self.node[key]
         if v is None and not required:
             return None
-        checks = {
-            "str": (lambda x: isinstance(x, str) and x != "", "must be a non-empty string"),
-            "int+": (lambda x: isinstance(x, int) and not isinstance(x, bool) and x >= 1, "must be a positive integer"),
-            "int0": (lambda x: isinstance(x, int) and not isinstance(x, bool) and x >= 0, "must be an integer >= 0"),
-            "num": (lambda x: isinstance(x, (int, float)) and not isinstance(x, bool), "must be a number"),
-            "num0": (lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0, "must be a number >= 0"),
-            "num+": (lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0, "must be a positive number"),
-            "map": (lambda x: isinstance(x, Map), "must be a mapping of keys to values"),
-            "any": (lambda x: True, ""),
-        }
-        ok, what = checks[kind]
+        ok, what = _KINDS[kind]
         if not ok(v):
             raise self.bad(key, what)
         return v
@@ -161,17 +151,36 @@ class _Reader:
         if key not in self.node or self.node[key] is None:
             return None
         v = self.node[key]
-        items = list(v) if isinstance(v, Seq) else [v]
+        items, lines = (list(v), v.lines) if isinstance(v, Seq) else ([v], [self.line(key)])
         if not items:
             raise self.bad(key, "must hold at least one value")
-        probe = _Reader.__new__(_Reader)
-        probe.path, probe.where = self.path, self.where
-        for i, item in enumerate(items):
-            probe.node = Map({key: item})
-            probe.node.line = self.line(key)
-            probe.node.lines = {key: v.lines[i] if isinstance(v, Seq) else self.line(key)}
-            probe.get(key, kind)
+        ok, what = _KINDS[kind]
+        for item, line in zip(items, lines):
+            if not ok(item):
+                name = f"{self.where}.{key}" if self.where else key
+                raise UserError(f"{self.path}:{line}: {name}: {what} (got {item!r})")
         return tuple(items)
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+# kind -> (check, what a bad value must be)
+_KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "str": (lambda x: isinstance(x, str) and x != "", "must be a non-empty string"),
+    "int+": (lambda x: _is_int(x) and x >= 1, "must be a positive integer"),
+    "int0": (lambda x: _is_int(x) and x >= 0, "must be an integer >= 0"),
+    "num": (_is_num, "must be a number"),
+    "num0": (lambda x: _is_num(x) and x >= 0, "must be a number >= 0"),
+    "num+": (lambda x: _is_num(x) and x > 0, "must be a positive number"),
+    "map": (lambda x: isinstance(x, Map), "must be a mapping of keys to values"),
+    "any": (lambda x: True, ""),
+}
 
 
 def _plain(obj: Any) -> Any:
@@ -444,7 +453,14 @@ def expand_study(
             _check_analysis(study, scale, key, settings)
     dev = device or scale.device
     train_tasks, analysis_tasks, needs = [], [], {}
-    common = {"run_dir": str(run_dir), "device": dev, "threads": scale.threads, "limit": scale.limit, "image_size": scale.image_size}
+    common = {
+        "run_dir": str(run_dir),
+        "device": dev,
+        "threads": scale.threads,
+        "limit": scale.limit,
+        "image_size": scale.image_size,
+    }
+    data_kw = {"dataset": scale.dataset, "data_root": scale.data_root}
     for net in networks:
         kwargs = {"name": net.name, "model_config": net.model_config, "train_config": net.train_config, **common}
         # the digest in the file name ties a result to its exact settings: edit the study, and
@@ -457,7 +473,7 @@ def expand_study(
         for key, settings in analyses.items():
             if settings is None:
                 continue
-            akw = {"name": net.name, "settings": settings, "train_digest": digest, **common}
+            akw = {"name": net.name, "settings": settings, "train_digest": digest, **data_kw, **common}
             adigest = _digest({k: v for k, v in akw.items() if k not in ("run_dir", "device")})
             task_key = f"{key}:{net.name}"
             gpus = 0.0 if key == "metrics" else scale.gpus
@@ -554,17 +570,43 @@ def _columns(**tables: Any) -> dict[str, list[str]]:
     return out
 
 
-def damage_network(run_dir: str, name: str, settings: dict[str, Any], device: str = "auto", threads: int = 1, limit: int | None = None, image_size: int | None = None, train_digest: str = "") -> dict[str, Any]:
-    """Single-node / single-edge damage sweep of one trained network: its damage.csv rows."""
+def damage_network(
+    run_dir: str,
+    name: str,
+    settings: dict[str, Any],
+    dataset: str = "digits",
+    data_root: str | None = None,
+    device: str = "auto",
+    threads: int = 1,
+    limit: int | None = None,
+    image_size: int | None = None,
+    train_digest: str = "",
+) -> dict[str, Any]:
+    """Single-node / single-edge damage sweep of one trained network: its damage.csv rows.
+
+    ``train_digest`` ties the result to the training it analyses (a new training, a new sweep).
+    """
     from wiring_lab.damage import DamageConfig, damage_sweep
 
     config = DamageConfig(**_tuples(settings))
+    data = _study_data(dataset, data_root, image_size, limit)
     with _Threads(threads):
-        df = damage_sweep(checkpoint_path(run_dir, name), config, device=device)
+        df = damage_sweep(checkpoint_path(run_dir, name), config, data=data, device=device, progress=False)
     return {"damage": _rows(df), "columns": _columns(damage=df)}
 
 
-def attack_network(run_dir: str, name: str, settings: dict[str, Any], device: str = "auto", threads: int = 1, limit: int | None = None, image_size: int | None = None, train_digest: str = "") -> dict[str, Any]:
+def attack_network(
+    run_dir: str,
+    name: str,
+    settings: dict[str, Any],
+    dataset: str = "digits",
+    data_root: str | None = None,
+    device: str = "auto",
+    threads: int = 1,
+    limit: int | None = None,
+    image_size: int | None = None,
+    train_digest: str = "",
+) -> dict[str, Any]:
     """Attack-tolerance curves of one trained network, one per removal order: its attack.csv rows."""
     import pandas as pd
 
@@ -572,13 +614,15 @@ def attack_network(run_dir: str, name: str, settings: dict[str, Any], device: st
 
     kw = _tuples(settings)
     orders = kw.pop("orders", (kw.pop("order", "random"),))
+    data = _study_data(dataset, data_root, image_size, limit)
+    ckpt = checkpoint_path(run_dir, name)
     with _Threads(threads):
-        frames = [attack_curve(checkpoint_path(run_dir, name), AttackConfig(order=o, **kw), device=device) for o in orders]
+        frames = [attack_curve(ckpt, AttackConfig(order=o, **kw), data=data, device=device, progress=False) for o in orders]
     df = pd.concat(frames, ignore_index=True)
     return {"attack": _rows(df), "columns": _columns(attack=df)}
 
 
-def metrics_network(run_dir: str, name: str, settings: dict[str, Any], device: str = "auto", threads: int = 1, limit: int | None = None, image_size: int | None = None, train_digest: str = "") -> dict[str, Any]:
+def metrics_network(run_dir: str, name: str, settings: dict[str, Any], threads: int = 1, **_: Any) -> dict[str, Any]:
     """Graph metrics of every stage of one trained network: its stage_metrics.csv rows."""
     from wiring_lab.checkpoint import read_checkpoint
     from wiring_lab.graphs import GraphSpec
