@@ -133,16 +133,23 @@ def test_generator_sweep_expands_the_paper_grid():
 
 
 # --- running -----------------------------------------------------------------------------------
-def test_tiny_study_runs_end_to_end_and_skips_finished_work(tmp_path):
-    path = write_study(tmp_path, TINY.format(epochs=1))
-    run = tmp_path / "run"
-    result = run_study(path, "demo", run, progress=False, echo=lambda s: None)
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """The tiny study run once with the local executor: (study file, run directory, result)."""
+    tmp = tmp_path_factory.mktemp("tiny")
+    path = write_study(tmp, TINY.format(epochs=1))
+    result = run_study(path, "demo", tmp / "run", progress=False, echo=lambda s: None)
+    return path, tmp / "run", result
+
+
+def test_tiny_study_runs_end_to_end_and_skips_finished_work(local_run):
+    path, run, result = local_run
     assert [o.status for o in result.outcomes] == ["done"] * 3
     t = tables(run)
     models = pd.read_csv(run / "tables" / "models.csv")
     assert list(models.columns[:5]) == ["model", "generator", "setting", "p", "k"]
     assert list(models["model"]) == ["ws_k4_p0_s0", "ws_k4_p0.75_s0", "plain_conv3x3_n2_s0"]
-    assert list(models["setting"]) == ["WS(4, 0)", "WS(4, 0.75)", "plain"]
+    assert list(models["setting"]) == ["WS(4, 0)", "WS(4, 0.75)", "plain(2)"]
     assert models["top1"].between(0, 100).all() and (models["epochs"] == 1).all()
     assert len(t["history"]) == 3
     for name in models["model"]:
@@ -195,17 +202,16 @@ def test_killed_study_rerun_does_every_task_once(tmp_path):
 
 
 @pytest.mark.ray
-def test_ray_and_local_executors_give_identical_tables(tmp_path):
+def test_ray_and_local_executors_give_identical_tables(tmp_path, local_run):
     ray = pytest.importorskip("ray")
-    path = write_study(tmp_path, TINY.format(epochs=1))
-    run_study(path, "demo", tmp_path / "local", progress=False, echo=lambda s: None)
+    path, local_dir, _ = local_run
     ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
     try:
         result = run_study(path, "demo", tmp_path / "ray", executor="ray", progress=False, echo=lambda s: None)
     finally:
         ray.shutdown()
     assert [o.status for o in result.outcomes] == ["done"] * 3
-    local, remote = tables(tmp_path / "local"), tables(tmp_path / "ray")
+    local, remote = tables(local_dir), tables(tmp_path / "ray")
     assert set(local) == set(remote) == {"models", "history"}
     for name in local:
         pd.testing.assert_frame_equal(local[name], remote[name])

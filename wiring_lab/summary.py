@@ -100,7 +100,7 @@ def model_record(name: str, model: RandWire, metadata: dict[str, Any], checkpoin
     return {
         "model": name,
         "generator": cfg.generator if arch == "randwire" else arch,  # a baseline CNN is its own "generator"
-        "setting": setting_label(cfg.generator, cfg.params) if arch == "randwire" else arch,
+        "setting": setting_label(cfg.generator, cfg.params) if arch == "randwire" else f"{arch}({cfg.nodes})",
         "p": cfg.params.get("p"),
         "k": cfg.params.get("k"),
         "m": cfg.params.get("m"),
