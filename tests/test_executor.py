@@ -79,3 +79,12 @@ def test_unimportable_function_is_a_failed_task(tmp_path):
     out = run_tasks([Task("a", "no_such_module_xyz:f", {}, str(tmp_path / "a.json"))], progress=False)
     assert out[0].status == "failed" and out[0].error.startswith("ModuleNotFoundError")
     assert read_result(tmp_path / "a.json") is None
+
+
+def test_docstring_example():
+    import doctest
+
+    import wiring_lab.executor
+
+    result = doctest.testmod(wiring_lab.executor)
+    assert result.attempted > 0 and result.failed == 0

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from wiring_lab._io import UserError
 from wiring_lab.cli import app
+from wiring_lab.executor import Task, run_tasks
 from wiring_lab.study import expand_study, load_study, run_study
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,6 +96,21 @@ def test_cli_reports_invalid_file_with_exit_code_2(tmp_path):
     assert f"error: {path}:6: scales.demo.lr: must be a positive number (got 'fast')" in res.output
     res = CliRunner().invoke(app, ["ablate", str(path.with_name("missing.yaml"))])
     assert res.exit_code == 2 and "no such study file" in res.output
+
+
+def test_dry_run_lists_the_tasks(tmp_path):
+    path = write_study(tmp_path, TINY.format(epochs=1))
+    res = CliRunner().invoke(app, ["ablate", str(path), "--out", str(tmp_path / "run"), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "train:ws_k4_p0_s0\t" in res.output and "3 trainings, 0 analyses" in res.output
+    assert not (tmp_path / "run").exists()  # nothing run, nothing written
+
+
+def test_run_dir_of_another_study_is_refused(local_run, tmp_path):
+    _, run, _ = local_run
+    other = write_study(tmp_path, TINY.format(epochs=1).replace("name: tiny", "name: other"))
+    with pytest.raises(UserError, match="holds study 'tiny' at scale 'demo'; choose another --out"):
+        run_study(other, "demo", run, progress=False, echo=lambda s: None)
 
 
 def test_unknown_scale_lists_the_file_scales(tmp_path):
@@ -208,9 +224,14 @@ def test_ray_and_local_executors_give_identical_tables(tmp_path, local_run):
     ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
     try:
         result = run_study(path, "demo", tmp_path / "ray", executor="ray", progress=False, echo=lambda s: None)
+        fns = ["square", "explode", "square"]  # on Ray too, a raising task is reported and the rest complete
+        tasks = [Task(f"t{i}", f"tests.test_executor:{fn}", {"x": i}, str(tmp_path / f"t{i}.json")) for i, fn in enumerate(fns)]
+        outcomes = run_tasks(tasks, executor="ray", progress=False)
     finally:
         ray.shutdown()
     assert [o.status for o in result.outcomes] == ["done"] * 3
+    assert [o.status for o in outcomes] == ["done", "failed", "done"]
+    assert outcomes[1].error == "RuntimeError: unit 1 broke" and outcomes[2].result == {"x": 2, "square": 4}
     local, remote = tables(local_dir), tables(tmp_path / "ray")
     assert set(local) == set(remote) == {"models", "history"}
     for name in local:
