@@ -84,6 +84,7 @@ class Scale:
     damage: dict[str, Any] | None = None  # merged over the study's damage settings
     attack: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line in the study file
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Study:
     damage: dict[str, Any] | None = None  # DamageConfig fields (wiring_lab.damage)
     attack: dict[str, Any] | None = None  # AttackConfig fields, plus "orders": [random, degree, ...]
     metrics: dict[str, Any] | None = None  # {"backend": "networkx" | "tensor" | "graph-tool"}
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line in the study file
 
 
 STUDY_KEYS = ("name", "description", "figures", "networks", "scales", "damage", "attack", "metrics")
@@ -268,7 +270,8 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
     for key in ANALYSES:
         if key in node:
             kw[key] = _plain(r.get(key, "map")) if node[key] is not None else {"enabled": False}
-    return Scale(name=name, dataset=dataset, seeds=seeds, networks=networks, **kw)
+    lines = {"": r.line(), **{k: r.line(k) for k in node}}
+    return Scale(name=name, dataset=dataset, seeds=seeds, networks=networks, lines=lines, **kw)
 
 
 def load_study(path: str | Path) -> Study:
@@ -293,6 +296,7 @@ def load_study(path: str | Path) -> Study:
         scales=scales,
         description=r.get("description", "str", ""),
         figures=tuple(figures),
+        lines={k: r.line(k) for k in doc},
         **analyses,
     )
     for scale in scales:  # expansion checks every network config and analysis setting
@@ -359,7 +363,8 @@ def _analysis_settings(study: Study, scale: Scale, key: str) -> dict[str, Any] |
 
 def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, Any]) -> None:
     """Build the analysis config once, so a bad setting fails at load time with the file named."""
-    where = f"{study.path}: {key} (scale {scale.name})"
+    line = scale.lines.get(key) or study.lines.get(key) or 1
+    where = f"{study.path}:{line}: {key} (scale {scale.name})"
     try:
         if key == "damage":
             from wiring_lab.damage import DamageConfig
@@ -383,6 +388,24 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
         raise UserError(f"{where}: {str(e).splitlines()[0]}") from None
 
 
+def _train_config(scale: Scale):
+    """The scale's training recipe (seed 0; each network sets its own)."""
+    from wiring_lab.train import TrainConfig
+
+    return TrainConfig(
+        dataset=scale.dataset,
+        data_root=scale.data_root,
+        epochs=scale.epochs,
+        batch_size=scale.batch_size,
+        lr=float(scale.lr),
+        weight_decay=float(scale.weight_decay),
+        label_smoothing=float(scale.label_smoothing),
+        edge_drop=float(scale.edge_drop),
+        seed=0,
+        workers=scale.workers,
+    )
+
+
 def expand_study(
     study: Study, scale_name: str, run_dir: str | Path, device: str | None = None, data_root: str | None = None
 ) -> StudyPlan:
@@ -391,7 +414,6 @@ def expand_study(
     ``device`` and ``data_root`` override the scale's (where the data lives on this cluster).
     """
     from wiring_lab.model import ModelConfig, stage_graphs
-    from wiring_lab.train import TrainConfig
 
     if scale_name not in study.scales:
         raise UserError(f"{study.path}: no scale {scale_name!r}; the file has: {', '.join(study.scales)}")
@@ -404,18 +426,10 @@ def expand_study(
     if scale.dataset == "imagefolder" and scale.image_size is not None and scale.image_size < 64 and scale.regime is None:
         regime = "cifar"
     dc, dn, dh = SIZE_DEFAULTS.get(regime, PAPER_SIZE)
-    train_config = TrainConfig(
-        dataset=scale.dataset,
-        data_root=scale.data_root,
-        epochs=scale.epochs,
-        batch_size=scale.batch_size,
-        lr=float(scale.lr),
-        weight_decay=float(scale.weight_decay),
-        label_smoothing=float(scale.label_smoothing),
-        edge_drop=float(scale.edge_drop),
-        seed=0,
-        workers=scale.workers,
-    )  # validated once here; each network gets its own seed below
+    try:
+        train_config = _train_config(scale)
+    except ValueError as e:
+        raise UserError(f"{study.path}:{scale.lines.get('', 1)}: scales.{scale.name}: {str(e).splitlines()[0]}") from None
     networks: list[Network] = []
     seen: dict[str, int] = {}
     for grid in scale.networks or study.networks:
