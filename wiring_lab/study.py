@@ -584,6 +584,14 @@ def _columns(**tables: Any) -> dict[str, list[str]]:
     return out
 
 
+def _int_columns(**frames: Any) -> dict[str, list[str]]:
+    """Integer and boolean columns of each DataFrame: JSON turns an int column with gaps into floats."""
+    return {
+        name: [str(c) for c, t in df.dtypes.items() if str(t) in ("int64", "Int64", "int32", "Int32", "bool", "boolean")]
+        for name, df in frames.items()
+    }
+
+
 def damage_network(
     run_dir: str,
     name: str,
@@ -606,7 +614,7 @@ def damage_network(
     data = _study_data(dataset, data_root, image_size, limit)
     with _Threads(threads):
         df = damage_sweep(checkpoint_path(run_dir, name), config, data=data, device=device, progress=False)
-    return {"damage": _rows(df), "columns": _columns(damage=df)}
+    return {"damage": _rows(df), "columns": _columns(damage=df), "int_columns": _int_columns(damage=df)}
 
 
 def attack_network(
@@ -633,7 +641,7 @@ def attack_network(
     with _Threads(threads):
         frames = [attack_curve(ckpt, AttackConfig(order=o, **kw), data=data, device=device, progress=False) for o in orders]
     df = pd.concat(frames, ignore_index=True)
-    return {"attack": _rows(df), "columns": _columns(attack=df)}
+    return {"attack": _rows(df), "columns": _columns(attack=df), "int_columns": _int_columns(attack=df)}
 
 
 def metrics_network(run_dir: str, name: str, settings: dict[str, Any], threads: int = 1, **_: Any) -> dict[str, Any]:
@@ -645,7 +653,7 @@ def metrics_network(run_dir: str, name: str, settings: dict[str, Any], threads: 
     specs = [GraphSpec.from_dict(d) for d in read_checkpoint(checkpoint_path(run_dir, name))["graphs"]]
     with _Threads(threads):
         df = stage_metrics(specs, model=name, backend=settings.get("backend", "networkx"), device="cpu")
-    return {"stage_metrics": _rows(df), "columns": _columns(stage_metrics=df)}
+    return {"stage_metrics": _rows(df), "columns": _columns(stage_metrics=df), "int_columns": _int_columns(stage_metrics=df)}
 
 
 def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
@@ -678,6 +686,7 @@ def collect_tables(plan: StudyPlan) -> dict[str, Path]:
 
     rows: dict[str, list[dict[str, Any]]] = {}
     columns: dict[str, list[str]] = {}
+    ints: dict[str, set[str]] = {"models": set(MODEL_INT_COLUMNS), "history": {"epoch"}}
     for task in plan.train_tasks + plan.analysis_tasks:
         result = read_result(task.result_path) or {}
         for table in ("models", "history", *ANALYSIS_TABLES.values()):
@@ -687,13 +696,31 @@ def collect_tables(plan: StudyPlan) -> dict[str, Path]:
                     columns.setdefault(table, [])
                     if c not in columns[table]:
                         columns[table].append(c)
+                ints.setdefault(table, set()).update((result.get("int_columns") or {}).get(table, []))
     written = {}
     for table, items in rows.items():
         df = pd.DataFrame(items)
         order = [c for c in columns.get(table, []) if c in df.columns]
         df = df[order + [c for c in df.columns if c not in order]]
+        for c in ints.get(table, ()):  # integers stay integers ("" where missing), not 4.0
+            if c in df.columns:
+                df[c] = _as_int(df[c])
         written[table] = write_table(df, table_path(plan.run_dir, table))
     return written
+
+
+MODEL_INT_COLUMNS = ("k", "m", "seed", "channels", "nodes", "epochs", "n_params", "macs")
+
+
+def _as_int(col):
+    """A column of whole numbers (or booleans) with gaps as pandas' nullable Int64 / boolean."""
+    values = col.dropna()
+    if len(values) and all(isinstance(v, bool) for v in values):
+        return col.astype("boolean")
+    try:
+        return col.astype("Int64")
+    except (TypeError, ValueError):  # not whole numbers after all: leave it
+        return col
 
 
 def _check_run_dir(run_dir: Path, study: Study, scale: str) -> None:
