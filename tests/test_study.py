@@ -253,3 +253,46 @@ def test_plain_cnn_checkpoint_round_trip(tmp_path, digits):
     assert [g.edges for g in loaded.graphs] == [((0, 1),)] * 3  # each stage: two layers in a row
     with pytest.raises(ValueError, match="generator 'chain'"):
         ModelConfig(arch="plain", generator="ws")
+
+
+# --- analyses of the trained networks ----------------------------------------------------------
+ANALYSED = """\
+name: analysed
+networks:
+  - generator: ws
+    k: 4
+    p: 0.75
+damage: {remove: node, bootstrap: 20}
+attack: {orders: [random, degree], repeats: 1, fractions: [0.0, 0.5]}
+scales:
+  demo:
+    channels: 4
+    nodes: 6
+    head_channels: 16
+    epochs: 1
+    seeds: 1
+    limit: 100
+    device: cpu
+  quick:
+    channels: 4
+    nodes: 6
+    damage: null
+    attack: {repeats: 2}
+"""
+
+
+def test_study_damages_and_attacks_every_trained_network(tmp_path):
+    pytest.importorskip("wiring_lab.damage")
+    path = write_study(tmp_path, ANALYSED)
+    result = run_study(path, "demo", tmp_path / "run", progress=False, echo=lambda s: None)
+    assert [o.key for o in result.outcomes] == ["train:ws_k4_p0.75_s0", "damage:ws_k4_p0.75_s0", "attack:ws_k4_p0.75_s0"]
+    assert all(o.status == "done" for o in result.outcomes), [o.error for o in result.outcomes]
+    damage = pd.read_csv(tmp_path / "run" / "tables" / "damage.csv")
+    assert list(damage["kind"]).count("intact") == 1 and (damage["kind"] == "node").sum() == 3 * 6
+    assert (damage["model"] == "ws_k4_p0.75_s0").all() and damage["n_images"].eq(100).all()
+    attack = pd.read_csv(tmp_path / "run" / "tables" / "attack.csv")
+    assert set(attack["order"]) == {"random", "degree"} and set(attack["fraction"]) == {0.0, 0.5}
+    # a scale can turn an analysis off and override another's settings
+    quick = expand_study(load_study(path), "quick", tmp_path / "q")
+    assert [t.key.split(":")[0] for t in quick.analysis_tasks] == ["attack"]
+    assert quick.analysis_tasks[0].kwargs["settings"]["repeats"] == 2
