@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 
@@ -54,6 +54,27 @@ def _echo_json(obj: Any) -> None:
 
 # --- generate --------------------------------------------------------------------------------
 GeneratorOpt = typer.Option("ws", "--generator", "-g", help="er | ba | ws | chain | complete")
+# Every command that takes a checkpoint also takes one written by another RandWire implementation.
+FormatOpt = typer.Option(
+    "native",
+    "--format",
+    help="checkpoint layout: native | auto | seungwonpark | jiaminren | hebo1221 | leaderj1001 | ironjr (refused)",
+)
+GraphsOpt = typer.Option(
+    None,
+    "--graphs",
+    help="stage graphs: a native graph JSON file or directory; for a foreign checkpoint its graph files "
+    "(repeat, in stage order) or their directory",
+)
+
+
+def _checkpoint_source(checkpoint: Path, format: str, graphs: Optional[List[Path]]) -> Any:
+    """The path itself for a plain native checkpoint, else the loaded (foreign or re-graphed) checkpoint."""
+    if format == "native" and not graphs:
+        return checkpoint
+    from wiring_lab.checkpoint import load_checkpoint
+
+    return load_checkpoint(checkpoint, graphs=graphs or None, format=format)
 
 
 @app.command()
@@ -94,7 +115,8 @@ def generate(
 @user_errors
 def inspect(
     checkpoint: Optional[Path] = typer.Argument(None, help="checkpoint to summarise; omit to build from options"),
-    graphs: Optional[Path] = typer.Option(None, help="stage graphs for a checkpoint saved without them"),
+    graphs: Optional[List[Path]] = GraphsOpt,
+    format: str = FormatOpt,
     regime: str = typer.Option("small", help="small | regular | cifar | mnist | digits"),
     channels: int = typer.Option(78, "--channels", "-c", help="C"),
     nodes: int = typer.Option(32, "--nodes", "-n", help="N"),
@@ -115,7 +137,7 @@ def inspect(
     if checkpoint is not None:
         from wiring_lab.checkpoint import load_checkpoint
 
-        ckpt = load_checkpoint(checkpoint, graphs=graphs)
+        ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
         summary = model_summary(ckpt.model, ckpt.metadata)
     else:
         params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
@@ -214,6 +236,111 @@ def train(
     typer.echo(f"wrote {out}")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 
+# --- metrics ---------------------------------------------------------------------------------
+def _grid_values(text: Optional[str], cast: Callable, name: str) -> Optional[list]:
+    """Parse ``--p 0.1,0.2`` into ``[0.1, 0.2]`` (None if the option was not given)."""
+    if text is None:
+        return None
+    try:
+        return [cast(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--{name} must be a comma-separated list of numbers (got {text!r})") from None
+
+
+def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
+    """Write a table and its JSON sidecar (``<out>.json``, as the damage tables) holding the config."""
+    from wiring_lab._io import write_json, write_table
+
+    side = out.with_name(out.name + ".json")
+    write_table(df, out)
+    write_json(side, record)
+    typer.echo(f"wrote {out} ({len(df)} rows) and {side}")
+
+
+@app.command()
+@user_errors
+def metrics(
+    file: Optional[Path] = typer.Argument(None, help="checkpoint or graph file (JSON, networkx YAML, text); omit to sample a population"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
+    generator: Optional[str] = typer.Option(None, "--generator", "-g", help="er | ba | ws | chain | complete"),
+    p: Optional[str] = typer.Option(None, help="ER/WS probability, or a list: 0,0.25,0.5"),
+    k: Optional[str] = typer.Option(None, help="WS neighbours, or a list: 2,4,6"),
+    m: Optional[str] = typer.Option(None, help="BA edges per new node, or a list"),
+    nodes: int = typer.Option(32, "--nodes", "-n", help="N"),
+    samples: int = typer.Option(1000, help="graphs per setting"),
+    seed: int = typer.Option(0, help="population seed (per-graph seeds are spawned from it)"),
+    per: str = typer.Option("stage", help="FILE: stage (graph metrics) or node (node metrics)"),
+    backend: str = typer.Option("tensor", help="tensor | networkx | graph-tool"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda (tensor backend)"),
+    out: Optional[Path] = typer.Option(None, help="write the per-graph (or per-node) table here (.csv/.parquet)"),
+) -> None:
+    """Graph metrics of a generator population (summary table) or of a checkpoint's stage graphs."""
+    import pandas as pd
+
+    from wiring_lab import metrics as M
+
+    if file is not None:
+        if generator is not None:
+            raise ValueError("give either FILE or --generator, not both")
+        df = M.file_metrics(file, per=per, backend=backend, device=device, format=format, graphs=graphs or None)
+        with pd.option_context("display.max_columns", None, "display.width", 200):
+            typer.echo(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        if out is not None:
+            _write_with_sidecar(df, out, {"source": str(file), "per": per, "backend": backend})
+        return
+    if generator is None:
+        raise ValueError("give a checkpoint/graph FILE or --generator (er, ba, ws, chain, complete)")
+    grid = {
+        name: values
+        for name, values in (("p", _grid_values(p, float, "p")), ("k", _grid_values(k, int, "k")), ("m", _grid_values(m, int, "m")))
+        if values is not None
+    }
+    config = M.PopulationConfig(generator, grid, nodes, samples, seed, backend, device)
+    df = M.population_metrics(config)
+    summary = M.summarise(df)
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        typer.echo(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        curve = M.relative_to_p0(df)
+        if len(curve) > 1:
+            typer.echo("\nWatts-Strogatz curve (means relative to P=0):")
+            typer.echo(curve.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if out is not None:
+        _write_with_sidecar(df, out, M.config_record(config))
+
+
+# --- correlate -------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def correlate(
+    table: Path = typer.Argument(..., help="damage.csv (damage rows) or models.csv (per-model accuracy rows)"),
+    target: Optional[str] = typer.Option(None, help="column to explain (default delta_top1 for damage, top1 for models)"),
+    metrics: Optional[str] = typer.Option(None, help="metric columns, comma-separated (default: all node / graph metrics)"),
+    by: Optional[str] = typer.Option(None, help="extra grouping columns, comma-separated, e.g. stage"),
+    checkpoints: Optional[Path] = typer.Option(None, help="directory of <model>.pt (default: <table dir>/../checkpoints)"),
+    n_boot: int = typer.Option(1000, help="bootstrap resamples for the 95% intervals"),
+    folds: int = typer.Option(5, help="cross-validation folds of the regression"),
+    seed: int = typer.Option(0, help="bootstrap and fold seed"),
+    backend: str = typer.Option("tensor", help="metrics backend: tensor | networkx | graph-tool"),
+    out: Optional[Path] = typer.Option(None, help="correlations table (.csv/.parquet); the regression goes beside it as <stem>_regression"),
+) -> None:
+    """Correlate damage or accuracy with graph metrics (Pearson, Spearman, Kendall, CV regression)."""
+    from wiring_lab import correlate as C
+    from wiring_lab._io import read_table
+
+    split = lambda text: tuple(v.strip() for v in text.split(",") if v.strip()) if text else None  # noqa: E731
+    config = C.CorrelateConfig(target=target, metrics=split(metrics), by=split(by) or (), n_boot=n_boot, folds=folds, seed=seed, backend=backend)
+    result = C.correlate(read_table(table), config, table_path=table, checkpoints=checkpoints)
+    typer.echo(C.format_summary(result))
+    if out is not None:
+        _write_with_sidecar(result.correlations, out, C.config_record(result, table))
+        reg = out.with_name(f"{out.stem}_regression{out.suffix}")
+        from wiring_lab._io import write_table
+
+        write_table(result.regression, reg)
+        typer.echo(f"wrote {reg} ({len(result.regression)} rows)")
+
+
 # --- damage ----------------------------------------------------------------------------------
 def _int_list(text: Optional[str], name: str) -> Optional[tuple[int, ...]]:
     """Parse ``1,2,3`` into integers; a bad entry is a one-line error."""
@@ -229,6 +356,8 @@ def _int_list(text: Optional[str], name: str) -> Optional[tuple[int, ...]]:
 @user_errors
 def damage(
     checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
     remove: str = typer.Option("node", help="node | edge | both"),
     out: Path = typer.Option(..., help="table to write (.csv or .parquet); a <out>.json sidecar goes beside it"),
     stage: Optional[str] = typer.Option(None, help="stages to damage, 0-based, comma-separated (default: all)"),
@@ -268,7 +397,7 @@ def damage(
         dataset=dataset,
         data_root=str(data_root) if data_root else None,
     )
-    df = damage_sweep(checkpoint, config, device=device, out=out, progress=progress)
+    df = damage_sweep(_checkpoint_source(checkpoint, format, graphs), config, device=device, out=out, progress=progress)
     for _, r in df[df["kind"] == "intact"].iterrows():
         typer.echo(f"intact (recalibrate_bn={r['recalibrate_bn']}): top-1 {r['top1']:.2f}%, loss {r['loss']:.4f}")
     typer.echo("largest drops (delta top-1, percentage points, 95% CI):")
@@ -280,6 +409,8 @@ def damage(
 @user_errors
 def attack(
     checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
     out: Path = typer.Option(..., help="table to write (.csv or .parquet)"),
     order: str = typer.Option("random", help="random | degree | betweenness"),
     fractions: str = typer.Option("0,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5", help="fractions of all nodes removed"),
@@ -312,11 +443,49 @@ def attack(
         dataset=dataset,
         data_root=str(data_root) if data_root else None,
     )
-    df = attack_curve(checkpoint, config, device=device, progress=progress)
+    df = attack_curve(_checkpoint_source(checkpoint, format, graphs), config, device=device, progress=progress)
     write_table(df, out)
     write_json(out.with_name(out.name + ".json"), {"checkpoint": str(checkpoint), "config": config})
     typer.echo(attack_summary(df).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     typer.echo(f"wrote {out}")
+
+
+# --- importers -------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def convert(
+    foreign: Path = typer.Argument(..., help="checkpoint written by another RandWire implementation"),
+    out: Path = typer.Option(..., help="native wiring-lab checkpoint to write"),
+    format: str = typer.Option("auto", "--format", help="auto | seungwonpark | jiaminren | hebo1221 | leaderj1001"),
+    graphs: Optional[List[Path]] = GraphsOpt,
+) -> None:
+    """Convert a foreign RandWire checkpoint and its graph files into a native checkpoint."""
+    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.importers import convert_checkpoint
+    from wiring_lab.summary import format_summary, model_summary
+
+    convert_checkpoint(foreign, out, format, graphs or None)
+    ckpt = load_checkpoint(out)
+    typer.echo(f"wrote {out} (from {ckpt.config.origin})")
+    typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
+
+
+@app.command("export-graphs")
+@user_errors
+def export_graphs(
+    checkpoint: Path = typer.Argument(..., help="checkpoint (native, or foreign with --format)"),
+    out: Path = typer.Option(..., help="directory for stage<i>.<ext>"),
+    as_: str = typer.Option("json", "--as", help="json (node-link) | graphml | dot"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
+) -> None:
+    """Write every stage graph (DAG with input/output nodes) as JSON node-link, GraphML or DOT."""
+    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.export import export_graphs as run_export
+
+    ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
+    for path in run_export(ckpt.graphs, out, as_):
+        typer.echo(f"wrote {path}")
 
 
 # --- ablate ----------------------------------------------------------------------------------
