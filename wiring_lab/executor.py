@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,8 @@ def _run_ray(tasks: Sequence[Task], workers: int, address: str | None, report: C
         started = True
     try:
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
+        if not has_gpus and any(t.gpus > 0 for t in tasks):
+            print("note: the tasks ask for GPUs but the Ray cluster has none; they run on CPUs", file=sys.stderr)
         remote = ray.remote(run_task)
         refs = {}
         for i, t in enumerate(tasks):
