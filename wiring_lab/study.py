@@ -502,24 +502,24 @@ def expand_study(
 _DATA_CACHE: dict[tuple, Any] = {}
 
 
+def _first(dataset: Any, limit: int) -> Any:
+    """The first ``limit`` items of a split (tensor sets sliced, others wrapped in a Subset)."""
+    from torch.utils.data import Subset, TensorDataset
+
+    if isinstance(dataset, TensorDataset):
+        return TensorDataset(*(t[:limit] for t in dataset.tensors))
+    return Subset(dataset, range(min(limit, len(dataset))))
+
+
 def _study_data(dataset: str, data_root: str | None, image_size: int | None, limit: int | None):
     """The data set of a task (cached per process), cut to the first ``limit`` images of each split."""
     key = (dataset, data_root, image_size, limit)
     if key not in _DATA_CACHE:
-        from dataclasses import replace
-
-        from torch.utils.data import Subset
-
         from wiring_lab.data import load_dataset
 
         data = load_dataset(dataset, data_root, image_size)
         if limit is not None:
-            cut = lambda ds: Subset(ds, range(min(limit, len(ds))))  # noqa: E731
-            if hasattr(data.train, "tensors"):
-                from torch.utils.data import TensorDataset
-
-                cut = lambda ds: TensorDataset(*(t[:limit] for t in ds.tensors))  # noqa: E731
-            data = replace(data, train=cut(data.train), test=cut(data.test))
+            data = replace(data, train=_first(data.train, limit), test=_first(data.test, limit))
         _DATA_CACHE.clear()  # one data set per process is enough and bounds memory
         _DATA_CACHE[key] = data
     return _DATA_CACHE[key]
