@@ -488,6 +488,24 @@ def export_graphs(
         typer.echo(f"wrote {path}")
 
 
+# --- figures ---------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def figures(
+    name: str = typer.Argument("all", help="generator_sweep | stage_graphs | damage | node_ops | ws_curves | cl_heatmap | "
+                               "error_edf | attack | learning_curves | metric_vs_damage | all (recipes: figures/README.md)"),
+    run_dir: Path = typer.Option(..., "--from", help="run directory whose tables/ the figures are drawn from"),
+    out: Optional[Path] = typer.Option(None, help="where the figures go (default RUN_DIR/figures)"),
+    fmt: str = typer.Option("png", "--format", help="png | pdf | svg"),
+) -> None:
+    """Draw paper-style figures from a run directory's tables; a figure whose table is missing is skipped."""
+    from wiring_lab.figures import render_figures
+
+    outcomes = render_figures(run_dir, name, out=out, fmt=fmt, echo=typer.echo)
+    made = sum(o.status == "made" for o in outcomes)
+    typer.echo(f"{made} figure(s) made, {len(outcomes) - made} skipped")
+
+
 # --- ablate ----------------------------------------------------------------------------------
 @app.command()
 @user_errors
@@ -530,14 +548,18 @@ def ablate(
 # --- demo ------------------------------------------------------------------------------------
 @app.command()
 @user_errors
-def demo(out: Path = typer.Option(Path("report"), help="output directory; finished work in it is reused")) -> None:
-    """The main job on the embedded digits data set (no download)."""
-    from wiring_lab.demo import run_demo
-    from wiring_lab.summary import format_summary, model_summary
+def demo(
+    out: Path = typer.Option(Path("report"), help="output directory; finished work in it is reused"),
+    size: str = typer.Option("default", help="default | tiny (a seconds-long run, for CI)"),
+    seeds: Optional[int] = typer.Option(None, help="instances of each generator setting (default 2)"),
+    epochs: Optional[int] = typer.Option(None, help="training epochs (default 15)"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    threads: int = typer.Option(1, help="torch CPU threads (the demo's small networks train fastest on one)"),
+) -> None:
+    """The main job on the embedded digits data set (no download): train, damage, measure, draw, report."""
+    from wiring_lab.demo import run_demo, with_size
 
-    ckpts = run_demo(out, echo=typer.echo)
-    for name, ckpt in ckpts.items():
-        typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
+    run_demo(out, with_size(size, seeds=seeds, epochs=epochs), device=device, echo=typer.echo, threads=threads)
 
 
 def main() -> None:
