@@ -264,6 +264,7 @@ networks:
     p: 0.75
 damage: {remove: node, bootstrap: 20}
 attack: {orders: [random, degree], repeats: 1, fractions: [0.0, 0.5]}
+metrics: {backend: networkx, nodes: true}
 scales:
   demo:
     channels: 4
@@ -285,14 +286,19 @@ def test_study_damages_and_attacks_every_trained_network(tmp_path):
     pytest.importorskip("wiring_lab.damage")
     path = write_study(tmp_path, ANALYSED)
     result = run_study(path, "demo", tmp_path / "run", progress=False, echo=lambda s: None)
-    assert [o.key for o in result.outcomes] == ["train:ws_k4_p0.75_s0", "damage:ws_k4_p0.75_s0", "attack:ws_k4_p0.75_s0"]
+    kinds = ["train", "damage", "attack", "metrics"]
+    assert [o.key for o in result.outcomes] == [f"{k}:ws_k4_p0.75_s0" for k in kinds]
     assert all(o.status == "done" for o in result.outcomes), [o.error for o in result.outcomes]
     damage = pd.read_csv(tmp_path / "run" / "tables" / "damage.csv")
     assert list(damage["kind"]).count("intact") == 1 and (damage["kind"] == "node").sum() == 3 * 6
     assert (damage["model"] == "ws_k4_p0.75_s0").all() and damage["n_images"].eq(100).all()
     attack = pd.read_csv(tmp_path / "run" / "tables" / "attack.csv")
     assert set(attack["order"]) == {"random", "degree"} and set(attack["fraction"]) == {0.0, 0.5}
+    stage = pd.read_csv(tmp_path / "run" / "tables" / "stage_metrics.csv")
+    nodes = pd.read_csv(tmp_path / "run" / "tables" / "node_metrics.csv")
+    assert list(stage["stage"]) == [0, 1, 2] and stage["avg_degree"].eq(4.0).all()  # WS(4, p) keeps 2N edges
+    assert len(nodes) == 3 * 6 and list(nodes.columns[:3]) == ["model", "stage", "node"]
     # a scale can turn an analysis off and override another's settings
     quick = expand_study(load_study(path), "quick", tmp_path / "q")
-    assert [t.key.split(":")[0] for t in quick.analysis_tasks] == ["attack"]
+    assert [t.key.split(":")[0] for t in quick.analysis_tasks] == ["attack", "metrics"]
     assert quick.analysis_tasks[0].kwargs["settings"]["repeats"] == 2

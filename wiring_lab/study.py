@@ -38,7 +38,7 @@ SIZE_DEFAULTS: dict[str, tuple[int, int, int]] = {"digits": (16, 16, 256), "mnis
 PAPER_SIZE = (78, 32, 1280)
 ANALYSES = ("damage", "attack", "metrics")  # per trained network, after training
 # analysis -> the table its rows go to
-ANALYSIS_TABLES = {"damage": "damage", "attack": "attack", "metrics": "stage_metrics"}
+ANALYSIS_TABLES = {"damage": "damage", "attack": "attack", "metrics": "stage_metrics", "node_metrics": "node_metrics"}
 
 
 # --- schema ----------------------------------------------------------------------------------
@@ -379,9 +379,11 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
         elif key == "metrics":
             import wiring_lab.metrics  # noqa: F401
 
-            unknown = set(settings) - {"backend"}
+            unknown = set(settings) - {"backend", "nodes"}
             if unknown:
-                raise ValueError(f"unknown setting {sorted(unknown)[0]!r}; metrics takes: backend")
+                raise ValueError(f"unknown setting {sorted(unknown)[0]!r}; metrics takes: backend, nodes")
+            if not isinstance(settings.get("nodes", False), bool):
+                raise ValueError(f"metrics.nodes must be true or false (got {settings['nodes']!r})")
     except ImportError as e:
         raise UserError(f"{where}: this wiring-lab has no {key} module ({e})") from None
     except (TypeError, ValueError) as e:
@@ -645,15 +647,22 @@ def attack_network(
 
 
 def metrics_network(run_dir: str, name: str, settings: dict[str, Any], threads: int = 1, **_: Any) -> dict[str, Any]:
-    """Graph metrics of every stage of one trained network: its stage_metrics.csv rows."""
+    """Graph metrics of every stage of one trained network (stage_metrics.csv rows; node_metrics.csv with ``nodes``)."""
     from wiring_lab.checkpoint import read_checkpoint
     from wiring_lab.graphs import GraphSpec
-    from wiring_lab.metrics import stage_metrics
+    from wiring_lab.metrics import stage_metrics, stage_node_metrics
 
     specs = [GraphSpec.from_dict(d) for d in read_checkpoint(checkpoint_path(run_dir, name))["graphs"]]
+    backend = settings.get("backend", "networkx")
     with _Threads(threads):
-        df = stage_metrics(specs, model=name, backend=settings.get("backend", "networkx"), device="cpu")
-    return {"stage_metrics": _rows(df), "columns": _columns(stage_metrics=df), "int_columns": _int_columns(stage_metrics=df)}
+        frames = {"stage_metrics": stage_metrics(specs, model=name, backend=backend, device="cpu")}
+        if settings.get("nodes"):
+            frames["node_metrics"] = stage_node_metrics(specs, model=name, backend=backend, device="cpu")
+    return {
+        **{table: _rows(df) for table, df in frames.items()},
+        "columns": _columns(**frames),
+        "int_columns": _int_columns(**frames),
+    }
 
 
 def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
