@@ -24,8 +24,17 @@ class Seq(list):
     lines: list[int]
 
 
-def _convert(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, where: str) -> Any:
+# Aliases let a few lines of YAML name 10**8 values ("billion laughs"); a study file has a few
+# hundred, so conversion stops long before such a file could exhaust time or memory.
+MAX_NODES = 100_000
+
+
+def _convert(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, where: str, budget: list[int] | None = None) -> Any:
     line = node.start_mark.line + 1
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise UserError(f"{where}:{line}: too many YAML values (more than {MAX_NODES:,}; aliases that expand a list over and over?)")
     plain_tag = {yaml.MappingNode: "map", yaml.SequenceNode: "seq"}.get(type(node))
     if plain_tag and node.tag != f"tag:yaml.org,2002:{plain_tag}":  # e.g. !!python/object: refused
         raise UserError(f"{where}:{line}: invalid YAML (tag {node.tag!r} is not allowed; study files hold plain data)")
@@ -40,11 +49,11 @@ def _convert(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, whe
                 raise UserError(f"{where}:{key_line}: keys must be strings (got {key!r})")
             if key in out:
                 raise UserError(f"{where}:{key_line}: duplicate key {key!r} (first on line {out.lines[key]})")
-            out[key] = _convert(value_node, constructor, where)
+            out[key] = _convert(value_node, constructor, where, budget)
             out.lines[key] = key_line
         return out
     if isinstance(node, yaml.SequenceNode):
-        seq = Seq(_convert(item, constructor, where) for item in node.value)
+        seq = Seq(_convert(item, constructor, where, budget) for item in node.value)
         seq.line, seq.lines = line, [item.start_mark.line + 1 for item in node.value]
         return seq
     return constructor.construct_object(node, deep=True)

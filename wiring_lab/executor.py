@@ -86,7 +86,7 @@ def read_result(path: str | Path) -> dict[str, Any] | None:
     """The result dict stored at ``path``, or None when there is none (or it cannot be read)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, cut short or absurdly nested: re-run
         return None
     return data if isinstance(data, dict) else None
 

@@ -743,7 +743,9 @@ def _check_run_dir(run_dir: Path, study: Study, scale: str) -> None:
         return
     try:
         prev = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
+        return
+    if not isinstance(prev, dict) or not isinstance(prev.get("study", {}), dict):
         return
     if (prev.get("study", {}).get("name"), prev.get("scale")) != (study.name, scale):
         raise UserError(
