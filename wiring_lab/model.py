@@ -177,21 +177,38 @@ class Node(nn.Module):
         return self.transform(self.aggregate(inputs))
 
 
+def graph_node_ops(graph: GraphSpec, default: str) -> list[str]:
+    """Each node's op: ``graph.params["node_ops"]`` (searched wirings) if present, else ``default``."""
+    ops = graph.params.get("node_ops")
+    if ops is None:
+        return [default] * graph.n
+    if not isinstance(ops, (list, tuple)) or len(ops) != graph.n or not all(isinstance(o, str) for o in ops):
+        raise ValueError(f"graph params 'node_ops' must list one node op name per node ({graph.n} names)")
+    for op in ops:
+        get_node_op(op)
+    return list(ops)
+
+
 class Stage(nn.Module):
-    """One random stage: a DAG of nodes between an input node and an output node (plain mean)."""
+    """One random stage: a DAG of nodes between an input node and an output node (plain mean).
+
+    Every node uses ``node_op`` unless the graph lists one op per node in ``params["node_ops"]``
+    (as searched wirings do).
+    """
 
     def __init__(self, graph: GraphSpec, cin: int, cout: int, node_op: str, stride: int = 2):
         super().__init__()
         self.graph = graph
         self.dag = stage_dag(graph)
         self.cin, self.cout = cin, cout
+        ops = graph_node_ops(graph, node_op)
         self.nodes = nn.ModuleList(
             Node(
                 max(1, len(self.dag.preds[v])),
                 cin if not self.dag.preds[v] else cout,
                 cout,
                 stride if not self.dag.preds[v] else 1,
-                node_op,
+                ops[v],
             )
             for v in range(graph.n)
         )
