@@ -1,0 +1,114 @@
+"""Checkpoints: round trip to identical logits, graphs alongside, and safe refusal of bad files."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+import torch
+
+from wiring_lab._io import UserError
+from wiring_lab.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from wiring_lab.graphs import generate_graph, save_graph
+
+
+def test_round_trip_gives_identical_logits(tiny_ckpt, tiny_ckpt_path, tmp_path, digits):
+    x = digits.test.tensors[0][:16]
+    with torch.no_grad():
+        before = tiny_ckpt.model(x)
+    path = save_checkpoint(tmp_path / "copy.pt", tiny_ckpt.model, tiny_ckpt.metadata)
+    again = load_checkpoint(path)
+    with torch.no_grad():
+        assert torch.equal(again.model(x), before)
+    assert again.graphs == tiny_ckpt.graphs
+    assert not again.model.training
+
+
+def test_checkpoint_is_plain_data_loadable_with_weights_only(tiny_ckpt_path):
+    obj = torch.load(tiny_ckpt_path, weights_only=True)
+    assert obj["format"] == "wiring-lab-checkpoint" and obj["version"] == 1
+    assert {"model_config", "graphs", "state_dict", "metadata"} <= set(obj)
+    meta = obj["metadata"]
+    assert meta["dataset"] == "digits" and len(meta["history"]) == 4
+    assert {"torch", "numpy", "wiring_lab"} <= set(meta["versions"])
+    assert obj["graphs"][0]["generator"] == "ws" and obj["graphs"][0]["seed"] is not None
+
+
+def test_graphs_given_alongside(tiny_ckpt_path, tmp_path):
+    obj = torch.load(tiny_ckpt_path, weights_only=True)
+    graphs = obj.pop("graphs")
+    bare = tmp_path / "bare.pt"
+    torch.save(obj, bare)
+    with pytest.raises(UserError, match="holds no stage graphs; pass them with --graphs"):
+        load_checkpoint(bare)
+    gdir = tmp_path / "graphs"
+    from wiring_lab.graphs import GraphSpec
+
+    for i, g in enumerate(graphs):
+        save_graph(GraphSpec.from_dict(g), gdir / f"stage{i}.json")
+    ckpt = load_checkpoint(bare, graphs=gdir)
+    assert [g.to_dict() for g in ckpt.graphs] == graphs
+
+
+def test_truncated_file(tiny_ckpt_path, tmp_path):
+    bad = tmp_path / "trunc.pt"
+    bad.write_bytes(tiny_ckpt_path.read_bytes()[:5000])
+    with pytest.raises(UserError, match="trunc.pt"):
+        load_checkpoint(bad)
+
+
+def test_not_a_checkpoint(tmp_path):
+    f = tmp_path / "notes.pt"
+    f.write_text("hello")
+    with pytest.raises(UserError, match="notes.pt"):
+        load_checkpoint(f)
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    with pytest.raises(UserError, match="empty file"):
+        load_checkpoint(empty)
+    plain = tmp_path / "plain.pt"
+    torch.save({"weights": torch.zeros(2)}, plain)
+    with pytest.raises(UserError, match="not a wiring-lab checkpoint"):
+        load_checkpoint(plain)
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_pickle_that_runs_code_is_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "wiring-lab-checkpoint", "payload": _Evil(marker)}, evil)
+    with pytest.raises(UserError, match="refused") as err:
+        read_checkpoint(evil)
+    assert "\n" not in str(err.value)
+    raw = tmp_path / "raw.pkl"
+    raw.write_bytes(pickle.dumps(_Evil(marker)))
+    with pytest.raises(UserError):
+        load_checkpoint(raw)
+    assert not marker.exists()
+
+
+def test_state_dict_that_does_not_match_its_graphs(tiny_ckpt_path, tmp_path):
+    obj = torch.load(tiny_ckpt_path, weights_only=True)
+    other = generate_graph("er", obj["graphs"][1]["n"], seed=99, p=0.9).to_dict()
+    obj["graphs"][1] = other
+    bad = tmp_path / "mismatch.pt"
+    torch.save(obj, bad)
+    with pytest.raises(UserError, match="state_dict does not match its graphs"):
+        load_checkpoint(bad)
+
+
+def test_non_finite_weights_are_refused(tiny_ckpt_path, tmp_path):
+    obj = torch.load(tiny_ckpt_path, weights_only=True)
+    obj["state_dict"]["fc.weight"][0, 0] = float("nan")
+    bad = tmp_path / "nan.pt"
+    torch.save(obj, bad)
+    with pytest.raises(UserError, match="NaN or inf"):
+        load_checkpoint(bad)
