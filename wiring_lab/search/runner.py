@@ -27,9 +27,10 @@ import pandas as pd
 
 from wiring_lab._io import UserError, read_table, to_jsonable, write_json, write_table
 from wiring_lab.graphs import GraphSpec, generator_params, setting_label
+from wiring_lab.model import ModelConfig, stage_graphs
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.search._base import Proposal, Strategy
-from wiring_lab.search.space import SEARCH_GENERATOR, SearchSpace, Wiring, child_seed, wiring_from_specs
+from wiring_lab.search.space import SEARCH_GENERATOR, SearchSpace, child_seed, wiring_from_specs
 
 STRATEGIES = ("random", "evolution", "reinforce", "generator")
 TASK_FN = "wiring_lab.search.runner:train_child"
@@ -187,6 +188,7 @@ def search_data(dataset: str, data_root: str | None, val_fraction: float, train_
     val = np.sort(val)
 
     def part(rows: np.ndarray):
+        """The training examples ``rows`` as a dataset."""
         if isinstance(data.train, TensorDataset):
             x, y = data.train.tensors
             return TensorDataset(x[torch.from_numpy(rows)], y[torch.from_numpy(rows)])
@@ -225,7 +227,6 @@ def train_child(
 def _train_child(config, model, model_config, graphs, checkpoint, record, device) -> dict[str, Any]:
     """:func:`train_child` without the thread cap."""
     from wiring_lab.evaluate import evaluate
-    from wiring_lab.model import ModelConfig
     from wiring_lab.summary import history_records, model_record
     from wiring_lab.train import train
 
@@ -255,10 +256,8 @@ def _train_child(config, model, model_config, graphs, checkpoint, record, device
 
 
 # --- the search loop ---------------------------------------------------------------------------
-def _child(config: SearchConfig, base: dict[str, Any], index: int, rnd: int, proposal: Proposal, run_dir: Path):
+def _child(config: SearchConfig, base: dict[str, Any], index: int, rnd: int, proposal: Proposal):
     """Model name, model config, stage graphs and the history fields of one proposed child."""
-    from wiring_lab.model import ModelConfig, stage_graphs
-
     name = f"{config.label}-{index:03d}"
     seed = child_seed(config.seed, index)
     if proposal.wiring is not None:
@@ -336,7 +335,7 @@ def run_search(
     ``threads`` caps torch's CPU threads per child (None: torch's default); run children side by
     side with ``workers`` instead.
     """
-    run_dir = Path(out)
+    run_dir = Path(out).resolve()  # executors may run tasks in another working directory
     folder = search_dir(run_dir, config)
     _check_config(folder, config)
     fit, _ = search_data(config.dataset, config.data_root, config.val_fraction, config.train_limit)
@@ -351,15 +350,13 @@ def run_search(
         "in_channels": fit.in_channels,
         "head_channels": config.head_channels,
     }
-    from wiring_lab.model import ModelConfig
-
     stages = len(ModelConfig(**base).stage_shapes())
     strategy = make_strategy(config, config.space(stages))
     rows: list[dict[str, Any]] = []
     index, rnd = 0, 0
     while index < config.budget:
         proposals = strategy.propose(min(config.batch, config.budget - index))
-        children = [_child(config, base, index + i, rnd, p, run_dir) for i, p in enumerate(proposals)]
+        children = [_child(config, base, index + i, rnd, p) for i, p in enumerate(proposals)]
         tasks = [
             Task(
                 key=name,
@@ -397,15 +394,18 @@ def run_search(
         if echo is not None:
             best = max(r["val_top1"] for r in rows)
             echo(f"{config.label}: round {rnd}, {len(rows)}/{config.budget} children, best validation top-1 {best:.2f}%")
+        _save_state(folder, strategy)
+        write_search_tables(run_dir)
         index += len(proposals)
         rnd += 1
-    _save_state(folder, strategy)
-    write_search_tables(run_dir)
     return search_history(rows)
 
 
 def _save_state(folder: Path, strategy: Strategy) -> None:
-    """The strategy's final state: tensors in ``state.pt`` (controller), plain values in ``state.json``."""
+    """The strategy's state after a round: tensors in ``state.pt`` (controller), plain values in ``state.json``.
+
+    For inspection: a re-run rebuilds the state by replaying the finished children instead.
+    """
     import torch
 
     from wiring_lab._io import atomic_path
