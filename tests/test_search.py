@@ -179,6 +179,9 @@ def test_search_resumes_without_retraining_and_same_seed_gives_same_history(tmp_
     assert ckpt.metadata["final"]["test_top1"] == pytest.approx(row["test_top1"])
     models = pd.read_csv(tmp_path / "a" / "tables" / "models.csv")
     assert set(models["model"]) == set(full["model"]) and set(models["setting"]) == {"SEARCH(reinforce)"}
+    # the controller's state is saved as tensors and plain values only
+    state = torch.load(tmp_path / "a" / "search" / "reinforce-s3" / "state.pt", weights_only=True)
+    assert state["updates"] == 2 and set(state["controller"]) >= {"edge_bias", "cell.weight_ih"}
     # another config in the same run folder is refused, naming what differs
     with pytest.raises(ValueError, match="another epochs"):
         run_search(SearchConfig(**{**cfg.__dict__, "epochs": 2}), tmp_path / "a", device="cpu", progress=False)
@@ -193,7 +196,7 @@ def test_cli_search_writes_tables_summary_and_figures(tmp_path):
     history = pd.read_csv(out / "tables" / "search_history.csv")
     assert list(history["setting"]) == ["WS(4, 0.75)"] * 2 and history["child_seed"].nunique() == 2
     summary = pd.read_csv(out / "tables" / "search_summary.csv")
-    assert summary.loc[0, "n"] == 2 and summary.loc[0, "best_top1_lo"] <= summary.loc[0, "best_top1"] <= summary.loc[0, "best_top1_hi"]
+    assert summary.loc[0, "population"] == "WS(4, 0.75)" and summary.loc[0, "n"] == 2 and summary.loc[0, "best_top1_lo"] <= summary.loc[0, "best_top1"] <= summary.loc[0, "best_top1_hi"]
     assert (out / "figures" / "search_progress.png").stat().st_size > 0
     assert (out / "figures" / "search_edf.png").stat().st_size > 0
     bad = CliRunner().invoke(app, ["search", "--strategy", "annealing", "--out", str(out)])
@@ -214,10 +217,11 @@ def test_search_plots_show_each_population():
     ax = fig.axes[0]
     assert ax.get_xlabel() == "children trained" and len(ax.lines) >= 2
     pops = search_populations(history, models)
-    assert sorted(pops["population"].unique()) == ["WS(4, 0.75)", "evolution", "random"]
+    assert sorted(pops["population"].unique()) == ["WS(4, 0.75) (models.csv)", "evolution", "random"]
     fig = plot_search_edf(pops)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert labels[0].startswith("WS(4, 0.75): 2 | 28.00") and len(fig.axes[0].lines) == 3
+    assert labels[0].startswith("WS(4, 0.75) (models.csv): 2 | 28.00") and len(fig.axes[0].lines) == 3
+    assert [line.get_linestyle() for line in fig.axes[0].lines] == ["--", "-", "-"]  # generator populations dashed
 
 
 def test_search_summary_intervals_bracket_the_estimates():

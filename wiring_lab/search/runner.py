@@ -483,7 +483,7 @@ def write_search_tables(run_dir: str | Path) -> pd.DataFrame:
 
 # --- summary: best and median per run, with intervals ------------------------------------------
 def search_summary(history: pd.DataFrame, resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Per population (run name without its seed): best and median test top-1 with 95% intervals.
+    """Per population (run name without its seed; a generator run's setting): best and median test top-1, 95% intervals.
 
     ``best_top1`` is the test top-1 of the child with the best validation top-1 (what a search
     picks), with the Wilson score interval over the ``n_test`` test images; ``max_top1`` the best
@@ -494,7 +494,9 @@ def search_summary(history: pd.DataFrame, resamples: int = 2000, seed: int = 0) 
     from scipy.stats import binomtest, bootstrap
 
     rows = []
-    df = history.assign(population=history["run"].str.replace(r"-s\d+$", "", regex=True))
+    from wiring_lab.search.plots import population_names
+
+    df = history.assign(population=population_names(history))
     for pop, g in df.groupby("population", sort=True):
         g = g.dropna(subset=["test_top1"])
         top = g.sort_values(["val_top1", "child"], ascending=[False, True]).iloc[0]
