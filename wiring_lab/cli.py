@@ -214,6 +214,111 @@ def train(
     typer.echo(f"wrote {out}")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 
+# --- damage ----------------------------------------------------------------------------------
+def _int_list(text: Optional[str], name: str) -> Optional[tuple[int, ...]]:
+    """Parse ``1,2,3`` into integers; a bad entry is a one-line error."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ValueError(f"--{name} takes comma-separated integers (got {text!r})") from None
+
+
+@app.command()
+@user_errors
+def damage(
+    checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
+    remove: str = typer.Option("node", help="node | edge | both"),
+    out: Path = typer.Option(..., help="table to write (.csv or .parquet); a <out>.json sidecar goes beside it"),
+    stage: Optional[str] = typer.Option(None, help="stages to damage, 0-based, comma-separated (default: all)"),
+    node: Optional[str] = typer.Option(None, "--node", help="only these node ids (edges: those touching them)"),
+    sample: Optional[int] = typer.Option(None, help="evaluate a seeded sample of K variants"),
+    seed: int = typer.Option(0, help="seed of the sample, the bootstrap and the recalibration batches"),
+    dataset: Optional[str] = typer.Option(None, help="override the checkpoint's data set"),
+    data_root: Optional[Path] = typer.Option(None, help="data directory"),
+    limit: Optional[int] = typer.Option(None, help="evaluate on the first N test images"),
+    batch_size: int = typer.Option(256),
+    cascade: bool = typer.Option(False, help="also remove nodes left without any input"),
+    recalibrate_bn: int = typer.Option(0, "--recalibrate-bn", help="re-estimate BN statistics on K training batches"),
+    naive: bool = typer.Option(False, help="re-run the whole network per variant (baseline, for checking)"),
+    bootstrap: int = typer.Option(1000, help="paired-bootstrap resamples for the delta's 95% interval"),
+    chunk: int = typer.Option(128, help="variants evaluated together; rows are saved after each chunk"),
+    variant_batch: int = typer.Option(8, help="variants stacked along the batch through later stages (1: none)"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    progress: bool = typer.Option(True, help="show a progress bar"),
+) -> None:
+    """Remove every node (or edge) of a trained network, one at a time, and measure the accuracy lost."""
+    from wiring_lab.damage import DamageConfig, damage_sweep, largest_drops
+
+    config = DamageConfig(
+        remove=remove,
+        stages=_int_list(stage, "stage"),
+        nodes=_int_list(node, "node"),
+        sample=sample,
+        seed=seed,
+        limit=limit,
+        batch_size=batch_size,
+        cascade=cascade,
+        recalibrate_bn=recalibrate_bn,
+        naive=naive,
+        bootstrap=bootstrap,
+        chunk=chunk,
+        variant_batch=variant_batch,
+        dataset=dataset,
+        data_root=str(data_root) if data_root else None,
+    )
+    df = damage_sweep(checkpoint, config, device=device, out=out, progress=progress)
+    for _, r in df[df["kind"] == "intact"].iterrows():
+        typer.echo(f"intact (recalibrate_bn={r['recalibrate_bn']}): top-1 {r['top1']:.2f}%, loss {r['loss']:.4f}")
+    typer.echo("largest drops (delta top-1, percentage points, 95% CI):")
+    typer.echo(largest_drops(df).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    typer.echo(f"wrote {out} ({len(df) - int((df['kind'] == 'intact').sum())} variants) and {out}.json")
+
+
+@app.command()
+@user_errors
+def attack(
+    checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
+    out: Path = typer.Option(..., help="table to write (.csv or .parquet)"),
+    order: str = typer.Option("random", help="random | degree | betweenness"),
+    fractions: str = typer.Option("0,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5", help="fractions of all nodes removed"),
+    repeats: int = typer.Option(5, help="random orders drawn"),
+    seed: int = typer.Option(0),
+    cascade: bool = typer.Option(False, help="also remove nodes left without any input"),
+    dataset: Optional[str] = typer.Option(None),
+    data_root: Optional[Path] = typer.Option(None),
+    limit: Optional[int] = typer.Option(None, help="evaluate on the first N test images"),
+    batch_size: int = typer.Option(256),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    progress: bool = typer.Option(True, help="show a progress bar"),
+) -> None:
+    """Attack tolerance: accuracy as a growing fraction of nodes is removed (random or targeted order)."""
+    from wiring_lab._io import write_json, write_table
+    from wiring_lab.damage import AttackConfig, attack_curve, attack_summary
+
+    try:
+        fr = tuple(float(t) for t in fractions.split(",") if t.strip())
+    except ValueError:
+        raise ValueError(f"--fractions takes comma-separated numbers (got {fractions!r})") from None
+    config = AttackConfig(
+        order=order,
+        fractions=fr,
+        repeats=repeats,
+        seed=seed,
+        cascade=cascade,
+        limit=limit,
+        batch_size=batch_size,
+        dataset=dataset,
+        data_root=str(data_root) if data_root else None,
+    )
+    df = attack_curve(checkpoint, config, device=device, progress=progress)
+    write_table(df, out)
+    write_json(out.with_name(out.name + ".json"), {"checkpoint": str(checkpoint), "config": config})
+    typer.echo(attack_summary(df).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    typer.echo(f"wrote {out}")
+
+
 # --- search ----------------------------------------------------------------------------------
 @app.command()
 @user_errors

@@ -1,0 +1,623 @@
+"""Damage studies (RandWire Fig. 5): remove one node or edge of a trained network and measure the loss.
+
+Semantics (DESIGN.md, "Damage"). Removing node ``v``: ``v``'s output leaves every successor's
+weighted sum (the other terms keep their sigmoid weights, nothing is renormalised) and the
+output node's mean (the mean over the output-fed nodes that remain; none left: the stage output
+is zeros). A successor left with no input receives zeros and still runs (ReLU -> op -> BN of
+zeros); with ``cascade`` such nodes are removed too, recursively. Removing edge ``u -> w`` (DAG
+ids: input node N, output node N + 1): ``u``'s term leaves ``w``'s sum; an edge to the output
+node removes ``u`` from the output mean; an edge from the input node leaves ``w`` with zeros.
+
+Speed: per batch the intact network runs once and keeps every stage's input and node outputs;
+a variant recomputes only the surviving descendants of what it removed, the stage output, the
+later stages and the head (``naive=True`` re-runs the whole network per variant, for checking).
+Variants are evaluated in chunks (all batches of a chunk, then its rows are written), so
+memory does not grow with the number of variants and a killed run resumes where it stopped.
+
+>>> DamageConfig(remove="edge", sample=10, seed=3).remove
+'edge'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from wiring_lab import _damage_engine as engine
+from wiring_lab._io import UserError, library_versions, resolve_device, to_jsonable, write_json, write_table
+from wiring_lab.checkpoint import Checkpoint, load_checkpoint
+from wiring_lab.data import Data, batches, load_dataset
+from wiring_lab.evaluate import per_image
+from wiring_lab.graphs import setting_label
+
+REMOVE_KINDS = ("node", "edge", "both")
+ATTACK_ORDERS = ("random", "degree", "betweenness")
+DEFAULT_FRACTIONS = tuple(round(0.05 * i, 2) for i in range(11))  # 0, 0.05, ..., 0.5
+
+DAMAGE_COLUMNS = [
+    "model", "generator", "setting", "stage", "kind", "node", "source", "target",
+    "in_degree", "out_degree", "in_degree_io", "out_degree_io", "target_in_degree",
+    "top1", "top5", "loss", "delta_top1", "delta_top1_lo", "delta_top1_hi",
+    "seed", "wall_s", "cascade", "recalibrate_bn", "n_removed", "n_recomputed", "n_images",
+]  # fmt: skip
+ATTACK_COLUMNS = ["model", "generator", "setting", "order", "repeat", "fraction", "removed", "top1", "top5", "loss", "seed"]
+_INT_COLUMNS = ("stage", "node", "source", "target", "in_degree", "out_degree", "in_degree_io", "out_degree_io", "target_in_degree")
+
+
+def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
+    """Raise a ValueError unless ``value`` is an integer >= ``minimum`` (or an allowed None)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})")
+
+
+@dataclass(frozen=True)
+class DamageConfig:
+    """A damage sweep: what to remove, where, on which images, and how to evaluate."""
+
+    remove: str = "node"  # node | edge | both
+    stages: tuple[int, ...] | None = None  # stage indices (0-based); None: every stage
+    nodes: tuple[int, ...] | None = None  # restrict to these node ids (edges: touching one of them)
+    sample: int | None = None  # evaluate a seeded sample of this many variants
+    seed: int = 0  # sample, bootstrap and recalibration-batch seed
+    limit: int | None = None  # evaluate on the first N test images
+    batch_size: int = 256
+    cascade: bool = False  # nodes left without any input are removed too
+    recalibrate_bn: int = 0  # K > 0: re-estimate changeable BN statistics on K training batches
+    naive: bool = False  # re-run the whole network for every variant (the baseline, for checking)
+    bootstrap: int = 1000  # paired-bootstrap resamples of the test images for the delta's 95% CI
+    chunk: int = 128  # variants evaluated together (rows are written after each chunk)
+    variant_batch: int = 8  # variants stacked along the batch through the later stages (1: no stacking)
+    dataset: str | None = None  # override the checkpoint's data set
+    data_root: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.remove not in REMOVE_KINDS:
+            raise ValueError(f"remove must be one of {', '.join(REMOVE_KINDS)} (got {self.remove!r})")
+        for name in ("stages", "nodes"):
+            value = getattr(self, name)
+            if value is not None:
+                value = tuple(value)
+                for v in value:
+                    _check_count(f"every entry of {name}", v, 0)
+                object.__setattr__(self, name, tuple(sorted(set(value))))
+        _check_count("sample", self.sample, 1, allow_none=True)
+        _check_count("limit", self.limit, 1, allow_none=True)
+        _check_count("seed", self.seed, 0)
+        for name in ("batch_size", "bootstrap", "chunk", "variant_batch"):
+            _check_count(name, getattr(self, name), 1)
+        _check_count("recalibrate_bn", self.recalibrate_bn, 0)
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """Attack tolerance: accuracy as a growing fraction of all nodes is removed."""
+
+    order: str = "random"  # random | degree | betweenness (decreasing, in the generated graph)
+    fractions: tuple[float, ...] = DEFAULT_FRACTIONS  # fractions of all nodes of all stages
+    repeats: int = 5  # random orders drawn (degree / betweenness: one order)
+    seed: int = 0  # random orders and tie breaking
+    limit: int | None = None
+    batch_size: int = 256
+    cascade: bool = False
+    naive: bool = False
+    dataset: str | None = None
+    data_root: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.order not in ATTACK_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ATTACK_ORDERS)} (got {self.order!r})")
+        fr = tuple(float(f) for f in self.fractions)
+        if not fr or any(not (0.0 <= f <= 1.0) for f in fr):
+            raise ValueError(f"fractions must be numbers in [0, 1] (got {self.fractions!r})")
+        object.__setattr__(self, "fractions", fr)
+        _check_count("repeats", self.repeats, 1)
+        _check_count("seed", self.seed, 0)
+        _check_count("limit", self.limit, 1, allow_none=True)
+        _check_count("batch_size", self.batch_size, 1)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One damaged network of a sweep: its row identity and what it removes, stage by stage."""
+
+    kind: str  # intact | node | edge
+    stage: int | None = None
+    node: int | None = None
+    source: int | None = None
+    target: int | None = None
+    damage: dict[int, engine.StageDamage] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> tuple:
+        """Identity used to skip finished variants on resume."""
+        return (self.kind, self.stage, self.node, self.source, self.target)
+
+
+# --- loading ---------------------------------------------------------------------------------
+def _load(checkpoint: str | Path | Checkpoint, device: torch.device) -> Checkpoint:
+    """A loaded checkpoint on ``device`` (paths are loaded; a Checkpoint is moved)."""
+    if isinstance(checkpoint, Checkpoint):
+        checkpoint.model.to(device).eval()
+        return checkpoint
+    return load_checkpoint(checkpoint, device=device)
+
+
+def _model_name(ckpt: Checkpoint) -> str:
+    """The ``model`` column: the checkpoint file's stem."""
+    return ckpt.path.stem if ckpt.path is not None else "model"
+
+
+def _load_data(ckpt: Checkpoint, dataset: str | None, root: str | None, data: Data | None) -> Data:
+    """The data set to evaluate on: ``data``, the override, or the checkpoint's own."""
+    if data is None:
+        name = dataset or ckpt.metadata.get("dataset")
+        if not name:
+            raise UserError(f"{ckpt.path}: checkpoint does not name its data set; pass --dataset")
+        data = load_dataset(name, root or (ckpt.metadata.get("train_config") or {}).get("data_root"))
+    cfg = ckpt.config
+    if cfg.num_classes != data.num_classes or cfg.in_channels != data.in_channels:
+        raise UserError(
+            f"{ckpt.path}: model has {cfg.num_classes} classes / {cfg.in_channels} input channels "
+            f"but data set {data.name} has {data.num_classes} / {data.in_channels}"
+        )
+    return data
+
+
+def _stage_list(ckpt: Checkpoint, stages: Sequence[int] | None) -> list[int]:
+    """The stages to damage; an unknown stage is a one-line error."""
+    n = len(ckpt.model.stages)
+    if stages is None:
+        return list(range(n))
+    bad = [s for s in stages if s >= n]
+    if bad:
+        raise UserError(f"{ckpt.path}: unknown stage {bad[0]}; this network has stages 0..{n - 1}")
+    return list(stages)
+
+
+# --- variants --------------------------------------------------------------------------------
+def enumerate_variants(ckpt: Checkpoint, config: DamageConfig) -> list[Variant]:
+    """Every node and/or edge variant the config asks for, in stage then id order (sampled if asked)."""
+    stages = _stage_list(ckpt, config.stages)
+    variants: list[Variant] = []
+    for s in stages:
+        dag = ckpt.model.stages[s].dag
+        if config.nodes is not None:
+            bad = [v for v in config.nodes if v >= dag.n]
+            if bad:
+                raise UserError(f"{ckpt.path}: node id {bad[0]} is out of range for stage {s} (nodes 0..{dag.n - 1})")
+        chosen = set(range(dag.n) if config.nodes is None else config.nodes)
+        if config.remove in ("node", "both"):
+            for v in sorted(chosen):
+                d = engine.stage_damage(dag, nodes=[v], cascade=config.cascade)
+                variants.append(Variant("node", s, node=v, damage={s: d}))
+        if config.remove in ("edge", "both"):
+            for u, w in dag_edges(dag):
+                if u in chosen or w in chosen:
+                    d = engine.stage_damage(dag, edges=[(u, w)], cascade=config.cascade)
+                    variants.append(Variant("edge", s, source=u, target=w, damage={s: d}))
+    if config.sample is not None and config.sample < len(variants):
+        pick = np.random.default_rng(config.seed).choice(len(variants), size=config.sample, replace=False)
+        variants = [variants[i] for i in sorted(pick)]
+    return variants
+
+
+def dag_edges(dag) -> list[tuple[int, int]]:
+    """Every edge of the stage DAG with its input/output nodes, in DAG ids, sorted."""
+    edges = [(u, w) for w in range(dag.n) for u in dag.preds[w]]
+    edges += [(dag.input_id, v) for v in dag.input_fed]
+    edges += [(v, dag.output_id) for v in dag.output_fed]
+    return sorted(edges)
+
+
+def _degree_columns(dag, v: Variant) -> dict[str, Any]:
+    """Degrees that describe a variant's removed element (node: in/out; edge: the target's in-degree)."""
+    if v.kind == "node":
+        n = v.node
+        return {
+            "in_degree": len(dag.preds[n]),
+            "out_degree": len(dag.succs[n]),
+            "in_degree_io": max(1, len(dag.preds[n])),
+            "out_degree_io": max(1, len(dag.succs[n])),
+        }
+    if v.kind == "edge":
+        t = v.target
+        return {"target_in_degree": len(dag.output_fed) if t == dag.output_id else max(1, len(dag.preds[t]))}
+    return {}
+
+
+# --- evaluation ------------------------------------------------------------------------------
+def _train_batches(data: Data, k: int, batch_size: int, seed: int, device: torch.device) -> list[torch.Tensor]:
+    """The K seeded training batches used to re-estimate BN statistics (same for every variant)."""
+    out = []
+    for x, _ in batches(data.train, batch_size, shuffle_seed=seed):
+        out.append(x.to(device))
+        if len(out) == k:
+            break
+    return out
+
+
+class _Evaluator:
+    """Evaluates groups of variants on the test images: per-image hits and losses, kept on the device."""
+
+    def __init__(self, model, data: Data, device, batch_size: int, limit: int | None, naive: bool, variant_batch: int):
+        self.model, self.data, self.device = model, data, device
+        self.batch_size, self.limit, self.naive = batch_size, limit, naive
+        self.variant_batch = variant_batch
+        n = len(data.test) if limit is None else min(limit, len(data.test))
+        if n == 0:
+            raise UserError(f"data set {data.name} has no test images to evaluate on")
+        self.n_images = n
+        self.n_batches = math.ceil(n / batch_size)
+        self._bn_states: dict[int, tuple[list, list, list]] = {}
+
+    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Test batches on the device."""
+        for x, y in batches(self.data.test, self.batch_size, limit=self.limit):
+            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+    @torch.no_grad()
+    def run(self, variants: Sequence[dict[int, engine.StageDamage] | None], bn: Sequence[tuple | None] | None = None, tick=None):
+        """Per-image (top1, top5, loss), each (len(variants), n); ``None`` is the intact network.
+
+        ``bn[i]`` = (layers, recalibrated statistics) swaps variant i's BN statistics in while it runs.
+        """
+        model = self.model
+        masks = [
+            {s: engine.mask_tensors(model.stages[s], d, self.device) for s, d in dmg.items()} if dmg else {} for dmg in variants
+        ]
+        restore = [None if b is None else engine.bn_state(b[0]) for b in (bn or [None] * len(variants))]
+        parts: list[list[tuple[torch.Tensor, ...]]] = [[] for _ in variants]
+        damaged = [min(d) for d in variants if d]
+        upto = max(damaged) if damaged and all(variants) else None
+        vb = self.variant_batch
+        for x, y in self.batches():
+            cache = None if self.naive else engine.run_intact(model, x, upto)
+            logits: list[torch.Tensor | None] = [None] * len(variants)
+            stackable: dict[int, list[int]] = {}
+            for i, dmg in enumerate(variants):
+                if bn is not None and bn[i] is not None:
+                    engine.load_bn_state(bn[i][0], bn[i][1])
+                if not dmg:
+                    logits[i] = model(x) if (cache is None or cache.logits is None or bn is not None and bn[i] is not None) else cache.logits
+                elif cache is not None and vb > 1 and len(dmg) == 1 and (bn is None or bn[i] is None):
+                    stackable.setdefault(min(dmg), []).append(i)
+                    continue
+                else:
+                    logits[i] = engine.run_variant(model, dmg, masks[i], x=x if cache is None else None, cache=cache)
+                if bn is not None and bn[i] is not None:
+                    engine.load_bn_state(bn[i][0], restore[i])
+            for s, idx in stackable.items():
+                for j in range(0, len(idx), vb):
+                    group = idx[j : j + vb]
+                    outs = engine.run_variants_stacked(
+                        model, s, [variants[i][s] for i in group], [masks[i][s] for i in group], cache
+                    )
+                    for i, lg in zip(group, outs):
+                        logits[i] = lg
+            for i, lg in enumerate(logits):
+                parts[i].append(per_image(lg, y))
+            if tick is not None:
+                tick(len(variants) / self.n_batches)
+        return tuple(torch.stack([torch.cat([p[k] for p in vp]) for vp in parts]) for k in range(3))
+
+
+def _bootstrap_weights(n: int, samples: int, seed: int, device) -> torch.Tensor:
+    """(samples, n) resampling counts of the test images (seeded; the same for every variant)."""
+    rng = np.random.default_rng(seed)
+    counts = np.zeros((samples, n), dtype=np.float64)
+    for b in range(samples):
+        counts[b] = np.bincount(rng.integers(0, n, n), minlength=n)
+    return torch.from_numpy(counts).to(device)
+
+
+def _summaries(top1, top5, loss, ref_top1, weights) -> torch.Tensor:
+    """(V, 6): top1 %, top5 %, loss, delta top-1 (pp) and its 95% bootstrap interval, on the device."""
+    n = top1.shape[1]
+    diff = top1.double() - ref_top1.double()[None]  # (V, n), each -1, 0 or 1
+    boot = diff @ weights.T * (100.0 / n)  # (V, B): mean difference of each resample
+    lo_hi = torch.quantile(boot, torch.tensor([0.025, 0.975], dtype=boot.dtype, device=boot.device), dim=1).T
+    return torch.cat(
+        [
+            torch.stack([top1.double().mean(1) * 100, top5.double().mean(1) * 100, loss.double().mean(1), diff.double().mean(1) * 100], 1),
+            lo_hi.double(),
+        ],
+        1,
+    )
+
+
+# --- resumable output ------------------------------------------------------------------------
+def _partial_path(out: Path) -> Path:
+    """The progress file of a sweep writing ``out``."""
+    return out.with_name(out.name + ".partial.jsonl")
+
+
+def _open_partial(out: Path, header: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+    """Rows already finished by an interrupted run with the same header, and the file to append to."""
+    path = _partial_path(out)
+    rows: list[dict[str, Any]] = []
+    if path.exists():
+        lines = path.read_text(encoding="utf-8").split("\n")
+        complete = lines[:-1]  # a line cut by a kill has no newline: dropped, its variants re-run
+        try:
+            first = json.loads(complete[0]) if complete else None
+        except json.JSONDecodeError:
+            first = None
+        if first is not None and first != header:
+            raise UserError(
+                f"{path}: an unfinished run with other arguments is stored here; re-run it with the same "
+                "arguments, or delete this file to start afresh"
+            )
+        for line in complete[1:]:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+        if first is None:
+            rows = []
+        good = "".join(x + "\n" for x in complete[: 1 + len(rows)]) if first is not None else ""
+        path.write_text(good, encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a", encoding="utf-8")
+    if not rows and f.tell() == 0:
+        _append(f, [header])
+    return rows, f
+
+
+def _append(f, records: Sequence[dict[str, Any]]) -> None:
+    """Append JSON lines and force them to disk."""
+    f.write("".join(json.dumps(to_jsonable(r), sort_keys=True) + "\n" for r in records))
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _row_key(row: dict[str, Any]) -> tuple:
+    """A row's variant identity (matches ``Variant.key``)."""
+    return tuple(row.get(k) for k in ("kind", "stage", "node", "source", "target"))
+
+
+def _frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """Rows -> a DataFrame with ``columns`` first and nullable integer id/degree columns."""
+    df = pd.DataFrame(list(rows))
+    for c in columns:
+        if c not in df.columns:
+            df[c] = None
+    df = df[list(columns) + [c for c in df.columns if c not in columns]]
+    for c in _INT_COLUMNS:
+        if c in df.columns:
+            df[c] = df[c].astype("Int64")
+    return df
+
+
+# --- the sweep -------------------------------------------------------------------------------
+def damage_sweep(
+    checkpoint: str | Path | Checkpoint,
+    config: DamageConfig = DamageConfig(),
+    data: Data | None = None,
+    device: str | torch.device = "auto",
+    out: str | Path | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Evaluate the intact network and every damaged variant; one tidy row per variant.
+
+    With ``out`` (``.csv`` or ``.parquet``), rows are appended to ``<out>.partial.jsonl`` as
+    chunks of variants finish, a re-run with the same arguments skips them, and the table plus a
+    ``<out>.json`` sidecar (configuration, data set, intact results, versions, timings) are
+    written at the end.
+    """
+    t_start = time.perf_counter()
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    ckpt = _load(checkpoint, dev)
+    model = ckpt.model
+    if not hasattr(model, "stages") or not all(hasattr(s, "dag") for s in model.stages):
+        raise UserError(f"{ckpt.path}: the network has no stage graphs to damage")
+    data = _load_data(ckpt, config.dataset, config.data_root, data)
+    variants = enumerate_variants(ckpt, config)
+    if out is not None:
+        out = Path(out)
+        if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise UserError(f"{out}: table files must end in .csv or .parquet")
+    base = {
+        "model": _model_name(ckpt),
+        "generator": ckpt.config.generator,
+        "setting": setting_label(ckpt.config.generator, ckpt.config.params),
+        "seed": config.seed,
+        "cascade": config.cascade,
+    }
+    ev = _Evaluator(model, data, dev, config.batch_size, config.limit, config.naive, config.variant_batch)
+    weights = _bootstrap_weights(ev.n_images, config.bootstrap, config.seed, dev)
+    k = config.recalibrate_bn
+    train_x = _train_batches(data, k, config.batch_size, config.seed, dev) if k else []
+
+    # intact network (and the intact + recalibrated control): references for every delta
+    t0 = time.perf_counter()
+    intact = ev.run([None])
+    refs = {0: intact}
+    rows_ref = [(0, intact, time.perf_counter() - t0)]
+    if k:
+        t0 = time.perf_counter()
+        control = ev.run([None], bn=[engine.recalibrate(model, None, {}, train_x)])
+        refs[k] = control
+        rows_ref.append((k, control, time.perf_counter() - t0))
+    intact_rows = []
+    for kk, res, secs in rows_ref:
+        stats = _summaries(*res, intact[0][0], weights)[0].cpu().tolist()
+        intact_rows.append(_result_row(base, Variant("intact"), stats, secs, kk, ev.n_images, 0, 0, data.num_classes))
+
+    header = {"checkpoint": str(ckpt.path), "config": asdict(config), "model": base["model"], "n_images": ev.n_images}
+    done: list[dict[str, Any]] = []
+    f = None
+    if out is not None:
+        done, f = _open_partial(out, to_jsonable(header))
+    finished = {_row_key(r) for r in done}
+    todo = [v for v in variants if v.key not in finished]
+    bar = tqdm(
+        total=len(todo),
+        desc=f"damage {base['model']}",
+        unit="variant",
+        disable=not progress,
+        bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]",
+    )
+    ref_top1 = refs[k][0][0]
+    new_rows: list[dict[str, Any]] = []
+    eval_seconds = 0.0
+    try:
+        for start in range(0, len(todo), config.chunk):
+            chunk = todo[start : start + config.chunk]
+            t0 = time.perf_counter()
+            bn = [engine.recalibrate(model, v.damage, _masks(model, v, dev), train_x) for v in chunk] if k else None
+            res = ev.run([v.damage for v in chunk], bn=bn, tick=bar.update)
+            stats = _summaries(*res, ref_top1, weights).cpu().tolist()  # the chunk's one host sync
+            secs = (time.perf_counter() - t0) / len(chunk)
+            eval_seconds += secs * len(chunk)
+            rows = []
+            for v, st in zip(chunk, stats):
+                d = v.damage[v.stage]
+                row = _result_row(base, v, st, secs, k, ev.n_images, len(d.removed), len(d.recompute), data.num_classes)
+                row.update(_degree_columns(model.stages[v.stage].dag, v))
+                rows.append(row)
+            new_rows += rows
+            if f is not None:
+                _append(f, rows)
+    finally:
+        bar.close()
+        if f is not None:
+            f.close()
+
+    by_key = {_row_key(r): r for r in done + new_rows}
+    ordered = [by_key[v.key] for v in variants]
+    df = _frame(intact_rows + ordered, DAMAGE_COLUMNS)
+    if out is not None:
+        write_table(df, out)
+        write_json(
+            out.with_name(out.name + ".json"),
+            {
+                **header,
+                "dataset": data.name,
+                "device": str(dev),
+                "engine": "naive" if config.naive else "cached",
+                "variants": len(variants),
+                "resumed_rows": len(done),
+                "intact": intact_rows,
+                "seconds": {"total": time.perf_counter() - t_start, "variants": eval_seconds},
+                "versions": library_versions(),
+            },
+        )
+        _partial_path(out).unlink(missing_ok=True)
+    return df
+
+
+def _masks(model, v: Variant, dev) -> dict[int, dict[int, torch.Tensor]]:
+    """Mask tensors of every damaged stage of a variant."""
+    return {s: engine.mask_tensors(model.stages[s], d, dev) for s, d in v.damage.items()}
+
+
+def _result_row(base, v: Variant, stats, secs, k, n_images, n_removed, n_recomputed, num_classes) -> dict[str, Any]:
+    """One damage.csv row from a variant's identity and its summary statistics."""
+    top1, top5, loss, delta, lo, hi = stats
+    return {
+        **base,
+        "stage": v.stage,
+        "kind": v.kind,
+        "node": v.node,
+        "source": v.source,
+        "target": v.target,
+        "top1": top1,
+        "top5": top5 if num_classes > 5 else None,
+        "loss": loss,
+        "delta_top1": delta,
+        "delta_top1_lo": lo,
+        "delta_top1_hi": hi,
+        "wall_s": secs,
+        "recalibrate_bn": k,
+        "n_removed": n_removed,
+        "n_recomputed": n_recomputed,
+        "n_images": n_images,
+    }
+
+
+def largest_drops(df: pd.DataFrame, count: int = 10) -> pd.DataFrame:
+    """The ``count`` variants that lose the most top-1 accuracy."""
+    cols = ["stage", "kind", "node", "source", "target", "top1", "delta_top1", "delta_top1_lo", "delta_top1_hi"]
+    return df[df["kind"] != "intact"].nsmallest(count, "delta_top1")[cols]
+
+
+# --- attack tolerance ------------------------------------------------------------------------
+def attack_orders(ckpt: Checkpoint, config: AttackConfig) -> list[list[tuple[int, int]]]:
+    """The removal orders over all (stage, node) pairs: one per repeat (random) or one (targeted).
+
+    Targeted orders rank nodes once, up front, by decreasing degree or betweenness in their stage's
+    generated undirected graph (betweenness normalised, so stages of equal N compare); ties are
+    broken by a shuffle seeded with ``config.seed``.
+    """
+    import networkx as nx
+
+    pairs = [(s, v) for s, st in enumerate(ckpt.model.stages) for v in range(st.dag.n)]
+    if config.order == "random":
+        return [[pairs[i] for i in np.random.default_rng([config.seed, r]).permutation(len(pairs))] for r in range(config.repeats)]
+    score: dict[tuple[int, int], float] = {}
+    for s, st in enumerate(ckpt.model.stages):
+        g = nx.Graph()
+        g.add_nodes_from(range(st.dag.n))
+        g.add_edges_from((u, w) for w in range(st.dag.n) for u in st.dag.preds[w])
+        vals = dict(g.degree()) if config.order == "degree" else nx.betweenness_centrality(g, normalized=True)
+        score.update({(s, v): float(x) for v, x in vals.items()})
+    shuffled = [pairs[i] for i in np.random.default_rng(config.seed).permutation(len(pairs))]
+    return [sorted(shuffled, key=lambda p: -score[p])]  # stable sort keeps the shuffled order in ties
+
+
+def attack_curve(
+    checkpoint: str | Path | Checkpoint,
+    config: AttackConfig = AttackConfig(),
+    data: Data | None = None,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Accuracy as a growing fraction of all nodes is removed (Albert, Jeong, Barabasi 2000)."""
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    ckpt = _load(checkpoint, dev)
+    model = ckpt.model
+    data = _load_data(ckpt, config.dataset, config.data_root, data)
+    orders = attack_orders(ckpt, config)
+    total = len(orders[0])
+    plan = []
+    for r, order in enumerate(orders):
+        for frac in config.fractions:
+            count = int(round(frac * total))
+            by_stage: dict[int, list[int]] = {}
+            for s, v in order[:count]:
+                by_stage.setdefault(s, []).append(v)
+            dmg = {s: engine.stage_damage(model.stages[s].dag, nodes=vs, cascade=config.cascade) for s, vs in sorted(by_stage.items())}
+            plan.append((r, frac, count, dmg or None))
+    ev = _Evaluator(model, data, dev, config.batch_size, config.limit, config.naive, 1)
+    bar = tqdm(total=len(plan), desc=f"attack {config.order}", unit="variant", disable=not progress,
+               bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]")  # fmt: skip
+    try:
+        top1, top5, loss = ev.run([p[3] for p in plan], tick=bar.update)
+    finally:
+        bar.close()
+    stats = torch.stack([top1.double().mean(1) * 100, top5.double().mean(1) * 100, loss.double().mean(1)], 1).cpu().tolist()
+    base = {"model": _model_name(ckpt), "generator": ckpt.config.generator, "setting": setting_label(ckpt.config.generator, ckpt.config.params)}
+    rows = [
+        {**base, "order": config.order, "repeat": r, "fraction": frac, "removed": count, "top1": s1,
+         "top5": s5 if data.num_classes > 5 else None, "loss": sl, "seed": config.seed}
+        for (r, frac, count, _), (s1, s5, sl) in zip(plan, stats)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=ATTACK_COLUMNS)
+
+
+def attack_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation of top-1 over repeats, per order and fraction."""
+    g = df.groupby(["order", "fraction"], as_index=False)
+    return g.agg(removed=("removed", "first"), top1_mean=("top1", "mean"), top1_std=("top1", "std"), repeats=("top1", "size"))
