@@ -179,6 +179,13 @@ def test_search_resumes_without_retraining_and_same_seed_gives_same_history(tmp_
     assert ckpt.metadata["final"]["test_top1"] == pytest.approx(row["test_top1"])
     models = pd.read_csv(tmp_path / "a" / "tables" / "models.csv")
     assert set(models["model"]) == set(full["model"]) and set(models["setting"]) == {"SEARCH(reinforce)"}
+    # damage applies unchanged to a searched child (per-node ops included): cached engine == naive
+    from wiring_lab.damage import DamageConfig, damage_sweep
+
+    fast = damage_sweep(ckpt, DamageConfig(remove="both", bootstrap=10, limit=120), device="cpu", progress=False)
+    naive = damage_sweep(ckpt, DamageConfig(remove="both", bootstrap=10, limit=120, naive=True), device="cpu", progress=False)
+    assert len(fast) == 1 + sum(g.n + len(g.to_dag().edges) for g in ckpt.graphs)
+    np.testing.assert_allclose(fast["top1"], naive["top1"])
     # the controller's state is saved as tensors and plain values only
     state = torch.load(tmp_path / "a" / "search" / "reinforce-s3" / "state.pt", weights_only=True)
     assert state["updates"] == 2 and set(state["controller"]) >= {"edge_bias", "cell.weight_ih"}
