@@ -141,14 +141,27 @@ def _check_state(path: Path, model: RandWire, state: Any) -> None:
 def load_checkpoint(
     path: str | Path,
     device: str | torch.device = "cpu",
-    graphs: str | Path | Sequence[GraphSpec] | None = None,
+    graphs: str | Path | Sequence[GraphSpec] | Sequence[str | Path] | None = None,
+    format: str = "native",
 ) -> Checkpoint:
     """Load a checkpoint: the model in eval mode on ``device``, its stage graphs and metadata.
 
     ``graphs`` (a file, a directory, or ``GraphSpec`` objects) replaces or supplies the stage
-    graphs, for a checkpoint saved without them.
+    graphs, for a checkpoint saved without them. ``format`` other than ``native`` (a foreign
+    layout's name, or ``auto``) loads a checkpoint of another implementation through
+    :mod:`wiring_lab.importers`; there ``graphs`` are that implementation's graph files.
     """
+    if format != "native":
+        from wiring_lab.importers import load_any
+
+        return load_any(path, format, graphs, device)  # type: ignore[arg-type]
     path = Path(path)
+    if graphs is not None and not isinstance(graphs, (str, Path)):
+        graphs = list(graphs)
+        if graphs and all(isinstance(g, (str, Path)) for g in graphs):  # the CLI's repeatable --graphs
+            if len(graphs) != 1:
+                raise UserError(f"{path}: a native checkpoint takes one --graphs file or directory, not {len(graphs)}")
+            graphs = graphs[0]
     obj = read_checkpoint(path)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise UserError(f"{path}: not a wiring-lab checkpoint (no 'format': '{FORMAT}'); foreign files need --format")

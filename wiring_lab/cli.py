@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 
@@ -54,6 +54,27 @@ def _echo_json(obj: Any) -> None:
 
 # --- generate --------------------------------------------------------------------------------
 GeneratorOpt = typer.Option("ws", "--generator", "-g", help="er | ba | ws | chain | complete")
+# Every command that takes a checkpoint also takes one written by another RandWire implementation.
+FormatOpt = typer.Option(
+    "native",
+    "--format",
+    help="checkpoint layout: native | auto | seungwonpark | jiaminren | hebo1221 | leaderj1001 | ironjr (refused)",
+)
+GraphsOpt = typer.Option(
+    None,
+    "--graphs",
+    help="stage graphs: a native graph JSON file or directory; for a foreign checkpoint its graph files "
+    "(repeat, in stage order) or their directory",
+)
+
+
+def _checkpoint_source(checkpoint: Path, format: str, graphs: Optional[List[Path]]) -> Any:
+    """The path itself for a plain native checkpoint, else the loaded (foreign or re-graphed) checkpoint."""
+    if format == "native" and not graphs:
+        return checkpoint
+    from wiring_lab.checkpoint import load_checkpoint
+
+    return load_checkpoint(checkpoint, graphs=graphs or None, format=format)
 
 
 @app.command()
@@ -94,7 +115,8 @@ def generate(
 @user_errors
 def inspect(
     checkpoint: Optional[Path] = typer.Argument(None, help="checkpoint to summarise; omit to build from options"),
-    graphs: Optional[Path] = typer.Option(None, help="stage graphs for a checkpoint saved without them"),
+    graphs: Optional[List[Path]] = GraphsOpt,
+    format: str = FormatOpt,
     regime: str = typer.Option("small", help="small | regular | cifar | mnist | digits"),
     channels: int = typer.Option(78, "--channels", "-c", help="C"),
     nodes: int = typer.Option(32, "--nodes", "-n", help="N"),
@@ -115,7 +137,7 @@ def inspect(
     if checkpoint is not None:
         from wiring_lab.checkpoint import load_checkpoint
 
-        ckpt = load_checkpoint(checkpoint, graphs=graphs)
+        ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
         summary = model_summary(ckpt.model, ckpt.metadata)
     else:
         params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
@@ -229,6 +251,8 @@ def _int_list(text: Optional[str], name: str) -> Optional[tuple[int, ...]]:
 @user_errors
 def damage(
     checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
     remove: str = typer.Option("node", help="node | edge | both"),
     out: Path = typer.Option(..., help="table to write (.csv or .parquet); a <out>.json sidecar goes beside it"),
     stage: Optional[str] = typer.Option(None, help="stages to damage, 0-based, comma-separated (default: all)"),
@@ -268,7 +292,7 @@ def damage(
         dataset=dataset,
         data_root=str(data_root) if data_root else None,
     )
-    df = damage_sweep(checkpoint, config, device=device, out=out, progress=progress)
+    df = damage_sweep(_checkpoint_source(checkpoint, format, graphs), config, device=device, out=out, progress=progress)
     for _, r in df[df["kind"] == "intact"].iterrows():
         typer.echo(f"intact (recalibrate_bn={r['recalibrate_bn']}): top-1 {r['top1']:.2f}%, loss {r['loss']:.4f}")
     typer.echo("largest drops (delta top-1, percentage points, 95% CI):")
@@ -280,6 +304,8 @@ def damage(
 @user_errors
 def attack(
     checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
     out: Path = typer.Option(..., help="table to write (.csv or .parquet)"),
     order: str = typer.Option("random", help="random | degree | betweenness"),
     fractions: str = typer.Option("0,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5", help="fractions of all nodes removed"),
@@ -312,11 +338,49 @@ def attack(
         dataset=dataset,
         data_root=str(data_root) if data_root else None,
     )
-    df = attack_curve(checkpoint, config, device=device, progress=progress)
+    df = attack_curve(_checkpoint_source(checkpoint, format, graphs), config, device=device, progress=progress)
     write_table(df, out)
     write_json(out.with_name(out.name + ".json"), {"checkpoint": str(checkpoint), "config": config})
     typer.echo(attack_summary(df).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     typer.echo(f"wrote {out}")
+
+
+# --- importers -------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def convert(
+    foreign: Path = typer.Argument(..., help="checkpoint written by another RandWire implementation"),
+    out: Path = typer.Option(..., help="native wiring-lab checkpoint to write"),
+    format: str = typer.Option("auto", "--format", help="auto | seungwonpark | jiaminren | hebo1221 | leaderj1001"),
+    graphs: Optional[List[Path]] = GraphsOpt,
+) -> None:
+    """Convert a foreign RandWire checkpoint and its graph files into a native checkpoint."""
+    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.importers import convert_checkpoint
+    from wiring_lab.summary import format_summary, model_summary
+
+    convert_checkpoint(foreign, out, format, graphs or None)
+    ckpt = load_checkpoint(out)
+    typer.echo(f"wrote {out} (from {ckpt.config.origin})")
+    typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
+
+
+@app.command("export-graphs")
+@user_errors
+def export_graphs(
+    checkpoint: Path = typer.Argument(..., help="checkpoint (native, or foreign with --format)"),
+    out: Path = typer.Option(..., help="directory for stage<i>.<ext>"),
+    as_: str = typer.Option("json", "--as", help="json (node-link) | graphml | dot"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
+) -> None:
+    """Write every stage graph (DAG with input/output nodes) as JSON node-link, GraphML or DOT."""
+    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.export import export_graphs as run_export
+
+    ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
+    for path in run_export(ckpt.graphs, out, as_):
+        typer.echo(f"wrote {path}")
 
 
 # --- search ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from torch import nn
 
 from wiring_lab.graphs import (
     DEFAULT_NODES,
+    PAPER_DEFAULTS,
     GraphSpec,
     generate_graph,
     generator_params,
@@ -86,6 +87,28 @@ REGIMES: dict[str, tuple[int, int, int]] = {
     "digits": (8, 1, 3),  # likewise, 8x8 inputs (scikit-learn digits)
 }
 
+AGGREGATIONS = ("weighted", "first")
+# Keys of one explicit stem layer: [ReLU] -> conv -> BN -> [ReLU].
+STEM_LAYER_KEYS = {
+    "op": ("conv3x3", "sepconv3x3"),  # plain 3x3 conv, or depthwise 3x3 then pointwise 1x1
+    "out": int,  # output channels
+    "stride": int,
+    "bias": bool,  # the conv(s) carry biases
+    "relu": ("none", "before", "after"),  # where the layer's ReLU is
+}
+
+
+def _check_stem_layer(layer: Any) -> dict[str, Any]:
+    """Validate one explicit stem layer (a dict with exactly STEM_LAYER_KEYS)."""
+    if not isinstance(layer, dict) or set(layer) != set(STEM_LAYER_KEYS):
+        raise ValueError(f"a stem layer must be a dict with keys {', '.join(STEM_LAYER_KEYS)} (got {layer!r})")
+    for key, kind in STEM_LAYER_KEYS.items():
+        value = layer[key]
+        ok = value in kind if isinstance(kind, tuple) else isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+        if not ok or (kind is int and value < 1):
+            raise ValueError(f"stem layer {key}={value!r} is not valid (expected {kind if isinstance(kind, tuple) else kind.__name__})")
+    return dict(layer)
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -101,6 +124,19 @@ class ModelConfig:
     num_classes: int = 1000
     in_channels: int = 3  # image channels (1 for digits / MNIST)
     head_channels: int = 1280  # width of the 1x1 conv before global pooling
+    # --- layout of networks imported from other implementations; the defaults are the paper's ---
+    origin: str = "native"  # "native", or the foreign format the network was imported from
+    stem: tuple[dict[str, Any], ...] = ()  # explicit stem layers (see STEM_LAYER_KEYS); () -> regime's stem
+    stages: tuple[tuple[int, int], ...] = ()  # explicit (nodes, out channels) per stage; () -> regime rule
+    node_bias: bool = False  # node convolutions carry biases
+    node_dropout: float = 0.0  # dropout after each node's BN (identity at evaluation)
+    aggregation: str = "weighted"  # "weighted" (sigmoid-weighted sum) | "first" (first input only)
+    input_node_conv: bool = False  # the stage input runs through its own ReLU-op-BN node (stride 2) first
+    head_relu_in: bool = True  # ReLU before the head's 1x1 conv
+    head_relu_out: bool = True  # ReLU after the head's BN
+    head_bias: bool = False  # the head's 1x1 conv carries a bias
+    fc_dropout: float = 0.0  # dropout before the classifier (identity at evaluation)
+    log_softmax: bool = False  # the network returns log-probabilities instead of logits
 
     def __post_init__(self) -> None:
         if self.regime not in REGIMES:
@@ -112,7 +148,21 @@ class ModelConfig:
         if self.channels < 2:
             raise ValueError(f"channels must be at least 2 (conv1 has C/2 channels; got {self.channels})")
         get_node_op(self.node_op)
-        object.__setattr__(self, "params", generator_params(self.generator, **self.params))
+        if self.origin != "native" and self.generator not in PAPER_DEFAULTS:
+            # imported graphs: the generator is a label only, never used to sample graphs
+            object.__setattr__(self, "params", dict(self.params))
+        else:
+            object.__setattr__(self, "params", generator_params(self.generator, **self.params))
+        object.__setattr__(self, "stem", tuple(_check_stem_layer(d) for d in self.stem))
+        stages = tuple(tuple(int(v) for v in s) for s in self.stages)
+        if any(len(s) != 2 or min(s) < 1 for s in stages):
+            raise ValueError(f"stages must be (nodes, channels) pairs of positive integers (got {self.stages!r})")
+        object.__setattr__(self, "stages", stages)
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"unknown aggregation {self.aggregation!r}; choose one of {', '.join(AGGREGATIONS)}")
+        for name in ("node_dropout", "fc_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1) (got {getattr(self, name)!r})")
 
     @property
     def input_size(self) -> int:
@@ -121,6 +171,8 @@ class ModelConfig:
 
     def stage_shapes(self) -> list[tuple[int, int]]:
         """(nodes, out channels) of each random stage."""
+        if self.stages:
+            return [tuple(s) for s in self.stages]  # type: ignore[misc]
         n, c = self.nodes, self.channels
         if self.regime == "regular":
             return [(max(2, n // 2), c), (n, 2 * c), (n, 4 * c), (n, 8 * c)]
@@ -139,22 +191,45 @@ def stage_graphs(config: ModelConfig) -> list[GraphSpec]:
 
 
 # --- modules ---------------------------------------------------------------------------------
+def _add_conv_biases(module: nn.Module) -> nn.Module:
+    """Give every bias-free conv of ``module`` a bias (zeros), for layouts whose convs carry one."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d) and m.bias is None:
+            m.bias = nn.Parameter(torch.zeros(m.out_channels))
+    return module
+
+
 class Node(nn.Module):
     """Aggregation (sigmoid-weighted sum) -> ReLU -> op -> BN."""
 
-    def __init__(self, in_degree: int, cin: int, cout: int, stride: int, op: str):
+    def __init__(
+        self,
+        in_degree: int,
+        cin: int,
+        cout: int,
+        stride: int,
+        op: str,
+        bias: bool = False,
+        dropout: float = 0.0,
+        aggregation: str = "weighted",
+    ):
         super().__init__()
         self.in_degree = in_degree
+        self.aggregation = aggregation
         # one weight per input edge, only where there is something to weigh
         self.weight = nn.Parameter(torch.zeros(in_degree)) if in_degree > 1 else None
         self.relu = nn.ReLU()
         self.op = get_node_op(op)(cin, cout, stride)
+        if bias:
+            _add_conv_biases(self.op)
         self.bn = nn.BatchNorm2d(cout)
+        if dropout > 0:  # only where a layout asks, so paper nodes keep their exact module tree
+            self.dropout = nn.Dropout(dropout)
         self.edge_drop = 0.0  # probability, per training step, that one input edge is dropped
 
     def aggregate(self, inputs: Sequence[torch.Tensor], mask: torch.Tensor | None = None) -> torch.Tensor:
         """Weighted sum of ``inputs`` (each (B, C, H, W)); ``mask`` (in_degree,) zeroes terms."""
-        if self.weight is None:
+        if self.weight is None or self.aggregation == "first":
             x = inputs[0]
             return x if mask is None else x * mask[0]
         w = torch.sigmoid(self.weight)  # (in_degree,)
@@ -170,8 +245,10 @@ class Node(nn.Module):
         return out
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
-        """ReLU -> op -> BN on an aggregated input."""
-        return self.bn(self.op(self.relu(x)))
+        """ReLU -> op -> BN (-> dropout, where the layout has one) on an aggregated input."""
+        out = self.bn(self.op(self.relu(x)))
+        dropout = getattr(self, "dropout", None)
+        return out if dropout is None else dropout(out)
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         return self.transform(self.aggregate(inputs))
@@ -194,14 +271,35 @@ class Stage(nn.Module):
 
     Every node uses ``node_op`` unless the graph lists one op per node in ``params["node_ops"]``
     (as searched wirings do).
+
+    With ``input_conv`` (leaderj1001's layout) the input node is itself a ReLU-op-BN node with
+    stride 2: it turns the stage input into ``cout`` channels once, and the input-fed nodes then
+    run at stride 1 on its output. :meth:`node_inputs` applies it, so callers that drive the
+    stage node by node see the same function as :meth:`forward`.
     """
 
-    def __init__(self, graph: GraphSpec, cin: int, cout: int, node_op: str, stride: int = 2):
+    def __init__(
+        self,
+        graph: GraphSpec,
+        cin: int,
+        cout: int,
+        node_op: str,
+        stride: int = 2,
+        bias: bool = False,
+        dropout: float = 0.0,
+        aggregation: str = "weighted",
+        input_conv: bool = False,
+    ):
         super().__init__()
         self.graph = graph
         self.dag = stage_dag(graph)
         self.cin, self.cout = cin, cout
         ops = graph_node_ops(graph, node_op)
+        extra = {"bias": bias, "dropout": dropout, "aggregation": aggregation}
+        if input_conv:
+            self.input_node = Node(1, cin, cout, stride, node_op, **extra)
+            cin, stride = cout, 1
+        self._cached: tuple[torch.Tensor, torch.Tensor] | None = None  # (stage input, input node output)
         self.nodes = nn.ModuleList(
             Node(
                 max(1, len(self.dag.preds[v])),
@@ -209,14 +307,31 @@ class Stage(nn.Module):
                 cout,
                 stride if not self.dag.preds[v] else 1,
                 ops[v],
+                **extra,
             )
             for v in range(graph.n)
         )
 
+    def stage_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the input node hands on: ``x`` itself, or its own node's output (input_conv layouts)."""
+        node = getattr(self, "input_node", None)
+        if node is None:
+            return x
+        if self._cached is not None and self._cached[0] is x:  # holding x keeps its identity unique
+            return self._cached[1]
+        out = node.transform(x)
+        self._cached = (x, out)
+        return out
+
+    def train(self, mode: bool = True) -> "Stage":
+        """Switch mode; drops the cached input-node output (BN behaves differently per mode)."""
+        self._cached = None
+        return super().train(mode)
+
     def node_inputs(self, v: int, x: torch.Tensor, outs: Sequence[torch.Tensor | None]) -> list[torch.Tensor]:
         """Inputs of node ``v``, in ``dag.preds[v]`` order: the stage input if ``v`` is input-fed."""
         preds = self.dag.preds[v]
-        return [x] if not preds else [outs[u] for u in preds]  # type: ignore[misc]
+        return [self.stage_input(x)] if not preds else [outs[u] for u in preds]  # type: ignore[misc]
 
     def combine(self, outs: Sequence[torch.Tensor | None], keep: Sequence[int] | None = None) -> torch.Tensor:
         """The output node: plain mean over the output-fed nodes (or the subset ``keep``)."""
@@ -227,9 +342,13 @@ class Stage(nn.Module):
         return out / len(chosen)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        node = getattr(self, "input_node", None)
+        if node is not None:
+            x = node.transform(x)  # computed once per call; no cache while training
         outs: list[torch.Tensor | None] = [None] * self.graph.n
         for v in range(self.graph.n):  # index order is a topological order
-            outs[v] = self.nodes[v](self.node_inputs(v, x, outs))
+            preds = self.dag.preds[v]
+            outs[v] = self.nodes[v]([x] if not preds else [outs[u] for u in preds])
         return self.combine(outs)
 
 
@@ -239,6 +358,28 @@ def _conv_bn(cin: int, cout: int, stride: int, relu_first: bool) -> nn.Sequentia
     return nn.Sequential(*layers)
 
 
+class StemLayer(nn.Module):
+    """One explicit stem layer of an imported layout: [ReLU] -> conv -> BN -> [ReLU]."""
+
+    def __init__(self, cin: int, op: str, out: int, stride: int, bias: bool, relu: str):
+        super().__init__()
+        self.relu = relu
+        if op == "sepconv3x3":
+            self.conv: nn.Module = nn.Sequential(
+                nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=bias),  # depthwise 3x3
+                nn.Conv2d(cin, out, 1, bias=bias),  # pointwise 1x1
+            )
+        else:
+            self.conv = nn.Conv2d(cin, out, 3, stride, 1, bias=bias)
+        self.bn = nn.BatchNorm2d(out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.relu == "before":
+            x = torch.relu(x)
+        x = self.bn(self.conv(x))
+        return torch.relu(x) if self.relu == "after" else x
+
+
 class RandWire(nn.Module):
     """A RandWire network: stem -> random stages -> head (1x1 conv, pool, FC)."""
 
@@ -246,11 +387,17 @@ class RandWire(nn.Module):
         super().__init__()
         shapes = config.stage_shapes()
         if len(graphs) != len(shapes):
-            raise ValueError(f"regime {config.regime!r} has {len(shapes)} random stages, got {len(graphs)} graphs")
+            raise ValueError(f"this network has {len(shapes)} random stages, got {len(graphs)} graphs")
         self.config = config
         c = config.channels
         stride = REGIMES[config.regime][1]
-        if config.regime == "regular":
+        if config.stem:
+            layers, cin = [], config.in_channels
+            for spec in config.stem:
+                layers.append(StemLayer(cin, **spec))
+                cin = spec["out"]
+            self.stem = nn.Sequential(*layers)
+        elif config.regime == "regular":
             self.stem = nn.Sequential(_conv_bn(config.in_channels, c // 2, stride, relu_first=False))
             cin = c // 2
         else:
@@ -261,17 +408,31 @@ class RandWire(nn.Module):
             cin = c
         stages = []
         for graph, (_, cout) in zip(graphs, shapes):
-            stages.append(Stage(graph, cin, cout, config.node_op))
+            stages.append(
+                Stage(
+                    graph,
+                    cin,
+                    cout,
+                    config.node_op,
+                    bias=config.node_bias,
+                    dropout=config.node_dropout,
+                    aggregation=config.aggregation,
+                    input_conv=config.input_node_conv,
+                )
+            )
             cin = cout
         self.stages = nn.ModuleList(stages)
+        # ReLUs a layout leaves out become identities, so parameter names stay head.1 / head.2
         self.head = nn.Sequential(
-            nn.ReLU(),
-            nn.Conv2d(cin, config.head_channels, 1, bias=False),
+            nn.ReLU() if config.head_relu_in else nn.Identity(),
+            nn.Conv2d(cin, config.head_channels, 1, bias=config.head_bias),
             nn.BatchNorm2d(config.head_channels),
-            nn.ReLU(),
+            nn.ReLU() if config.head_relu_out else nn.Identity(),
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
         )
+        if config.fc_dropout > 0:
+            self.fc_dropout = nn.Dropout(config.fc_dropout)
         self.fc = nn.Linear(config.head_channels, config.num_classes)
         self._init_weights()
 
@@ -298,7 +459,12 @@ class RandWire(nn.Module):
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """Head + classifier on the last stage's output (B, C, H, W) -> logits (B, classes)."""
-        return self.fc(self.head(x))
+        x = self.head(x)
+        dropout = getattr(self, "fc_dropout", None)
+        if dropout is not None:
+            x = dropout(x)
+        x = self.fc(x)
+        return torch.log_softmax(x, dim=1) if self.config.log_softmax else x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
