@@ -236,6 +236,109 @@ def train(
     typer.echo(f"wrote {out}")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 
+# --- metrics ---------------------------------------------------------------------------------
+def _grid_values(text: Optional[str], cast: Callable, name: str) -> Optional[list]:
+    """Parse ``--p 0.1,0.2`` into ``[0.1, 0.2]`` (None if the option was not given)."""
+    if text is None:
+        return None
+    try:
+        return [cast(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--{name} must be a comma-separated list of numbers (got {text!r})") from None
+
+
+def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
+    """Write a table and its JSON sidecar (``<out>.json``, as the damage tables) holding the config."""
+    from wiring_lab._io import write_json, write_table
+
+    side = out.with_name(out.name + ".json")
+    write_table(df, out)
+    write_json(side, record)
+    typer.echo(f"wrote {out} ({len(df)} rows) and {side}")
+
+
+@app.command()
+@user_errors
+def metrics(
+    file: Optional[Path] = typer.Argument(None, help="checkpoint (.pt) or graph JSON; omit to sample a population"),
+    generator: Optional[str] = typer.Option(None, "--generator", "-g", help="er | ba | ws | chain | complete"),
+    p: Optional[str] = typer.Option(None, help="ER/WS probability, or a list: 0,0.25,0.5"),
+    k: Optional[str] = typer.Option(None, help="WS neighbours, or a list: 2,4,6"),
+    m: Optional[str] = typer.Option(None, help="BA edges per new node, or a list"),
+    nodes: int = typer.Option(32, "--nodes", "-n", help="N"),
+    samples: int = typer.Option(1000, help="graphs per setting"),
+    seed: int = typer.Option(0, help="population seed (per-graph seeds are spawned from it)"),
+    per: str = typer.Option("stage", help="FILE: stage (graph metrics) or node (node metrics)"),
+    backend: str = typer.Option("tensor", help="tensor | networkx | graph-tool"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda (tensor backend)"),
+    out: Optional[Path] = typer.Option(None, help="write the per-graph (or per-node) table here (.csv/.parquet)"),
+) -> None:
+    """Graph metrics of a generator population (summary table) or of a checkpoint's stage graphs."""
+    import pandas as pd
+
+    from wiring_lab import metrics as M
+
+    if file is not None:
+        if generator is not None:
+            raise ValueError("give either FILE or --generator, not both")
+        df = M.file_metrics(file, per=per, backend=backend, device=device)
+        with pd.option_context("display.max_columns", None, "display.width", 200):
+            typer.echo(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        if out is not None:
+            _write_with_sidecar(df, out, {"source": str(file), "per": per, "backend": backend})
+        return
+    if generator is None:
+        raise ValueError("give a checkpoint/graph FILE or --generator (er, ba, ws, chain, complete)")
+    grid = {
+        name: values
+        for name, values in (("p", _grid_values(p, float, "p")), ("k", _grid_values(k, int, "k")), ("m", _grid_values(m, int, "m")))
+        if values is not None
+    }
+    config = M.PopulationConfig(generator, grid, nodes, samples, seed, backend, device)
+    df = M.population_metrics(config)
+    summary = M.summarise(df)
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        typer.echo(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        curve = M.relative_to_p0(df)
+        if len(curve) > 1:
+            typer.echo("\nWatts-Strogatz curve (means relative to P=0):")
+            typer.echo(curve.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if out is not None:
+        _write_with_sidecar(df, out, M.config_record(config))
+
+
+# --- correlate -------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def correlate(
+    table: Path = typer.Argument(..., help="damage.csv (damage rows) or models.csv (per-model accuracy rows)"),
+    target: Optional[str] = typer.Option(None, help="column to explain (default delta_top1 for damage, top1 for models)"),
+    metrics: Optional[str] = typer.Option(None, help="metric columns, comma-separated (default: all node / graph metrics)"),
+    by: Optional[str] = typer.Option(None, help="extra grouping columns, comma-separated, e.g. stage"),
+    checkpoints: Optional[Path] = typer.Option(None, help="directory of <model>.pt (default: <table dir>/../checkpoints)"),
+    n_boot: int = typer.Option(1000, help="bootstrap resamples for the 95% intervals"),
+    folds: int = typer.Option(5, help="cross-validation folds of the regression"),
+    seed: int = typer.Option(0, help="bootstrap and fold seed"),
+    backend: str = typer.Option("tensor", help="metrics backend: tensor | networkx | graph-tool"),
+    out: Optional[Path] = typer.Option(None, help="correlations table (.csv/.parquet); the regression goes beside it as <stem>_regression"),
+) -> None:
+    """Correlate damage or accuracy with graph metrics (Pearson, Spearman, Kendall, CV regression)."""
+    from wiring_lab import correlate as C
+    from wiring_lab._io import read_table
+
+    split = lambda text: tuple(v.strip() for v in text.split(",") if v.strip()) if text else None  # noqa: E731
+    config = C.CorrelateConfig(target=target, metrics=split(metrics), by=split(by) or (), n_boot=n_boot, folds=folds, seed=seed, backend=backend)
+    result = C.correlate(read_table(table), config, table_path=table, checkpoints=checkpoints)
+    typer.echo(C.format_summary(result))
+    if out is not None:
+        _write_with_sidecar(result.correlations, out, C.config_record(result, table))
+        reg = out.with_name(f"{out.stem}_regression{out.suffix}")
+        from wiring_lab._io import write_table
+
+        write_table(result.regression, reg)
+        typer.echo(f"wrote {reg} ({len(result.regression)} rows)")
+
+
 # --- damage ----------------------------------------------------------------------------------
 def _int_list(text: Optional[str], name: str) -> Optional[tuple[int, ...]]:
     """Parse ``1,2,3`` into integers; a bad entry is a one-line error."""
