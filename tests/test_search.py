@@ -186,6 +186,11 @@ def test_search_resumes_without_retraining_and_same_seed_gives_same_history(tmp_
     naive = damage_sweep(ckpt, DamageConfig(remove="both", bootstrap=10, limit=120, naive=True), device="cpu", progress=False)
     assert len(fast) == 1 + sum(g.n + len(g.to_dag().edges) for g in ckpt.graphs)
     np.testing.assert_allclose(fast["top1"], naive["top1"])
+    # and so do graph metrics, labelled with the strategy
+    from wiring_lab.metrics import graph_metrics
+
+    gm = graph_metrics(ckpt.graphs, device="cpu")
+    assert len(gm) == 3 and set(gm["setting"]) == {"SEARCH(reinforce)"}
     # the controller's state is saved as tensors and plain values only
     state = torch.load(tmp_path / "a" / "search" / "reinforce-s3" / "state.pt", weights_only=True)
     assert state["updates"] == 2 and set(state["controller"]) >= {"edge_bias", "cell.weight_ih"}

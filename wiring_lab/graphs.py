@@ -376,7 +376,7 @@ def generate_graph(generator: str, n: int = DEFAULT_NODES, seed: int = 0, **para
 
 def setting_label(generator: str, params: dict[str, Any]) -> str:
     """Paper-style label of a generator setting: ``WS(4, 0.75)``, ``ER(0.2)``, ``BA(5)``, ``chain``."""
-    order = {"er": ("p",), "ba": ("m",), "ws": ("k", "p")}.get(generator, tuple(sorted(params)))
+    order = {"er": ("p",), "ba": ("m",), "ws": ("k", "p"), "search": ("strategy",)}.get(generator, tuple(sorted(params)))
     values = [params[k] for k in order if k in params]
     if not values:
         return generator
