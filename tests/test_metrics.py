@@ -246,3 +246,21 @@ def test_cli_errors(args, message):
     assert res.exit_code == 2
     assert message in res.output and "Traceback" not in res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_metrics_of_foreign_graph_files(tmp_path):
+    """A seungwonpark text graph and a networkx YAML dump give the same metrics as the same JSON graph."""
+    from wiring_lab.graphs import generate_graph, save_graph
+    from wiring_lab.metrics import file_metrics
+
+    spec = generate_graph("ws", 10, seed=4, k=4, p=0.5)
+    txt = tmp_path / "g.txt"
+    txt.write_text(f"{spec.n}\n{len(spec.edges)}\n" + "".join(f"{u} {v}\n" for u, v in spec.edges))
+    yml = tmp_path / "conv3.yaml"
+    adj = "".join(f"  {u}: {{{', '.join(f'{v}: {{}}' for v in sorted(spec.to_networkx()[u]))}}}\n" for u in range(spec.n))
+    yml.write_text("!!python/object:networkx.classes.graph.Graph\n_adj:\n" + adj + "_node:\n" + "".join(f"  {u}: {{}}\n" for u in range(spec.n)))
+    ref = file_metrics(save_graph(spec, tmp_path / "g.json"))
+    cols = ["avg_clustering", "avg_path_length", "depth", "n_io_paths"]
+    for path in (txt, yml):
+        got = file_metrics(path)
+        assert got[cols].to_numpy().tolist() == ref[cols].to_numpy().tolist()

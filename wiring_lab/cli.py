@@ -260,7 +260,9 @@ def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
 @app.command()
 @user_errors
 def metrics(
-    file: Optional[Path] = typer.Argument(None, help="checkpoint (.pt) or graph JSON; omit to sample a population"),
+    file: Optional[Path] = typer.Argument(None, help="checkpoint or graph file (JSON, networkx YAML, text); omit to sample a population"),
+    format: str = FormatOpt,
+    graphs: Optional[List[Path]] = GraphsOpt,
     generator: Optional[str] = typer.Option(None, "--generator", "-g", help="er | ba | ws | chain | complete"),
     p: Optional[str] = typer.Option(None, help="ER/WS probability, or a list: 0,0.25,0.5"),
     k: Optional[str] = typer.Option(None, help="WS neighbours, or a list: 2,4,6"),
@@ -281,7 +283,7 @@ def metrics(
     if file is not None:
         if generator is not None:
             raise ValueError("give either FILE or --generator, not both")
-        df = M.file_metrics(file, per=per, backend=backend, device=device)
+        df = M.file_metrics(file, per=per, backend=backend, device=device, format=format, graphs=graphs or None)
         with pd.option_context("display.max_columns", None, "display.width", 200):
             typer.echo(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
         if out is not None:
@@ -486,6 +488,24 @@ def export_graphs(
         typer.echo(f"wrote {path}")
 
 
+# --- figures ---------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def figures(
+    name: str = typer.Argument("all", help="generator_sweep | stage_graphs | damage | node_ops | ws_curves | cl_heatmap | "
+                               "error_edf | attack | learning_curves | metric_vs_damage | search_progress | search_edf | all (recipes: figures/README.md)"),
+    run_dir: Path = typer.Option(..., "--from", help="run directory whose tables/ the figures are drawn from"),
+    out: Optional[Path] = typer.Option(None, help="where the figures go (default RUN_DIR/figures)"),
+    fmt: str = typer.Option("png", "--format", help="png | pdf | svg"),
+) -> None:
+    """Draw paper-style figures from a run directory's tables; a figure whose table is missing is skipped."""
+    from wiring_lab.figures import render_figures
+
+    outcomes = render_figures(run_dir, name, out=out, fmt=fmt, echo=typer.echo)
+    made = sum(o.status == "made" for o in outcomes)
+    typer.echo(f"{made} figure(s) made, {len(outcomes) - made} skipped")
+
+
 # --- search ----------------------------------------------------------------------------------
 @app.command()
 @user_errors
@@ -563,14 +583,18 @@ def search(
 # --- demo ------------------------------------------------------------------------------------
 @app.command()
 @user_errors
-def demo(out: Path = typer.Option(Path("report"), help="output directory; finished work in it is reused")) -> None:
-    """The main job on the embedded digits data set (no download)."""
-    from wiring_lab.demo import run_demo
-    from wiring_lab.summary import format_summary, model_summary
+def demo(
+    out: Path = typer.Option(Path("report"), help="output directory; finished work in it is reused"),
+    size: str = typer.Option("default", help="default | tiny (a seconds-long run, for CI)"),
+    seeds: Optional[int] = typer.Option(None, help="instances of each generator setting (default 2)"),
+    epochs: Optional[int] = typer.Option(None, help="training epochs (default 15)"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    threads: int = typer.Option(1, help="torch CPU threads (the demo's small networks train fastest on one)"),
+) -> None:
+    """The main job on the embedded digits data set (no download): train, damage, measure, draw, report."""
+    from wiring_lab.demo import run_demo, with_size
 
-    ckpts = run_demo(out, echo=typer.echo)
-    for name, ckpt in ckpts.items():
-        typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
+    run_demo(out, with_size(size, seeds=seeds, epochs=epochs), device=device, echo=typer.echo, threads=threads)
 
 
 def main() -> None:

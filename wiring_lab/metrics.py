@@ -350,20 +350,36 @@ def relative_to_p0(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- files -----------------------------------------------------------------------------------
-def read_stage_graphs(path: str | Path) -> tuple[str, list[GraphSpec]]:
-    """Model name and stage graphs of a native checkpoint (``.pt``) or a graph JSON file/directory.
+def read_stage_graphs(
+    path: str | Path, format: str = "native", graphs: str | Path | Sequence[str | Path] | None = None
+) -> tuple[str, list[GraphSpec]]:
+    """Model name and stage graphs of a checkpoint (native, or foreign with ``format``) or a graph file.
 
-    Foreign formats (other RandWire implementations) plug in here: a ``format`` argument that
-    dispatches to the importers, once they exist.
+    Graph files: the project's JSON (a file, a list, or a directory of them), a networkx YAML dump
+    (``.yaml``/``.yml`` or an extension-less file, as JiaminRen / leaderj1001 write them) or a
+    seungwonpark text graph (``.txt``). Nothing is unpickled.
     """
     from wiring_lab.checkpoint import load_graphs, read_checkpoint
+    from wiring_lab.importers._common import read_edge_text, read_networkx_yaml
 
     path = Path(path)
-    if path.is_dir() or path.suffix.lower() == ".json":
+    if format != "native":
+        from wiring_lab.importers import load_any
+
+        return path.stem, list(load_any(path, format, graphs).graphs)
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".json":
         return path.stem, load_graphs(path)
+    if suffix in (".yaml", ".yml") or (path.is_file() and suffix == "" and path.read_bytes()[:64].lstrip().startswith((b"!!", b"_", b"{"))):
+        return path.stem, [read_networkx_yaml(path)]
+    if suffix == ".txt":
+        n, edges = read_edge_text(path)
+        return path.stem, [GraphSpec("custom", {}, None, n, tuple(edges))]
     obj = read_checkpoint(path)
     if not isinstance(obj, dict) or not obj.get("graphs"):
-        raise UserError(f"{path}: no stage graphs in this file (not a wiring-lab checkpoint or graph JSON)")
+        raise UserError(
+            f"{path}: no stage graphs in this file (not a wiring-lab checkpoint or graph file; a foreign checkpoint needs --format)"
+        )
     try:
         return path.stem, [GraphSpec.from_dict(d) for d in obj["graphs"]]
     except (ValueError, TypeError) as e:
@@ -386,11 +402,18 @@ def stage_node_metrics(specs: Sequence[GraphSpec], model: str, backend: str = "t
     return df
 
 
-def file_metrics(path: str | Path, per: str = "stage", backend: str = "tensor", device: Any = "auto") -> pd.DataFrame:
+def file_metrics(
+    path: str | Path,
+    per: str = "stage",
+    backend: str = "tensor",
+    device: Any = "auto",
+    format: str = "native",
+    graphs: str | Path | Sequence[str | Path] | None = None,
+) -> pd.DataFrame:
     """Metrics of a checkpoint's or graph file's stages: ``per="stage"`` or ``per="node"``."""
     if per not in ("stage", "node"):
         raise UserError(f"--per must be stage or node (got {per!r})")
-    model, specs = read_stage_graphs(path)
+    model, specs = read_stage_graphs(path, format=format, graphs=graphs)
     if per == "node":
         return stage_node_metrics(specs, model, backend=backend, device=device)
     return stage_metrics(specs, model, backend=backend, device=device)

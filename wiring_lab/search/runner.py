@@ -560,15 +560,7 @@ def load_search_study(path: str | Path, scale: str) -> list[SearchConfig]:
 
 
 def write_search_figures(run_dir: str | Path) -> list[Path]:
-    """Render ``figures/search_progress.png`` and ``figures/search_edf.png`` from the run's tables."""
-    from wiring_lab.plots import save_figure
-    from wiring_lab.search.plots import plot_search_edf, plot_search_progress, search_populations
+    """Render the ``search_progress`` and ``search_edf`` figures into ``RUN_DIR/figures/`` from the run's tables."""
+    from wiring_lab.figures import render_figures
 
-    run_dir = Path(run_dir)
-    history = read_table(table_path(run_dir, "search_history"))
-    models_path = table_path(run_dir, "models")
-    models = read_table(models_path) if models_path.is_file() else None
-    return [
-        save_figure(plot_search_progress(history), run_dir / "figures" / "search_progress.png"),
-        save_figure(plot_search_edf(search_populations(history, models)), run_dir / "figures" / "search_edf.png"),
-    ]
+    return [o.path for o in render_figures(run_dir, ["search_progress", "search_edf"]) if o.path is not None]

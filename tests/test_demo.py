@@ -1,0 +1,84 @@
+"""The one-command demo, end to end at its tiny size, and its reuse of finished work."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from wiring_lab.cli import app
+from wiring_lab.demo import DemoConfig, run_demo, with_size
+from wiring_lab.rundir import table_path
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The tiny demo, run once for the module."""
+    out = tmp_path_factory.mktemp("demo")
+    lines: list[str] = []
+    result = run_demo(out, DemoConfig.tiny(), device="cpu", echo=lines.append)
+    return out, result, lines
+
+
+def test_demo_end_to_end(demo_run):
+    out, result, lines = demo_run
+    assert sorted(p.name for p in (out / "checkpoints").glob("*.pt")) == ["ba_s0.pt", "er_s0.pt", "ws_s0.pt"]
+    for name in ("models", "history"):
+        assert table_path(out, name).is_file() and table_path(out, name).with_suffix(".json").is_file()
+    made = {o.name for o in result["figures"] if o.status == "made"}
+    # the tiny size has one network per setting: no std bars, no EDF; too few for the C-L map; one node op
+    assert made == {"generator_sweep", "stage_graphs", "learning_curves", "damage", "attack", "ws_curves", "metric_vs_damage"}
+    corr = pd.read_csv(table_path(out, "correlations"))
+    assert {"spearman", "pearson", "kendall"} <= set(corr["method"]) and (corr["target"] == "delta_top1").all()
+    damage = pd.read_csv(table_path(out, "damage"))
+    assert set(damage["kind"]) == {"intact", "node", "edge"} and set(damage["model"]) == {"er_s0", "ba_s0", "ws_s0"}
+    assert set(pd.read_csv(table_path(out, "attack"))["order"]) == {"random", "degree", "betweenness"}
+    for o in result["figures"]:
+        if o.status == "made":
+            assert o.path.parent == out / "figures" and o.path.stat().st_size > 5_000
+        else:
+            assert any(line == f"skipped {o.name}: {o.reason}" for line in lines)
+    html = (out / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == len(made)
+    assert "tables/models.csv" in html and "Configuration" in html and "Timings" in html
+    assert "<img" in html and 'src="http' not in html and "<script" not in html  # self-contained
+    config = json.loads((out / "config.json").read_text())
+    assert config["demo"]["channels"] == 4
+    steps = [t["step"] for t in json.loads((out / "timings.json").read_text())]
+    assert steps[:3] == ["train er_s0", "train ba_s0", "train ws_s0"] and steps[-1] == "total"
+
+
+def test_demo_rerun_reuses_work(demo_run):
+    out, first, _ = demo_run
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "checkpoints").glob("*.pt")}
+    tables = {p: p.read_bytes() for p in (out / "tables").glob("*.csv")}
+    lines: list[str] = []
+    run_demo(out, DemoConfig.tiny(), device="cpu", echo=lines.append)
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())  # no checkpoint rewritten
+    assert {p: p.read_bytes() for p in (out / "tables").glob("*.csv")} == tables
+    trained = [line for line in lines if line.startswith("train ")]
+    assert trained and all(": reused" in line for line in trained)
+    computed = [line for line in lines if re.match(r"^(damage|attack|population_metrics|stage_metrics|node_metrics|correlations)\b.*: computed", line)]
+    assert computed == []
+
+
+def test_demo_changed_setting_redoes_only_its_step(demo_run):
+    from dataclasses import replace
+
+    out, _, _ = demo_run
+    lines: list[str] = []
+    run_demo(out, replace(DemoConfig.tiny(), attack_fractions=(0.0, 0.5)), device="cpu", echo=lines.append)
+    status = {line.split(":")[0]: line.split(": ")[1].split(" ")[0] for line in lines if ": " in line and not line.startswith(("wrote", "skipped"))}
+    assert status["damage"] == "reused" and status["attack"] == "computed" and status["train er_s0"] == "reused"
+    assert sorted(pd.read_csv(table_path(out, "attack"))["fraction"].unique()) == [0.0, 0.5]
+
+
+def test_demo_cli_and_config_errors(tmp_path):
+    res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--size", "huge"])
+    assert res.exit_code == 2 and "unknown demo size 'huge'" in res.output
+    with pytest.raises(ValueError, match="ws_p must contain 0"):
+        DemoConfig(ws_p=(0.1, 1.0))
+    assert with_size("tiny", seeds=2).seeds == 2 and with_size("default").epochs == 15

@@ -1,0 +1,386 @@
+"""Every catalogued figure, rendered under Agg from small fixed tables, checked for its content."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from wiring_lab import figures, plots
+from wiring_lab._io import UserError, write_table
+from wiring_lab.cli import app
+from wiring_lab.graphs import setting_label
+from wiring_lab.rundir import table_path
+
+SETTINGS = [("er", {"p": 0.2}), ("er", {"p": 0.4}), ("ba", {"m": 2}), ("ws", {"k": 4, "p": 0.25}), ("ws", {"k": 4, "p": 0.75})]
+OPS = ["sepconv3x3", "conv3x3"]
+
+
+def models_table() -> pd.DataFrame:
+    """Five settings x two node ops x two seeds, with fixed accuracies."""
+    rows = []
+    for i, (g, params) in enumerate(SETTINGS):
+        for j, op in enumerate(OPS):
+            for seed in (0, 1):
+                rows.append({
+                    "model": f"{g}{i}_{op}_s{seed}", "generator": g, "setting": setting_label(g, params),
+                    "p": params.get("p"), "k": params.get("k"), "m": params.get("m"), "seed": seed, "node_op": op,
+                    "regime": "digits", "channels": 4, "nodes": 6, "dataset": "digits", "epochs": 3,
+                    "top1": 90.0 + i - 2.0 * j + 0.5 * seed, "top5": 99.0, "loss": 0.5, "n_params": 1000, "macs": 1000,
+                    "checkpoint": None,
+                })
+    return pd.DataFrame(rows)
+
+
+def history_table(models: pd.DataFrame) -> pd.DataFrame:
+    """Three epochs per network, falling loss and rising accuracy."""
+    rows = []
+    for m in models["model"][::4]:
+        for e in (1, 2, 3):
+            rows.append({"model": m, "epoch": e, "train_loss": 2.0 / e, "train_top1": 50 + 10 * e, "test_loss": 2.2 / e,
+                         "test_top1": 45 + 12 * e, "test_top5": 90.0, "lr_end": 0.1 / e, "seconds": 1.0})
+    return pd.DataFrame(rows)
+
+
+def damage_table() -> pd.DataFrame:
+    """Two models (ER, WS), node and edge removals with known degrees and deltas."""
+    rows = []
+    for model, g, setting in (("er0", "er", "ER(0.2)"), ("ws0", "ws", "WS(4, 0.75)")):
+        base = {"model": model, "generator": g, "setting": setting, "seed": 0, "wall_s": 0.01, "cascade": False,
+                "recalibrate_bn": 0, "top5": 99.0, "loss": 0.4}
+        rows.append({**base, "stage": 0, "kind": "intact", "top1": 95.0, "delta_top1": 0.0})
+        for node in range(6):
+            out_deg = node % 3 + 1
+            d = -1.0 * out_deg - 0.1 * node
+            rows.append({**base, "stage": node % 2, "kind": "node", "node": node, "in_degree": 1, "out_degree": out_deg,
+                         "in_degree_io": 1, "out_degree_io": out_deg, "top1": 95 + d, "delta_top1": d,
+                         "delta_top1_lo": d - 0.5, "delta_top1_hi": d + 0.5})
+        for t in range(1, 5):
+            d = -0.5 * t
+            rows.append({**base, "stage": 0, "kind": "edge", "source": 0, "target": t, "target_in_degree": t % 2 + 1,
+                         "top1": 95 + d, "delta_top1": d, "delta_top1_lo": d - 0.3, "delta_top1_hi": d + 0.3})
+    return pd.DataFrame(rows)
+
+
+def attack_table() -> pd.DataFrame:
+    """Random (two repeats) and degree-ordered removal curves for one BA and one WS network."""
+    rows = []
+    for model, g in (("ba0", "ba"), ("ws0", "ws")):
+        for order, reps in (("random", 2), ("degree", 1)):
+            for rep in range(reps):
+                for f in (0.0, 0.25, 0.5):
+                    rows.append({"model": model, "generator": g, "setting": g.upper(), "order": order, "repeat": rep,
+                                 "fraction": f, "removed": int(f * 8), "top1": 95 - 100 * f * (1.5 if order == "degree" else 1) - rep,
+                                 "top5": 99.0, "loss": 0.5, "seed": 0})
+    return pd.DataFrame(rows)
+
+
+def population_table() -> pd.DataFrame:
+    """WS K=4 N=16 over a P grid, two samples each, with the WS shape: L falls before C."""
+    rows = []
+    for p in (0.0, 0.01, 0.1, 1.0):
+        for s in (0, 1):
+            rows.append({"generator": "ws", "setting": f"WS(4, {p:g})", "p": p, "k": 4, "m": None, "n": 16, "seed": s,
+                         "sample": s, "avg_degree": 4.0, "avg_clustering": 0.5 * (1 - p) ** 3 + 0.01 * s,
+                         "avg_path_length": 2.0 + 2.0 * (1 - p) ** 10, "n_components": 1, "diameter": 4,
+                         "transitivity": 0.5, "global_efficiency": 0.5, "assortativity": 0.0, "depth": 5,
+                         "mean_io_path_length": 4.0, "n_io_paths": 10, "n_input_fed": 1, "n_output_fed": 1})
+    return pd.DataFrame(rows)
+
+
+def stage_metrics_table(models: pd.DataFrame) -> pd.DataFrame:
+    """Three stages per network with C and L varying by network."""
+    rows = []
+    for i, m in enumerate(models["model"]):
+        for stage in range(3):
+            rows.append({"generator": "ws", "setting": "", "p": 0.5, "k": 4, "m": None, "n": 6, "seed": 0, "model": m,
+                         "stage": stage, "avg_clustering": 0.05 * (i % 5) + 0.01 * stage, "avg_path_length": 1.5 + 0.1 * (i % 4)})
+    return pd.DataFrame(rows)
+
+
+def node_metrics_table() -> pd.DataFrame:
+    """Metrics of the nodes that damage_table removes."""
+    rows = []
+    for model in ("er0", "ws0"):
+        for node in range(6):
+            rows.append({"model": model, "stage": node % 2, "node": node, "in_degree": 1, "out_degree": node % 3 + 1,
+                         "degree": node % 3 + 2, "clustering": 0.1 * node, "betweenness": 0.05 * node, "closeness": 0.5,
+                         "pagerank": 0.1, "depth": node % 3 + 1, "height": 2, "paths_through": node + 1})
+    return pd.DataFrame(rows)
+
+
+def search_history_table() -> pd.DataFrame:
+    """Two search runs of three children each (wiring-lab search's history), with fixed accuracies."""
+    return pd.DataFrame({
+        "run": ["random-s0"] * 3 + ["ws-4-0.75-s0"] * 3, "strategy": ["random"] * 3 + ["generator"] * 3,
+        "search_seed": 0, "child": [0, 1, 2] * 2, "model": [f"search{i}" for i in range(6)],
+        "setting": ["random"] * 3 + ["WS(4, 0.75)"] * 3, "best_val_so_far": [80.0, 85.0, 85.0, 70.0, 75.0, 90.0],
+        "test_top1": [79.0, 84.0, 81.0, 69.0, 74.0, 88.0],
+    })  # fmt: skip
+
+
+@pytest.fixture()
+def run_dir(tmp_path):
+    """A run directory with every table (no checkpoints)."""
+    models = models_table()
+    tables = {"models": models, "history": history_table(models), "damage": damage_table(), "attack": attack_table(),
+              "population_metrics": population_table(), "stage_metrics": stage_metrics_table(models),
+              "node_metrics": node_metrics_table(), "search_history": search_history_table()}
+    for name, df in tables.items():
+        write_table(df, table_path(tmp_path, name))
+    return tmp_path
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+
+
+def _data_axes(fig):
+    return [a for a in fig.axes if a.get_label() != "<colorbar>" and a.axison]
+
+
+def test_generator_sweep_bars_mean_and_std():
+    models = models_table()
+    fig = plots.plot_generator_sweep(models)
+    axes = _data_axes(fig)
+    assert [a.get_title().split(" ")[0] for a in axes] == ["ER", "BA", "WS"]
+    assert axes[0].get_ylabel() == "top-1 accuracy (%)"
+    er = axes[0]
+    heights = [p.get_height() for p in er.patches]
+    # sepconv3x3 only: ER(0.2) seeds 90.0, 90.5; ER(0.4) 91.0, 91.5
+    assert heights == pytest.approx([90.25, 91.25])
+    assert [t.get_text() for t in er.get_xticklabels()] == ["ER(0.2)", "ER(0.4)"]
+    caps = [seg for coll in er.collections for seg in coll.get_segments()]
+    spans = sorted(abs(s[1][1] - s[0][1]) for s in caps)
+    assert spans == pytest.approx([2 * np.std([90.0, 90.5], ddof=1)] * 2)
+
+
+def test_stage_graphs_one_row_per_setting(run_dir):
+    from wiring_lab.graphs import generate_graph
+
+    specs = {"a": [generate_graph("ws", 8, seed=s, k=4, p=0.5) for s in range(3)], "b": [generate_graph("er", 8, seed=1, p=0.3)]}
+    fig = plots.plot_stage_graphs(specs)
+    shown = [a for a in fig.axes if a.get_title()]
+    assert len(shown) == 4
+    assert shown[0].get_title().startswith("a: stage 1, WS(4, 0.5)")
+    assert {"in", "out"} <= set(_texts(fig))
+    # through the catalogue: graphs regenerated from models.csv rows (no checkpoints in run_dir)
+    [outcome] = figures.render_figures(run_dir, "stage_graphs")
+    assert outcome.status == "made" and outcome.path.stat().st_size > 10_000
+
+
+def test_damage_panels_boxes_and_means():
+    fig = plots.plot_damage(damage_table())
+    axes = _data_axes(fig)
+    assert len(axes) == 4  # node and edge rows x ER and WS columns
+    assert axes[0].get_ylabel() == "Δ top-1 (pp)"
+    assert axes[0].get_xlabel() == "out-degree of the removed node (DAG)"
+    assert axes[2].get_xlabel() == "in-degree of the edge's target (DAG)"
+    er_nodes = axes[0]
+    boxes = [p for p in er_nodes.patches]
+    assert len(boxes) == 3  # out-degrees 1, 2, 3
+    # red mean circles at each degree: nodes with out-degree 1 are 0 and 3 -> deltas -1.0, -1.3
+    means = [c for c in er_nodes.collections if c.get_sizes()[0] == 22][0].get_offsets()
+    assert means[0][0] == 1 and means[0][1] == pytest.approx(-1.15)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["IQR", "median", "mean", "one removal"]
+
+
+def test_node_ops_lines_and_pearson():
+    models = models_table()
+    fig = plots.plot_node_ops(models)
+    ax = fig.axes[0]
+    assert len(ax.get_lines()) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == OPS
+    corr = plots.node_op_correlations(models)
+    # conv3x3 is sepconv3x3 minus 2 pp in every setting: perfectly correlated
+    assert corr["pearson_r"].iloc[0] == pytest.approx(1.0)
+    assert any("r(sepconv3x3, conv3x3) = 1.00" in t for t in _texts(fig))
+
+
+def test_ws_curves_normalised_log_axis():
+    fig = plots.plot_ws_curves(population_table())
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    c, l = ax.get_lines()
+    assert list(c.get_xdata()) == [0.01, 0.1, 1.0]  # P = 0 is the reference, not a point on a log axis
+    assert c.get_ydata()[-1] == pytest.approx(0.005 / 0.505)
+    assert l.get_ydata()[0] == pytest.approx((2 + 2 * 0.99**10) / 4.0)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["C(P) / C(0)", "L(P) / L(0)"]
+    with pytest.raises(UserError, match="P=0"):
+        plots.plot_ws_curves(population_table().query("p > 0"))
+
+
+def test_cl_heatmap_marks_best():
+    models = models_table()
+    joined = figures.models_with_cl(models, stage_metrics_table(models))
+    fig = plots.plot_cl_heatmap(joined)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "average clustering coefficient C"
+    assert "mean top-1 accuracy (%)" in [a.get_ylabel() for a in fig.axes]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    best = joined.loc[joined["top1"].idxmax()]
+    assert labels[1] == f"best: {best['setting']}, {best['top1']:.1f}%"
+    star = ax.collections[-1].get_offsets()[0]
+    assert tuple(star) == pytest.approx([best["avg_clustering"], best["avg_path_length"]])
+
+
+def test_error_edf_legend_counts():
+    fig = plots.plot_error_edf(models_table())
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    # ER: 8 networks, errors 10 - i + 2 j - 0.5 s over i in {0, 1}
+    er = 100 - models_table().query("generator == 'er'")["top1"]
+    assert labels[0] == f"ER: 8 | {er.min():.2f} | {er.mean():.2f}"
+    assert len(labels) == 3 and ax.get_ylabel() == "cumulative prob."
+    assert ax.get_lines()[0].get_ydata()[-1] == pytest.approx(1.0)
+
+
+def test_attack_random_vs_targeted():
+    fig = plots.plot_attack(attack_table())
+    axes = fig.axes
+    assert len(axes) == 2 and axes[0].get_xlabel() == "nodes removed (%)"
+    labels = [t.get_text() for t in axes[-1].get_legend().get_texts()]
+    assert labels == ["random", "degree (targeted)"]
+    random_line = axes[0].get_lines()[0]
+    assert list(random_line.get_xdata()) == [0, 25, 50]
+    assert random_line.get_ydata()[1] == pytest.approx(95 - 25 - 0.5)  # mean of the two repeats
+
+
+def test_learning_curves_lines_per_model():
+    models = models_table()
+    fig = plots.plot_learning_curves(history_table(models), models)
+    loss_ax, acc_ax = fig.axes
+    assert len(loss_ax.get_lines()) == 10 and len(acc_ax.get_lines()) == 5
+    assert loss_ax.get_ylabel() == "cross-entropy loss" and acc_ax.get_xlabel() == "epoch"
+    labels = [t.get_text() for t in loss_ax.get_legend().get_texts()]
+    assert labels == ["ER (2 nets)", "BA (1 net)", "WS (2 nets)", "train (label-smoothed)", "test"]
+
+
+def test_metric_vs_damage_spearman():
+    joined = figures.node_damage_table(damage_table(), node_metrics_table())
+    assert len(joined) == 12
+    stats = figures.spearman_table(joined, ["out_degree", "paths_through"], resamples=200)
+    from scipy.stats import spearmanr
+
+    expect = spearmanr(joined["out_degree"], joined["delta_top1"]).statistic
+    row = stats.set_index("metric").loc["out_degree"]
+    assert row["spearman_rho"] == pytest.approx(expect)
+    assert row["rho_lo"] <= row["spearman_rho"] <= row["rho_hi"]
+    fig = plots.plot_metric_vs_damage(joined, stats)
+    shown = _data_axes(fig)
+    assert [a.get_xlabel() for a in shown] == ["out-degree (graph)", "input-output paths through node"]
+    assert shown[0].get_title().startswith(f"Spearman ρ = {expect:.2f} [")
+
+
+def test_render_all_and_skip_lines(run_dir, tmp_path):
+    lines = []
+    outcomes = figures.render_figures(run_dir, "all", out=tmp_path / "out", fmt="svg", echo=lines.append)
+    assert {o.name for o in outcomes if o.status == "made"} == set(figures.list_figures())
+    assert all(o.path.suffix == ".svg" and o.path.stat().st_size > 0 for o in outcomes)
+    table_path(run_dir, "damage").unlink()
+    lines = []
+    outcomes = figures.render_figures(run_dir, ["damage", "metric_vs_damage", "ws_curves"], echo=lines.append)
+    assert [o.status for o in outcomes] == ["skipped", "skipped", "made"]
+    assert lines[0].startswith("skipped damage: needs tables/damage.csv, which is missing; make it with: wiring-lab damage")
+
+
+def test_not_enough_data_is_skipped(run_dir):
+    models = models_table().query("node_op == 'sepconv3x3' and seed == 0")
+    write_table(models, table_path(run_dir, "models"))
+    out = {o.name: o for o in figures.render_figures(run_dir, ["node_ops", "cl_heatmap", "error_edf", "generator_sweep"])}
+    assert out["node_ops"].status == "skipped" and "wiring-lab ablate" in out["node_ops"].reason
+    assert out["cl_heatmap"].status == "skipped" and "at least" in out["cl_heatmap"].reason
+    assert out["error_edf"].status == "made"  # two ER networks
+    assert out["generator_sweep"].status == "made"
+
+
+def test_recipes_documented():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "figures"
+    for name, recipe in figures.RECIPES.items():
+        assert (root / f"{name}.md").read_text() == figures.recipe_markdown(recipe), f"figures/{name}.md is stale"
+    renders = sorted(p.name for p in root.glob("demo_*.png"))
+    assert (root / "README.md").read_text() == figures.catalogue_markdown(renders), "figures/README.md is stale"
+
+
+def test_figures_cli(run_dir, tmp_path):
+    runner = CliRunner()
+    assert all(name in runner.invoke(app, ["figures", "--help"], env={"COLUMNS": "400"}).output for name in figures.list_figures())
+    res = runner.invoke(app, ["figures", "ws_curves", "--from", str(run_dir), "--out", str(tmp_path / "f"), "--format", "pdf"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "f" / "ws_curves.pdf").read_bytes()[:4] == b"%PDF"
+    res = runner.invoke(app, ["figures", "nope", "--from", str(run_dir), "--out", str(tmp_path / "f")])
+    assert res.exit_code == 2 and "unknown figure 'nope'" in res.output
+    table_path(run_dir, "attack").unlink()
+    res = runner.invoke(app, ["figures", "attack", "--from", str(run_dir), "--out", str(tmp_path / "f")])
+    assert res.exit_code == 0 and "skipped attack: needs tables/attack.csv" in res.output
+
+
+def test_bad_table_fails_one_figure_skips_among_many(run_dir):
+    write_table(pd.DataFrame({"model": ["a"], "epoch": [1]}), table_path(run_dir, "history"))
+    with pytest.raises(UserError, match="learning curves: table lacks column"):
+        figures.render_figures(run_dir, "learning_curves")
+    out = {o.name: o for o in figures.render_figures(run_dir, ["learning_curves", "ws_curves"])}
+    assert out["learning_curves"].status == "skipped" and "lacks column(s) train_loss" in out["learning_curves"].reason
+    assert out["ws_curves"].status == "made"
+
+
+def test_bad_tables_are_user_errors():
+    with pytest.raises(UserError, match="lacks column"):
+        plots.plot_damage(pd.DataFrame({"generator": ["er"], "kind": ["node"]}))
+    with pytest.raises(UserError, match="format"):
+        figures.render_figures(".", "damage", fmt="jpg")
+    constant = figures.spearman_table(pd.DataFrame({"a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]}), ["a"])
+    assert math.isnan(constant["spearman_rho"][0]) and constant["n"][0] == 4  # no coefficient for a constant metric
+
+
+def test_metric_vs_damage_uses_correlate_table(run_dir):
+    joined = figures.node_damage_table(damage_table(), node_metrics_table())
+    metrics = ["out_degree", "betweenness"]
+    corr = pd.DataFrame([{"metric": m, "target": "delta_top1", "group": "kind=node", "n": 12, "method": meth, "r": r,
+                          "lo": r - 0.1, "hi": r + 0.1, "p": 0.01}
+                         for m, r in zip(metrics, (-0.5, -0.25)) for meth in ("pearson", "spearman")])
+    stats = figures.spearman_from_correlations(corr, metrics)
+    assert list(stats["spearman_rho"]) == [-0.5, -0.25] and list(stats["rho_lo"]) == [-0.6, -0.35]
+    assert figures.spearman_from_correlations(corr, metrics + ["depth"]) is None  # not every metric covered
+    fig = plots.plot_metric_vs_damage(joined, stats, metrics)
+    assert _data_axes(fig)[1].get_title() == "Spearman ρ = -0.25 [-0.35, -0.15], n = 12"
+
+
+def test_report_inlines_figures_and_summarises_tables(run_dir, monkeypatch):
+    from wiring_lab import report
+
+    outcomes = figures.render_figures(run_dir, ["ws_curves", "node_ops", "attack"])
+    table_path(run_dir, "attack").unlink()
+    skipped = figures.render_figures(run_dir, ["attack"])
+    monkeypatch.setattr(report, "MAX_ROWS", 10)  # the damage table (22 rows) is summarised
+    timings = [{"step": "x", "seconds": 1.0}, {"step": "y", "seconds": 0.5}]
+    assert "total 2.5 s" in report.write_report(run_dir, timings=timings + [{"step": "total", "seconds": 2.5}]).read_text()
+    path = report.write_report(run_dir, config={"demo": {"channels": 4}}, timings=timings,
+                               outcomes=outcomes + skipped)
+    html = path.read_text()
+    assert html.count('src="data:image/png;base64,') == 3
+    assert "skipped" in html and "tables/attack.csv, which is missing" in html
+    assert "Δ top-1 (pp) per network and kind of removal" in html and "total 1.5 s" in html
+    assert "&quot;channels&quot;: 4" in html
+
+
+def test_figures_console_script(run_dir, tmp_path):
+    import subprocess
+    import sys
+
+    table_path(run_dir, "damage").unlink()
+    cmd = [sys.executable, "-m", "wiring_lab", "figures", "damage", "--from", str(run_dir), "--out", str(tmp_path / "f")]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith("skipped damage: needs tables/damage.csv")
+    res = subprocess.run(cmd[:6] + [str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and res.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such run directory"
