@@ -244,3 +244,21 @@ def test_search_summary_intervals_bracket_the_estimates():
     s = search_summary(history).iloc[0]
     assert s["best_model"] == "m1" and s["best_top1"] == 88.0 and s["median_top1"] == 63.5
     assert s["best_top1_lo"] < 88.0 < s["best_top1_hi"] and s["median_top1_lo"] <= 63.5 <= s["median_top1_hi"]
+
+
+def test_search_study_file_has_demo_and_paper_scales():
+    from pathlib import Path
+
+    from wiring_lab.search.runner import load_search_study
+
+    path = Path(__file__).resolve().parents[1] / "ablations" / "search_vs_random.yaml"
+    demo, paper = load_search_study(path, "demo"), load_search_study(path, "paper")
+    for runs in (demo, paper):
+        assert {c.strategy for c in runs} == {"random", "evolution", "reinforce", "generator"}
+        assert len({c.budget for c in runs}) == 1  # every population has the same number of trained networks
+        ws = [c for c in runs if c.strategy == "generator"]
+        assert len(ws) == 1 and ws[0].generator == "ws" and ws[0].params == {"k": 4, "p": 0.75}
+    assert all(c.dataset == "digits" and c.channels <= 16 and c.nodes <= 16 for c in demo)  # a laptop-CPU job
+    assert all(c.epochs >= 30 for c in paper)
+    with pytest.raises(ValueError, match="no scale 'huge'"):
+        load_search_study(path, "huge")

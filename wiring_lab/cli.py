@@ -506,6 +506,45 @@ def figures(
     typer.echo(f"{made} figure(s) made, {len(outcomes) - made} skipped")
 
 
+# --- ablate ----------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def ablate(
+    study_file: Path = typer.Argument(..., help="study file, e.g. ablations/generator_sweep.yaml"),
+    scale: str = typer.Option("demo", help="scale of the study file: demo (laptop CPU) | paper (GPU cluster)"),
+    out: Optional[Path] = typer.Option(None, help="run directory (default runs/<study>-<scale>); finished tasks in it are skipped"),
+    executor: str = typer.Option("local", help="local | ray"),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (default: start a local cluster)"),
+    workers: int = typer.Option(1, help="local: processes (1 = in this process); ray: CPUs of a new local cluster"),
+    device: Optional[str] = typer.Option(None, help="auto | cpu | cuda (default: the study's)"),
+    data_root: Optional[Path] = typer.Option(None, help="data directory (default: the study's data_root)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list the tasks and exit"),
+) -> None:
+    """Run a study: train every network, then damage / attack / measure it; collect tables in RUN_DIR."""
+    from wiring_lab.study import default_run_dir, expand_study, load_study, run_study
+
+    study = load_study(study_file)
+    if dry_run:
+        plan = expand_study(study, scale, out or default_run_dir(study, scale), device=device, data_root=data_root)
+        for task in plan.train_tasks + plan.analysis_tasks:
+            typer.echo(f"{task.key}\t{task.result_path}")
+        typer.echo(f"{len(plan.train_tasks)} trainings, {len(plan.analysis_tasks)} analyses")
+        return
+    result = run_study(
+        study, scale, out, executor=executor, workers=workers, address=address, device=device, echo=typer.echo, data_root=data_root
+    )
+    for o in result.failed:
+        typer.echo(f"failed {o.key}: {o.error}", err=True)
+    for name, path in result.tables.items():
+        typer.echo(f"wrote {path}")
+    typer.echo(
+        f"{len(result.outcomes)} tasks: {result.count('done')} done, {result.count('skipped')} skipped, "
+        f"{result.count('failed')} failed in {result.seconds:.1f} s; figures: wiring-lab figures all --from {result.plan.run_dir}"
+    )
+    if result.failed:
+        raise typer.Exit(1)
+
+
 # --- search ----------------------------------------------------------------------------------
 @app.command()
 @user_errors

@@ -110,6 +110,13 @@ def _check_stem_layer(layer: Any) -> dict[str, Any]:
     return dict(layer)
 
 
+# arch -> what it is; "plain" is the hand-designed baseline of the baselines study
+ARCHS: dict[str, str] = {
+    "randwire": "RandWire: random stages of sigmoid-weighted nodes (the paper's network)",
+    "plain": "plain CNN: the same stem and head, each stage N conv layers op -> BN -> ReLU in a row",
+}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything that rebuilds a RandWire network (stored in every checkpoint)."""
@@ -137,8 +144,13 @@ class ModelConfig:
     head_bias: bool = False  # the head's 1x1 conv carries a bias
     fc_dropout: float = 0.0  # dropout before the classifier (identity at evaluation)
     log_softmax: bool = False  # the network returns log-probabilities instead of logits
+    arch: str = "randwire"  # randwire | plain (hand-designed baseline: N conv layers per stage, chain wiring)
 
     def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown arch {self.arch!r}; choose one of {', '.join(ARCHS)}")
+        if self.arch == "plain" and self.generator != "chain":
+            raise ValueError(f"arch 'plain' stacks its layers in a chain; set generator 'chain' (got {self.generator!r})")
         if self.regime not in REGIMES:
             raise ValueError(f"unknown regime {self.regime!r}; choose one of {', '.join(REGIMES)}")
         for name in ("channels", "nodes", "num_classes", "in_channels", "head_channels"):
@@ -473,9 +485,45 @@ class RandWire(nn.Module):
         return self.classify(x)
 
 
+class PlainCNN(RandWire):
+    """A plain CNN baseline: RandWire's stem and head, each stage a row of op -> BN -> ReLU layers.
+
+    Its stage graphs are chains of N nodes (layer i feeds layer i+1), kept so checkpoints,
+    summaries and graph metrics treat it like any network. The first layer of a stage has
+    stride 2 and takes the previous stage's channels. No aggregation weights, no output mean.
+    """
+
+    def __init__(self, config: ModelConfig, graphs: Sequence[GraphSpec]):
+        for g in graphs:
+            if g.edges != tuple((i, i + 1) for i in range(g.n - 1)):
+                raise ValueError(f"arch 'plain' needs chain stage graphs; got a {g.generator} graph with {len(g.edges)} edges")
+        super().__init__(config, graphs)
+        cin = self.stages[0].cin
+        layers = []
+        for g, (_, cout) in zip(graphs, config.stage_shapes()):
+            stage = []
+            for i in range(g.n):
+                op = get_node_op(config.node_op)(cin if i == 0 else cout, cout, 2 if i == 0 else 1)
+                stage += [op, nn.BatchNorm2d(cout), nn.ReLU()]
+            layers.append(nn.Sequential(*stage))
+            cin = cout
+        self.stages = nn.ModuleList(layers)  # type: ignore[assignment]  # replaces the random stages
+        self._plain_graphs = list(graphs)
+        self._init_weights()
+
+    @property
+    def graphs(self) -> list[GraphSpec]:
+        """The (chain) stage graphs, in stage order."""
+        return self._plain_graphs
+
+    def set_edge_drop(self, p: float) -> None:
+        """A plain CNN has no multi-input nodes: edge drop does nothing."""
+
+
 def build_model(config: ModelConfig, graphs: Sequence[GraphSpec] | None = None) -> RandWire:
-    """Build the network of ``config``; its stage graphs are generated unless given."""
-    return RandWire(config, stage_graphs(config) if graphs is None else list(graphs))
+    """Build the network of ``config`` (by its ``arch``); its stage graphs are generated unless given."""
+    specs = stage_graphs(config) if graphs is None else list(graphs)
+    return PlainCNN(config, specs) if config.arch == "plain" else RandWire(config, specs)
 
 
 def count_params(model: nn.Module) -> int:

@@ -96,10 +96,11 @@ def model_record(name: str, model: RandWire, metadata: dict[str, Any], checkpoin
     cfg = model.config
     final = metadata.get("final") or {}
     info = metadata.get("info") or {}
+    arch = getattr(cfg, "arch", "randwire")
     return {
         "model": name,
-        "generator": cfg.generator,
-        "setting": setting_label(cfg.generator, cfg.params),
+        "generator": cfg.generator if arch == "randwire" else arch,  # a baseline CNN is its own "generator"
+        "setting": setting_label(cfg.generator, cfg.params) if arch == "randwire" else f"{arch}({cfg.nodes})",
         "p": cfg.params.get("p"),
         "k": cfg.params.get("k"),
         "m": cfg.params.get("m"),

@@ -26,6 +26,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from wiring_lab._io import UserError, read_table, to_jsonable, write_json, write_table
+from wiring_lab.executor import Task, run_tasks
 from wiring_lab.graphs import GraphSpec, generator_params, setting_label
 from wiring_lab.model import ModelConfig, stage_graphs
 from wiring_lab.rundir import checkpoint_path, table_path
@@ -285,23 +286,6 @@ def _child(config: SearchConfig, base: dict[str, Any], index: int, rnd: int, pro
     return name, mc, specs, record
 
 
-def _run_tasks(tasks: list, executor: str, workers: int, address: str | None, progress: bool) -> list:
-    from wiring_lab.executor import run_tasks
-
-    return run_tasks(tasks, executor=executor, workers=workers, address=address, progress=progress)
-
-
-try:  # the study executor (issue 6)
-    from wiring_lab.executor import Task
-except ImportError:  # pragma: no cover - until the executor lands: run tasks here, one after another
-    from wiring_lab.search._tasks import Task, run_tasks as _local_run_tasks
-
-    def _run_tasks(tasks: list, executor: str, workers: int, address: str | None, progress: bool) -> list:
-        if executor != "local":
-            raise UserError("the study executor (wiring_lab.executor) is not installed; only --executor local works")
-        return _local_run_tasks(tasks)
-
-
 def search_dir(run_dir: str | Path, config: SearchConfig) -> Path:
     """Folder of one search run's config, child results and strategy state."""
     return Path(run_dir) / "search" / config.label
@@ -376,7 +360,7 @@ def run_search(
             )
             for name, mc, specs, record in children
         ]
-        outcomes = _run_tasks(tasks, executor, workers, address, progress)
+        outcomes = run_tasks(tasks, executor=executor, workers=workers, address=address, progress=progress)
         failed = [o for o in outcomes if o.status != "skipped" and o.status != "done"]
         if failed:
             raise UserError(f"{len(failed)} child(ren) failed, e.g. {failed[0].key}: {failed[0].error}; fix it and re-run to continue")

@@ -1,0 +1,796 @@
+"""Studies: a YAML file of networks x seeds x analyses, expanded into tasks, run, collected into tables.
+
+A study file names a grid of networks (generator settings, node ops, baselines), the scales it
+runs at (``demo`` on a laptop CPU, ``paper`` on a GPU cluster: data set, network size, recipe,
+seeds) and what to do with every trained network (``damage``, ``attack``, ``metrics``). It is
+read with YAML's safe loader; every error names the file and line. :func:`expand_study` turns a
+study at one scale into :class:`~wiring_lab.executor.Task` units (one training, or one damage
+sweep, per task), :func:`run_study` runs them with :func:`~wiring_lab.executor.run_tasks` and
+:func:`collect_tables` gathers the per-task results into the run directory's tables
+(``models.csv``, ``history.csv``, ``damage.csv``, ``attack.csv``, ``stage_metrics.csv``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from wiring_lab._io import UserError, library_versions, write_json, write_table
+from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
+from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
+from wiring_lab.rundir import checkpoint_path, table_path
+
+# data set -> (classes, image channels, regime); imagefolder's classes come from the study
+DATASET_SHAPES: dict[str, tuple[int | None, int, str]] = {
+    "digits": (10, 1, "digits"),
+    "mnist": (10, 1, "mnist"),
+    "fashion-mnist": (10, 1, "mnist"),
+    "cifar10": (10, 3, "cifar"),
+    "imagefolder": (None, 3, "small"),
+}
+# regime -> default (C, N, head width): small-data networks train in minutes on a laptop CPU
+SIZE_DEFAULTS: dict[str, tuple[int, int, int]] = {"digits": (16, 16, 256), "mnist": (32, 32, 512), "cifar": (32, 32, 512)}
+PAPER_SIZE = (78, 32, 1280)
+ANALYSES = ("damage", "attack", "metrics")  # per trained network, after training
+# analysis -> the table its rows go to
+ANALYSIS_TABLES = {"damage": "damage", "attack": "attack", "metrics": "stage_metrics", "node_metrics": "node_metrics"}
+
+
+# --- schema ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NetworkGrid:
+    """One entry of ``networks``: a generator (or baseline arch) and lists of values to cross."""
+
+    generator: str  # er | ba | ws | chain | complete
+    arch: str = "randwire"  # randwire | plain (plain CNN baseline; its generator is chain)
+    params: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # p / k / m -> values, crossed
+    node_ops: tuple[str, ...] = ("sepconv3x3",)
+    nodes: int | None = None  # overrides the scale's N for this entry
+    channels: int | None = None  # overrides the scale's C for this entry
+    line: int = 0  # where the entry starts in the study file
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One scale of a study: data, network size, training recipe, seeds, resources."""
+
+    name: str
+    dataset: str = "digits"
+    data_root: str | None = None
+    image_size: int | None = None  # imagefolder crop size
+    num_classes: int | None = None  # needed for imagefolder (e.g. 1000 for ImageNet)
+    regime: str | None = None  # default: the one that fits the data set
+    channels: int | None = None  # C; default by regime
+    nodes: int | None = None  # N; default by regime
+    head_channels: int | None = None
+    epochs: int = 15
+    batch_size: int = 64
+    lr: float = 0.1
+    weight_decay: float = 5e-5
+    label_smoothing: float = 0.1
+    edge_drop: float = 0.0
+    seeds: tuple[int, ...] = (0,)  # network (graph) and training seeds
+    limit: int | None = None  # train and test on the first N images of each split (quick checks)
+    gpus: float = 0.0  # GPUs per task, requested on Ray when the cluster has GPUs
+    threads: int = 1  # torch CPU threads per task: fixed, so results do not depend on where a task runs
+    device: str = "auto"
+    workers: int = 0  # data loader workers (image folders)
+    networks: tuple[NetworkGrid, ...] | None = None  # replaces the study's networks at this scale
+    damage: dict[str, Any] | None = None  # merged over the study's damage settings
+    attack: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line in the study file
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study file: networks, scales and the analyses of every trained network."""
+
+    name: str
+    path: str
+    networks: tuple[NetworkGrid, ...]
+    scales: dict[str, Scale]
+    description: str = ""
+    figures: tuple[str, ...] = ()  # figure recipes that read this study's tables
+    damage: dict[str, Any] | None = None  # DamageConfig fields (wiring_lab.damage)
+    attack: dict[str, Any] | None = None  # AttackConfig fields, plus "orders": [random, degree, ...]
+    metrics: dict[str, Any] | None = None  # {"backend": "networkx" | "tensor" | "graph-tool"}
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line in the study file
+
+
+STUDY_KEYS = ("name", "description", "figures", "networks", "scales", "damage", "attack", "metrics")
+NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels")
+SCALE_KEYS = tuple(f for f in Scale.__dataclass_fields__ if f != "name")
+
+
+class _Reader:
+    """Typed access to a YAML mapping, with errors that say file:line and which key."""
+
+    def __init__(self, path: str, node: Any, where: str, allowed: Sequence[str], line: int = 1):
+        self.path, self.where = path, where
+        if not isinstance(node, Map):
+            raise UserError(f"{path}:{getattr(node, 'line', line)}: {where or 'the study'} must be a mapping of keys to values")
+        self.node = node
+        for key in node:
+            if key not in allowed:
+                raise UserError(
+                    f"{path}:{node.lines[key]}: unknown key {key!r}{self._in()}; valid keys: {', '.join(allowed)}"
+                )
+
+    def _in(self) -> str:
+        return f" in {self.where}" if self.where else ""
+
+    def line(self, key: str | None = None) -> int:
+        """Line of ``key`` (or of the mapping itself)."""
+        return self.node.lines.get(key, self.node.line) if key else self.node.line
+
+    def bad(self, key: str, what: str) -> UserError:
+        """A bad-value error at ``key``'s line."""
+        name = f"{self.where}.{key}" if self.where else key
+        return UserError(f"{self.path}:{self.line(key)}: {name}: {what} (got {self.node[key]!r})")
+
+    def get(self, key: str, kind: str, default: Any = None, required: bool = False) -> Any:
+        """The value at ``key`` checked against ``kind`` (see ``_KINDS``); None/absent -> ``default``."""
+        if key not in self.node:
+            if required:
+                raise UserError(f"{self.path}:{self.line()}: missing key {key!r}{self._in()}")
+            return default
+        v = self.node[key]
+        if v is None and not required:
+            return None
+        ok, what = _KINDS[kind]
+        if not ok(v):
+            raise self.bad(key, what)
+        return v
+
+    def values(self, key: str, kind: str) -> tuple[Any, ...] | None:
+        """A scalar or a list of scalars at ``key``, as a tuple, each checked against ``kind``."""
+        if key not in self.node or self.node[key] is None:
+            return None
+        v = self.node[key]
+        items, lines = (list(v), v.lines) if isinstance(v, Seq) else ([v], [self.line(key)])
+        if not items:
+            raise self.bad(key, "must hold at least one value")
+        ok, what = _KINDS[kind]
+        for item, line in zip(items, lines):
+            if not ok(item):
+                name = f"{self.where}.{key}" if self.where else key
+                raise UserError(f"{self.path}:{line}: {name}: {what} (got {item!r})")
+        return tuple(items)
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+# kind -> (check, what a bad value must be)
+_KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "str": (lambda x: isinstance(x, str) and x != "", "must be a non-empty string"),
+    "int+": (lambda x: _is_int(x) and x >= 1, "must be a positive integer"),
+    "int0": (lambda x: _is_int(x) and x >= 0, "must be an integer >= 0"),
+    "num": (_is_num, "must be a number"),
+    "num0": (lambda x: _is_num(x) and x >= 0, "must be a number >= 0"),
+    "num+": (lambda x: _is_num(x) and x > 0, "must be a positive number"),
+    "map": (lambda x: isinstance(x, Map), "must be a mapping of keys to values"),
+    "any": (lambda x: True, ""),
+}
+
+
+def _plain(obj: Any) -> Any:
+    """Map / Seq -> dict / list (sequences become tuples, as the frozen configs expect)."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return tuple(_plain(v) for v in obj)
+    return obj
+
+
+def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[NetworkGrid, ...]:
+    from wiring_lab.graphs import list_generators
+    from wiring_lab.model import ARCHS, list_node_ops
+
+    if not isinstance(node, Seq) or not node:
+        raise UserError(f"{path}:{getattr(node, 'line', line)}: {where} must be a non-empty list of networks")
+    grids = []
+    for i, item in enumerate(node):
+        r = _Reader(path, item, f"{where}[{i}]", NETWORK_KEYS, line=node.lines[i])
+        arch = r.get("arch", "str", "randwire")
+        if arch not in ARCHS:
+            raise r.bad("arch", f"unknown arch; choose one of {', '.join(ARCHS)}")
+        generator = r.get("generator", "str", "chain" if arch == "plain" else None, required=arch != "plain")
+        if generator not in list_generators():
+            raise r.bad("generator", f"unknown generator; choose one of {', '.join(list_generators())}")
+        params = {}
+        for key, kind in (("p", "num"), ("k", "int+"), ("m", "int+")):
+            vals = r.values(key, kind)
+            if vals is not None:
+                params[key] = vals
+        node_ops = r.values("node_op", "str") or ("sepconv3x3",)
+        for op in node_ops:
+            if op not in list_node_ops():
+                raise UserError(f"{path}:{r.line('node_op')}: {where}[{i}].node_op: unknown node op {op!r}; choose one of {', '.join(list_node_ops())}")
+        grids.append(
+            NetworkGrid(
+                generator=generator,
+                arch=arch,
+                params=params,
+                node_ops=node_ops,
+                nodes=r.get("nodes", "int+"),
+                channels=r.get("channels", "int+"),
+                line=r.line(),
+            )
+        )
+    return tuple(grids)
+
+
+def _read_scale(path: str, name: str, node: Any) -> Scale:
+    from wiring_lab.data import list_datasets
+
+    r = _Reader(path, node, f"scales.{name}", SCALE_KEYS)
+    dataset = r.get("dataset", "str", "digits")
+    if dataset not in list_datasets():
+        raise r.bad("dataset", f"unknown data set; choose one of {', '.join(list_datasets())}")
+    seeds_node = r.get("seeds", "any", 1)
+    if isinstance(seeds_node, Seq):
+        seeds = r.values("seeds", "int0")
+        if len(set(seeds)) != len(seeds):
+            raise r.bad("seeds", "must not repeat a seed")
+    elif isinstance(seeds_node, int) and not isinstance(seeds_node, bool) and seeds_node >= 1:
+        seeds = tuple(range(seeds_node))
+    else:
+        raise r.bad("seeds", "must be a count (seeds 0..count-1) or a list of seeds")
+    networks = None
+    if r.get("networks", "any") is not None:
+        networks = _read_networks(path, node["networks"], f"scales.{name}.networks", r.line("networks"))
+    kw: dict[str, Any] = {}
+    for key, kind in (
+        ("data_root", "str"), ("image_size", "int+"), ("num_classes", "int+"), ("regime", "str"),
+        ("channels", "int+"), ("nodes", "int+"), ("head_channels", "int+"), ("epochs", "int+"),
+        ("batch_size", "int+"), ("lr", "num+"), ("weight_decay", "num0"), ("label_smoothing", "num0"),
+        ("edge_drop", "num0"), ("limit", "int+"), ("gpus", "num0"), ("threads", "int+"), ("device", "str"),
+        ("workers", "int0"),
+    ):  # fmt: skip
+        v = r.get(key, kind)
+        if v is not None:
+            kw[key] = v
+    if kw.get("device", "auto") not in ("auto", "cpu") and not str(kw.get("device")).startswith("cuda"):
+        raise r.bad("device", "must be auto, cpu or cuda")
+    shape = DATASET_SHAPES[dataset]
+    if shape[0] is None and "num_classes" not in kw:
+        raise UserError(f"{path}:{r.line()}: scales.{name}: data set {dataset!r} needs num_classes (e.g. 1000 for ImageNet)")
+    for key in ANALYSES:
+        if key in node:
+            kw[key] = _plain(r.get(key, "map")) if node[key] is not None else {"enabled": False}
+    lines = {"": r.line(), **{k: r.line(k) for k in node}}
+    return Scale(name=name, dataset=dataset, seeds=seeds, networks=networks, lines=lines, **kw)
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file; errors say ``FILE:LINE: what is wrong``."""
+    path = str(path)
+    doc = load_yaml_with_lines(path)
+    r = _Reader(path, doc, "", STUDY_KEYS)
+    name = r.get("name", "str", required=True)
+    if not all(c.isalnum() or c in "-_." for c in name):
+        raise r.bad("name", "may hold only letters, digits, '-', '_' and '.' (it names the run directory)")
+    figures = r.values("figures", "str") or ()
+    networks = _read_networks(path, r.get("networks", "any", required=True), "networks", r.line("networks"))
+    scales_node = r.get("scales", "map", required=True)
+    if not scales_node:
+        raise r.bad("scales", "must name at least one scale (demo, paper)")
+    scales = {str(k): _read_scale(path, str(k), v) for k, v in scales_node.items()}
+    analyses = {key: _plain(r.get(key, "map")) for key in ANALYSES}
+    study = Study(
+        name=name,
+        path=path,
+        networks=networks,
+        scales=scales,
+        description=r.get("description", "str", ""),
+        figures=tuple(figures),
+        lines={k: r.line(k) for k in doc},
+        **analyses,
+    )
+    for scale in scales:  # expansion checks every network config and analysis setting
+        expand_study(study, scale, Path("."))
+    return study
+
+
+# --- expansion -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Network:
+    """One network of an expanded study: its name, model and training configs (as dicts)."""
+
+    name: str
+    model_config: dict[str, Any]
+    train_config: dict[str, Any]
+    line: int  # its entry in the study file
+
+
+@dataclass
+class StudyPlan:
+    """A study at one scale, expanded: the networks, the training tasks and the analysis tasks."""
+
+    study: Study
+    scale: Scale
+    run_dir: Path
+    networks: list[Network]
+    train_tasks: list[Task]
+    analysis_tasks: list[Task]  # each needs its network's checkpoint
+    needs: dict[str, str]  # analysis task key -> the training task key it needs
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def network_name(generator: str, arch: str, params: dict[str, Any], node_op: str, seed: int, nodes: int | None) -> str:
+    """File-safe model name, e.g. ``ws_k4_p0.75_s0``, ``er_p0.2_conv3x3_s1``, ``plain_n2_s0``."""
+    parts = [generator if arch == "randwire" else arch]
+    parts += [f"{k}{_fmt(v)}" for k, v in sorted(params.items())]
+    if node_op != "sepconv3x3":
+        parts.append(node_op.replace("+", "-"))
+    if nodes is not None:
+        parts.append(f"n{nodes}")
+    parts.append(f"s{seed}")
+    return "_".join(parts)
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def _analysis_settings(study: Study, scale: Scale, key: str) -> dict[str, Any] | None:
+    base = getattr(study, key)
+    over = getattr(scale, key)
+    if over is not None and over.get("enabled") is False:
+        return None
+    if base is None and over is None:
+        return None
+    merged = dict(base or {})
+    merged.update(over or {})
+    merged.pop("enabled", None)
+    return merged
+
+
+def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, Any]) -> None:
+    """Build the analysis config once, so a bad setting fails at load time with the file named."""
+    line = scale.lines.get(key) or study.lines.get(key) or 1
+    where = f"{study.path}:{line}: {key} (scale {scale.name})"
+    try:
+        if key == "damage":
+            from wiring_lab.damage import DamageConfig
+
+            DamageConfig(**settings)
+        elif key == "attack":
+            from wiring_lab.damage import AttackConfig
+
+            kw = dict(settings)
+            for order in kw.pop("orders", [kw.pop("order", "random")]):
+                AttackConfig(order=order, **kw)
+        elif key == "metrics":
+            import wiring_lab.metrics  # noqa: F401
+
+            unknown = set(settings) - {"backend", "nodes"}
+            if unknown:
+                raise ValueError(f"unknown setting {sorted(unknown)[0]!r}; metrics takes: backend, nodes")
+            if not isinstance(settings.get("nodes", False), bool):
+                raise ValueError(f"metrics.nodes must be true or false (got {settings['nodes']!r})")
+    except ImportError as e:
+        raise UserError(f"{where}: this wiring-lab has no {key} module ({e})") from None
+    except (TypeError, ValueError) as e:
+        raise UserError(f"{where}: {str(e).splitlines()[0]}") from None
+
+
+def _train_config(scale: Scale):
+    """The scale's training recipe (seed 0; each network sets its own)."""
+    from wiring_lab.train import TrainConfig
+
+    return TrainConfig(
+        dataset=scale.dataset,
+        data_root=scale.data_root,
+        epochs=scale.epochs,
+        batch_size=scale.batch_size,
+        lr=float(scale.lr),
+        weight_decay=float(scale.weight_decay),
+        label_smoothing=float(scale.label_smoothing),
+        edge_drop=float(scale.edge_drop),
+        seed=0,
+        workers=scale.workers,
+    )
+
+
+def expand_study(
+    study: Study, scale_name: str, run_dir: str | Path, device: str | None = None, data_root: str | None = None
+) -> StudyPlan:
+    """Expand ``study`` at ``scale_name`` into training tasks and per-network analysis tasks.
+
+    ``device`` and ``data_root`` override the scale's (where the data lives on this cluster).
+    """
+    from wiring_lab.model import ModelConfig, stage_graphs
+
+    if scale_name not in study.scales:
+        raise UserError(f"{study.path}: no scale {scale_name!r}; the file has: {', '.join(study.scales)}")
+    scale = study.scales[scale_name]
+    if data_root is not None:
+        scale = replace(scale, data_root=str(data_root))
+    run_dir = Path(run_dir)
+    classes, in_channels, data_regime = DATASET_SHAPES[scale.dataset]
+    regime = scale.regime or data_regime
+    if scale.dataset == "imagefolder" and scale.image_size is not None and scale.image_size < 64 and scale.regime is None:
+        regime = "cifar"
+    dc, dn, dh = SIZE_DEFAULTS.get(regime, PAPER_SIZE)
+    try:
+        train_config = _train_config(scale)
+    except ValueError as e:
+        raise UserError(f"{study.path}:{scale.lines.get('', 1)}: scales.{scale.name}: {str(e).splitlines()[0]}") from None
+    networks: list[Network] = []
+    seen: dict[str, int] = {}
+    for grid in scale.networks or study.networks:
+        keys = sorted(grid.params)
+        for values in itertools.product(*(grid.params[k] for k in keys)):
+            params = dict(zip(keys, values))
+            for op, seed in itertools.product(grid.node_ops, scale.seeds):
+                name = network_name(grid.generator, grid.arch, params, op, seed, grid.nodes)
+                try:
+                    mc = ModelConfig(
+                        regime=regime,
+                        channels=grid.channels or scale.channels or dc,
+                        nodes=grid.nodes or scale.nodes or dn,
+                        generator=grid.generator,
+                        params=params,
+                        seed=seed,
+                        node_op=op,
+                        num_classes=scale.num_classes or classes,
+                        in_channels=in_channels,
+                        head_channels=scale.head_channels or dh,
+                        arch=grid.arch,
+                    )
+                    stage_graphs(mc)  # generator parameters out of range fail here, not in a worker
+                except ValueError as e:
+                    raise UserError(f"{study.path}:{grid.line}: network {name}: {str(e).splitlines()[0]}") from None
+                name = network_name(grid.generator, grid.arch, mc.params, op, seed, grid.nodes)  # defaults filled in
+                if name in seen:
+                    raise UserError(f"{study.path}:{grid.line}: network {name} is listed twice (also line {seen[name]})")
+                seen[name] = grid.line
+                tc = asdict(train_config) | {"seed": seed}
+                networks.append(Network(name, mc.to_dict(), tc, grid.line))
+    analyses = {key: _analysis_settings(study, scale, key) for key in ANALYSES}
+    for key, settings in analyses.items():
+        if settings is not None:
+            _check_analysis(study, scale, key, settings)
+    dev = device or scale.device
+    train_tasks, analysis_tasks, needs = [], [], {}
+    common = {
+        "run_dir": str(run_dir),
+        "device": dev,
+        "threads": scale.threads,
+        "limit": scale.limit,
+        "image_size": scale.image_size,
+    }
+    data_kw = {"dataset": scale.dataset, "data_root": scale.data_root}
+    for net in networks:
+        kwargs = {"name": net.name, "model_config": net.model_config, "train_config": net.train_config, **common}
+        # the digest in the file name ties a result to its exact settings: edit the study, and
+        # the unit runs again (into a fresh --out) instead of a stale result being reused
+        digest = _digest({k: v for k, v in kwargs.items() if k not in ("run_dir", "device")})
+        train_key = f"train:{net.name}"
+        train_tasks.append(
+            Task(train_key, "wiring_lab.study:train_network", kwargs, str(run_dir / "results" / "train" / f"{net.name}-{digest}.json"), scale.gpus)
+        )
+        for key, settings in analyses.items():
+            if settings is None:
+                continue
+            akw = {"name": net.name, "settings": settings, "train_digest": digest, **data_kw, **common}
+            adigest = _digest({k: v for k, v in akw.items() if k not in ("run_dir", "device")})
+            task_key = f"{key}:{net.name}"
+            gpus = 0.0 if key == "metrics" else scale.gpus
+            analysis_tasks.append(
+                Task(task_key, f"wiring_lab.study:{key}_network", akw, str(run_dir / "results" / key / f"{net.name}-{adigest}.json"), gpus)
+            )
+            needs[task_key] = train_key
+    return StudyPlan(study, scale, run_dir, networks, train_tasks, analysis_tasks, needs)
+
+
+# --- task functions (run where the task runs: this process, a pool worker, a Ray worker) -----
+_DATA_CACHE: dict[tuple, Any] = {}
+
+
+def _first(dataset: Any, limit: int) -> Any:
+    """The first ``limit`` items of a split (tensor sets sliced, others wrapped in a Subset)."""
+    from torch.utils.data import Subset, TensorDataset
+
+    if isinstance(dataset, TensorDataset):
+        return TensorDataset(*(t[:limit] for t in dataset.tensors))
+    return Subset(dataset, range(min(limit, len(dataset))))
+
+
+def _study_data(dataset: str, data_root: str | None, image_size: int | None, limit: int | None):
+    """The data set of a task (cached per process), cut to the first ``limit`` images of each split."""
+    key = (dataset, data_root, image_size, limit)
+    if key not in _DATA_CACHE:
+        from wiring_lab.data import load_dataset
+
+        data = load_dataset(dataset, data_root, image_size)
+        if limit is not None:
+            data = replace(data, train=_first(data.train, limit), test=_first(data.test, limit))
+        _DATA_CACHE.clear()  # one data set per process is enough and bounds memory
+        _DATA_CACHE[key] = data
+    return _DATA_CACHE[key]
+
+
+class _Threads:
+    """Fix torch's CPU thread count for a task, and restore it afterwards."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self) -> None:
+        import torch
+
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: Any) -> None:
+        import torch
+
+        torch.set_num_threads(self.before)
+
+
+def train_network(
+    run_dir: str,
+    name: str,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    device: str = "auto",
+    threads: int = 1,
+    limit: int | None = None,
+    image_size: int | None = None,
+) -> dict[str, Any]:
+    """Train (or resume) one network into ``RUN_DIR/checkpoints/NAME.pt``; its models/history rows."""
+    from wiring_lab.model import ModelConfig
+    from wiring_lab.summary import history_records, model_record
+    from wiring_lab.train import TrainConfig, train
+
+    mc, tc = ModelConfig(**model_config), TrainConfig(**train_config)
+    data = _study_data(tc.dataset, tc.data_root, image_size, limit)
+    out = checkpoint_path(run_dir, name)
+    with _Threads(threads):
+        ckpt = train(mc, tc, out, device=device, resume=True, data=data, progress=False)
+    rel = str(out.relative_to(run_dir)) if out.is_relative_to(run_dir) else str(out)
+    models = [model_record(name, ckpt.model, ckpt.metadata, checkpoint=rel)]
+    history = history_records(name, ckpt.metadata)
+    return {"models": models, "history": history, "columns": _columns(models=models, history=history), "limit": limit}
+
+
+def _rows(df) -> list[dict[str, Any]]:
+    return json.loads(df.to_json(orient="records"))
+
+
+def _columns(**tables: Any) -> dict[str, list[str]]:
+    """Column order of each table (result files store rows as key-sorted JSON objects)."""
+    out = {}
+    for name, rows in tables.items():
+        if hasattr(rows, "columns"):
+            out[name] = [str(c) for c in rows.columns]
+        elif rows:
+            out[name] = list(rows[0])
+    return out
+
+
+def _int_columns(**frames: Any) -> dict[str, list[str]]:
+    """Integer and boolean columns of each DataFrame: JSON turns an int column with gaps into floats."""
+    return {
+        name: [str(c) for c, t in df.dtypes.items() if str(t) in ("int64", "Int64", "int32", "Int32", "bool", "boolean")]
+        for name, df in frames.items()
+    }
+
+
+def damage_network(
+    run_dir: str,
+    name: str,
+    settings: dict[str, Any],
+    dataset: str = "digits",
+    data_root: str | None = None,
+    device: str = "auto",
+    threads: int = 1,
+    limit: int | None = None,
+    image_size: int | None = None,
+    train_digest: str = "",
+) -> dict[str, Any]:
+    """Single-node / single-edge damage sweep of one trained network: its damage.csv rows.
+
+    ``train_digest`` ties the result to the training it analyses (a new training, a new sweep).
+    """
+    from wiring_lab.damage import DamageConfig, damage_sweep
+
+    config = DamageConfig(**_tuples(settings))
+    data = _study_data(dataset, data_root, image_size, limit)
+    with _Threads(threads):
+        df = damage_sweep(checkpoint_path(run_dir, name), config, data=data, device=device, progress=False)
+    return {"damage": _rows(df), "columns": _columns(damage=df), "int_columns": _int_columns(damage=df)}
+
+
+def attack_network(
+    run_dir: str,
+    name: str,
+    settings: dict[str, Any],
+    dataset: str = "digits",
+    data_root: str | None = None,
+    device: str = "auto",
+    threads: int = 1,
+    limit: int | None = None,
+    image_size: int | None = None,
+    train_digest: str = "",
+) -> dict[str, Any]:
+    """Attack-tolerance curves of one trained network, one per removal order: its attack.csv rows."""
+    import pandas as pd
+
+    from wiring_lab.damage import AttackConfig, attack_curve
+
+    kw = _tuples(settings)
+    orders = kw.pop("orders", (kw.pop("order", "random"),))
+    data = _study_data(dataset, data_root, image_size, limit)
+    ckpt = checkpoint_path(run_dir, name)
+    with _Threads(threads):
+        frames = [attack_curve(ckpt, AttackConfig(order=o, **kw), data=data, device=device, progress=False) for o in orders]
+    df = pd.concat(frames, ignore_index=True)
+    return {"attack": _rows(df), "columns": _columns(attack=df), "int_columns": _int_columns(attack=df)}
+
+
+def metrics_network(run_dir: str, name: str, settings: dict[str, Any], threads: int = 1, **_: Any) -> dict[str, Any]:
+    """Graph metrics of every stage of one trained network (stage_metrics.csv rows; node_metrics.csv with ``nodes``)."""
+    from wiring_lab.checkpoint import read_checkpoint
+    from wiring_lab.graphs import GraphSpec
+    from wiring_lab.metrics import stage_metrics, stage_node_metrics
+
+    specs = [GraphSpec.from_dict(d) for d in read_checkpoint(checkpoint_path(run_dir, name))["graphs"]]
+    backend = settings.get("backend", "networkx")
+    with _Threads(threads):
+        frames = {"stage_metrics": stage_metrics(specs, model=name, backend=backend, device="cpu")}
+        if settings.get("nodes"):
+            frames["node_metrics"] = stage_node_metrics(specs, model=name, backend=backend, device="cpu")
+    return {
+        **{table: _rows(df) for table, df in frames.items()},
+        "columns": _columns(**frames),
+        "int_columns": _int_columns(**frames),
+    }
+
+
+def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+
+
+# --- running and collecting ------------------------------------------------------------------
+@dataclass
+class StudyResult:
+    """What :func:`run_study` did: every task's outcome and the tables it wrote."""
+
+    plan: StudyPlan
+    outcomes: list[TaskOutcome]
+    tables: dict[str, Path]
+    seconds: float
+
+    def count(self, status: str) -> int:
+        """Number of tasks with ``status``."""
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[TaskOutcome]:
+        """The failed tasks."""
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def collect_tables(plan: StudyPlan) -> dict[str, Path]:
+    """Gather the result files of ``plan``'s tasks into the run directory's tables (task order)."""
+    import pandas as pd
+
+    rows: dict[str, list[dict[str, Any]]] = {}
+    columns: dict[str, list[str]] = {}
+    ints: dict[str, set[str]] = {"models": set(MODEL_INT_COLUMNS), "history": {"epoch"}}
+    for task in plan.train_tasks + plan.analysis_tasks:
+        result = read_result(task.result_path) or {}
+        for table in ("models", "history", *ANALYSIS_TABLES.values()):
+            if result.get(table):
+                rows.setdefault(table, []).extend(result[table])
+                for c in (result.get("columns") or {}).get(table, []):
+                    columns.setdefault(table, [])
+                    if c not in columns[table]:
+                        columns[table].append(c)
+                ints.setdefault(table, set()).update((result.get("int_columns") or {}).get(table, []))
+    written = {}
+    for table, items in rows.items():
+        df = pd.DataFrame(items)
+        order = [c for c in columns.get(table, []) if c in df.columns]
+        df = df[order + [c for c in df.columns if c not in order]]
+        for c in ints.get(table, ()):  # integers stay integers ("" where missing), not 4.0
+            if c in df.columns:
+                df[c] = _as_int(df[c])
+        written[table] = write_table(df, table_path(plan.run_dir, table))
+    return written
+
+
+MODEL_INT_COLUMNS = ("k", "m", "seed", "channels", "nodes", "epochs", "n_params", "macs")
+
+
+def _as_int(col):
+    """A column of whole numbers (or booleans) with gaps as pandas' nullable Int64 / boolean."""
+    values = col.dropna()
+    if len(values) and all(isinstance(v, bool) for v in values):
+        return col.astype("boolean")
+    try:
+        return col.astype("Int64")
+    except (TypeError, ValueError):  # not whole numbers after all: leave it
+        return col
+
+
+def _check_run_dir(run_dir: Path, study: Study, scale: str) -> None:
+    sidecar = run_dir / "study.json"
+    if not sidecar.exists():
+        return
+    try:
+        prev = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if (prev.get("study", {}).get("name"), prev.get("scale")) != (study.name, scale):
+        raise UserError(
+            f"{run_dir} holds study {prev.get('study', {}).get('name')!r} at scale {prev.get('scale')!r}; "
+            f"choose another --out for {study.name!r} at {scale!r}"
+        )
+
+
+def default_run_dir(study: Study, scale: str) -> Path:
+    """``runs/<study>-<scale>``."""
+    return Path("runs") / f"{study.name}-{scale}"
+
+
+def run_study(
+    study: Study | str | Path,
+    scale: str = "demo",
+    out: str | Path | None = None,
+    executor: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+    data_root: str | None = None,
+) -> StudyResult:
+    """Expand, run (skipping finished tasks) and collect a study; trainings first, then analyses."""
+    t0 = time.perf_counter()
+    study = study if isinstance(study, Study) else load_study(study)
+    run_dir = Path(out) if out is not None else default_run_dir(study, scale)
+    plan = expand_study(study, scale, run_dir, device=device, data_root=data_root)
+    _check_run_dir(run_dir, study, scale)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    sidecar = {"study": asdict(study), "scale": scale, "run_dir": str(run_dir), "versions": library_versions()}
+    write_json(run_dir / "study.json", sidecar)
+    echo(
+        f"study {study.name} ({scale}): {len(plan.networks)} networks, {len(plan.train_tasks)} trainings, "
+        f"{len(plan.analysis_tasks)} analyses -> {run_dir}"
+    )
+    outcomes = run_tasks(plan.train_tasks, executor, workers, address, progress)
+    trained = {o.key for o in outcomes if o.status in ("done", "skipped")}
+    ready = [t for t in plan.analysis_tasks if plan.needs[t.key] in trained]
+    blocked = [
+        TaskOutcome(t.key, "failed", None, f"not run: {plan.needs[t.key]} failed", 0.0)
+        for t in plan.analysis_tasks
+        if plan.needs[t.key] not in trained
+    ]
+    if ready:
+        outcomes += run_tasks(ready, executor, workers, address, progress)
+    outcomes += blocked
+    tables = collect_tables(plan)
+    seconds = time.perf_counter() - t0
+    sidecar["tasks"] = [{"key": o.key, "status": o.status, "error": o.error, "seconds": o.seconds} for o in outcomes]
+    sidecar["seconds"] = seconds
+    write_json(run_dir / "study.json", sidecar)
+    return StudyResult(plan, outcomes, tables, seconds)
