@@ -65,6 +65,7 @@ def tables(run_dir: Path) -> dict[str, pd.DataFrame]:
 
 # --- validation --------------------------------------------------------------------------------
 BAD_FILES = [
+    ("name: x\nfigures: [damage, heatmap]\nnetworks:\n  - generator: ws\nscales:\n  demo: {}\n", r":2: figures: unknown figure 'heatmap'; choose from"),
     ("name: x\nnetworks:\n  - generator: ws\nscales:\n  demo:\n    epochs: 1\n    epoch: 2\n", r":7: unknown key 'epoch' in scales\.demo"),
     ("name: x\ncolour: red\nnetworks:\n  - generator: ws\nscales:\n  demo: {}\n", r":2: unknown key 'colour'; valid keys"),
     ("name: x\nnetworks:\n  - generator: ws\n    q: 3\nscales:\n  demo: {}\n", r":4: unknown key 'q' in networks\[0\]"),

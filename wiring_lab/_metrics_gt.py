@@ -36,17 +36,9 @@ def compute(
     specs: Sequence[GraphSpec], graph_metrics: Iterable[str], node_metrics: Iterable[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Metrics of equal-size graphs: graph-level arrays (B,), node-level arrays (B, N)."""
-    gm, nm = set(graph_metrics), set(node_metrics)
-    n = specs[0].n if specs else 0
-    g_out = {k: np.zeros(len(specs)) for k in gm}
-    n_out = {k: np.zeros((len(specs), n)) for k in nm}
-    for i, spec in enumerate(specs):
-        gv, nv = graph_values(spec, gm, nm)
-        for k, v in gv.items():
-            g_out[k][i] = v
-        for k, v in nv.items():
-            n_out[k][i] = v
-    return g_out, n_out
+    from wiring_lab._metrics_nx import compute_per_graph
+
+    return compute_per_graph(graph_values, specs, graph_metrics, node_metrics)
 
 
 def _values(prop) -> np.ndarray:

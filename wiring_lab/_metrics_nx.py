@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import networkx as nx
 import numpy as np
@@ -26,6 +26,16 @@ def compute(
     specs: Sequence[GraphSpec], graph_metrics: Iterable[str], node_metrics: Iterable[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Metrics of equal-size graphs: graph-level arrays (B,), node-level arrays (B, N)."""
+    return compute_per_graph(graph_values, specs, graph_metrics, node_metrics)
+
+
+def compute_per_graph(
+    graph_values: Callable[[GraphSpec, set[str], set[str]], tuple[dict[str, float], dict[str, Any]]],
+    specs: Sequence[GraphSpec],
+    graph_metrics: Iterable[str],
+    node_metrics: Iterable[str],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Stack one-graph-at-a-time results (``graph_values``) into (B,) and (B, N) arrays."""
     gm, nm = set(graph_metrics), set(node_metrics)
     n = specs[0].n if specs else 0
     g_out = {k: np.zeros(len(specs)) for k in gm}

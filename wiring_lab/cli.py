@@ -537,6 +537,10 @@ def ablate(
         typer.echo(f"failed {o.key}: {o.error}", err=True)
     for name, path in result.tables.items():
         typer.echo(f"wrote {path}")
+    if study.figures:
+        from wiring_lab.figures import render_figures
+
+        render_figures(result.plan.run_dir, list(study.figures), echo=typer.echo)
     typer.echo(
         f"{len(result.outcomes)} tasks: {result.count('done')} done, {result.count('skipped')} skipped, "
         f"{result.count('failed')} failed in {result.seconds:.1f} s; figures: wiring-lab figures all --from {result.plan.run_dir}"

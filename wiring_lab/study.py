@@ -283,6 +283,11 @@ def load_study(path: str | Path) -> Study:
     if not all(c.isalnum() or c in "-_." for c in name):
         raise r.bad("name", "may hold only letters, digits, '-', '_' and '.' (it names the run directory)")
     figures = r.values("figures", "str") or ()
+    from wiring_lab.figures import list_figures
+
+    unknown = [f for f in figures if f not in list_figures()]
+    if unknown:
+        raise r.bad("figures", f"unknown figure {unknown[0]!r}; choose from {', '.join(list_figures())}")
     networks = _read_networks(path, r.get("networks", "any", required=True), "networks", r.line("networks"))
     scales_node = r.get("scales", "map", required=True)
     if not scales_node:
