@@ -116,13 +116,23 @@ def node_metrics_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def search_history_table() -> pd.DataFrame:
+    """Two search runs of three children each (wiring-lab search's history), with fixed accuracies."""
+    return pd.DataFrame({
+        "run": ["random-s0"] * 3 + ["ws-4-0.75-s0"] * 3, "strategy": ["random"] * 3 + ["generator"] * 3,
+        "search_seed": 0, "child": [0, 1, 2] * 2, "model": [f"search{i}" for i in range(6)],
+        "setting": ["random"] * 3 + ["WS(4, 0.75)"] * 3, "best_val_so_far": [80.0, 85.0, 85.0, 70.0, 75.0, 90.0],
+        "test_top1": [79.0, 84.0, 81.0, 69.0, 74.0, 88.0],
+    })  # fmt: skip
+
+
 @pytest.fixture()
 def run_dir(tmp_path):
     """A run directory with every table (no checkpoints)."""
     models = models_table()
     tables = {"models": models, "history": history_table(models), "damage": damage_table(), "attack": attack_table(),
               "population_metrics": population_table(), "stage_metrics": stage_metrics_table(models),
-              "node_metrics": node_metrics_table()}
+              "node_metrics": node_metrics_table(), "search_history": search_history_table()}
     for name, df in tables.items():
         write_table(df, table_path(tmp_path, name))
     return tmp_path

@@ -21,7 +21,8 @@ from wiring_lab.executor import Task, run_tasks
 from wiring_lab.study import expand_study, load_study, run_study
 
 REPO = Path(__file__).resolve().parent.parent
-ABLATIONS = sorted((REPO / "ablations").glob("*.yaml"))
+SEARCH_STUDIES = {"search_vs_random"}  # run by `wiring-lab search --study` (tests/test_search.py), not ablate
+ABLATIONS = sorted(p for p in (REPO / "ablations").glob("*.yaml") if p.stem not in SEARCH_STUDIES)
 TIMING_COLUMNS = {"seconds", "wall_s"}
 
 TINY = """\

@@ -493,7 +493,7 @@ def export_graphs(
 @user_errors
 def figures(
     name: str = typer.Argument("all", help="generator_sweep | stage_graphs | damage | node_ops | ws_curves | cl_heatmap | "
-                               "error_edf | attack | learning_curves | metric_vs_damage | all (recipes: figures/README.md)"),
+                               "error_edf | attack | learning_curves | metric_vs_damage | search_progress | search_edf | all (recipes: figures/README.md)"),
     run_dir: Path = typer.Option(..., "--from", help="run directory whose tables/ the figures are drawn from"),
     out: Optional[Path] = typer.Option(None, help="where the figures go (default RUN_DIR/figures)"),
     fmt: str = typer.Option("png", "--format", help="png | pdf | svg"),
@@ -547,6 +547,80 @@ def ablate(
     )
     if result.failed:
         raise typer.Exit(1)
+
+
+# --- search ----------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def search(
+    strategy: str = typer.Option("random", help="random | evolution | reinforce | generator (one setting's population, the baseline)"),
+    budget: int = typer.Option(64, help="children trained in all (a re-run with a larger budget continues the search)"),
+    batch: int = typer.Option(4, help="children per round, trained in parallel (REINFORCE: one controller update each)"),
+    seed: int = typer.Option(0, help="search seed"),
+    out: Path = typer.Option(Path("runs/search"), help="run directory; finished children in it are reused"),
+    executor: str = typer.Option("local", help="local | ray"),
+    workers: int = typer.Option(1, help="local executor: parallel processes"),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (default: start a local one)"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda, for the children"),
+    threads: int = typer.Option(1, help="CPU threads per child (0: torch's default); use --workers for parallel children"),
+    study: Optional[Path] = typer.Option(None, help="run every search of a study file (e.g. ablations/search_vs_random.yaml) instead"),
+    scale: str = typer.Option("demo", help="the study file's scale: demo | paper"),
+    name: Optional[str] = typer.Option(None, help="run name (default: from the strategy and its options)"),
+    dataset: str = typer.Option("digits", help="digits | mnist | fashion-mnist | cifar10 | imagefolder"),
+    data_root: Optional[Path] = typer.Option(None, help="data directory (not needed for digits)"),
+    channels: int = typer.Option(8, "--channels", "-c", help="C of the children"),
+    nodes: int = typer.Option(8, "--nodes", "-n", help="N, nodes per stage"),
+    head_channels: int = typer.Option(64, help="head width"),
+    node_op: str = typer.Option("sepconv3x3", help="every node's op (unless --search-ops)"),
+    search_ops: bool = typer.Option(False, help="also search each node's op over the node-op registry"),
+    epochs: int = typer.Option(5, help="training epochs per child"),
+    batch_size: int = typer.Option(64),
+    lr: float = typer.Option(0.1),
+    edge_drop: float = typer.Option(0.0),
+    val_fraction: float = typer.Option(0.2, help="share of the training split held out; the reward is accuracy on it"),
+    train_limit: Optional[int] = typer.Option(None, help="train each child on the first N training images only"),
+    density: float = typer.Option(0.5, help="prior probability of each edge u -> v"),
+    random_over: str = typer.Option("wiring", help="random: wiring (the search space) | generators (ER P, BA M, WS K,P)"),
+    generator: str = GeneratorOpt,
+    p: Optional[float] = typer.Option(None, help="generator strategy: ER/WS probability"),
+    k: Optional[int] = typer.Option(None, help="generator strategy: WS neighbours"),
+    m: Optional[int] = typer.Option(None, help="generator strategy: BA edges per new node"),
+    population: int = typer.Option(16, help="evolution: population size"),
+    tournament: int = typer.Option(4, help="evolution: members sampled per selection"),
+    replace: str = typer.Option("oldest", help="evolution: replace the oldest | worst member"),
+    hierarchical: bool = typer.Option(False, help="evolution: hierarchical representation (motifs of motifs)"),
+    motif_nodes: int = typer.Option(4, help="hierarchical: nodes per motif (must divide N)"),
+    motifs: int = typer.Option(3, help="hierarchical: number of motifs"),
+    controller_lr: float = typer.Option(0.005, help="reinforce: controller Adam learning rate"),
+    baseline_decay: float = typer.Option(0.9, help="reinforce: moving-average baseline decay"),
+    figures: bool = typer.Option(True, help="render figures/search_progress.png and figures/search_edf.png"),
+) -> None:
+    """Search wirings (random, evolution, REINFORCE) with the same recipe; children are normal checkpoints."""
+    from wiring_lab.rundir import table_path
+    from wiring_lab.search.runner import SearchConfig, load_search_study, run_search, write_search_figures
+
+    if study is not None:
+        configs = load_search_study(study, scale)
+    else:
+        configs = [
+            SearchConfig(
+                strategy=strategy, name=name, budget=budget, batch=batch, seed=seed, dataset=dataset,
+                data_root=str(data_root) if data_root else None, channels=channels, nodes=nodes,
+                head_channels=head_channels, node_op=node_op, search_ops=search_ops, epochs=epochs,
+                batch_size=batch_size, lr=lr, edge_drop=edge_drop, val_fraction=val_fraction,
+                train_limit=train_limit, density=density, random_over=random_over, generator=generator,
+                params={key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None},
+                population=population, tournament=tournament, replace=replace,
+                representation="hierarchical" if hierarchical else "flat", motif_nodes=motif_nodes,
+                motifs=motifs, controller_lr=controller_lr, baseline_decay=baseline_decay,
+            )
+        ]  # fmt: skip
+    for config in configs:
+        run_search(config, out, executor=executor, workers=workers, address=address, device=device, echo=typer.echo, threads=threads or None)
+    typer.echo(f"wrote {table_path(out, 'search_history')}, {table_path(out, 'search_summary')}")
+    if figures:
+        for path in write_search_figures(out):
+            typer.echo(f"wrote {path}")
 
 
 # --- demo ------------------------------------------------------------------------------------

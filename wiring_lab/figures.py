@@ -254,6 +254,18 @@ def _build_metric_vs_damage(run_dir: Path):
     return plot_metric_vs_damage(joined, stats if stats is not None else spearman_table(joined, metrics), metrics)
 
 
+def _build_search_progress(run_dir: Path):
+    from wiring_lab.search.plots import plot_search_progress
+
+    return plot_search_progress(_table(run_dir, "search_history"))
+
+
+def _build_search_edf(run_dir: Path):
+    from wiring_lab.search.plots import plot_search_edf, search_populations
+
+    return plot_search_edf(search_populations(_table(run_dir, "search_history"), _optional(run_dir, "models")))
+
+
 RECIPES: dict[str, FigureRecipe] = {
     r.name: r
     for r in (
@@ -301,6 +313,17 @@ RECIPES: dict[str, FigureRecipe] = {
                      _build_metric_vs_damage, optional=("correlations",),
                      notes="ρ and its interval come from correlations.csv (`wiring-lab correlate`, rows method=spearman, "
                      "group=kind=node) when it covers every metric drawn, else are computed from the joined rows."),
+        FigureRecipe("search_progress", "Search progress", "best-so-far curves of NAS (Zoph & Le 2017; Real et al. 2019; Liu et al. 2018)",
+                     "x: children trained; y: best validation top-1 so far (%); one step line per search run (strategy), "
+                     "one line per search seed", ("search_history",), _build_search_progress),
+        FigureRecipe("search_edf", "Searched vs random-generator error EDFs",
+                     "Radosavovic, Johnson, Xie, Lo, Dollar 2019 Fig. 2, applied to RandWire's random-vs-searched claim",
+                     "x: top-1 test error (%); y: cumulative probability F(e) = fraction of networks with error < e; one step "
+                     "curve per searched population (solid) and per random-generator population (dashed); legend: n | min | mean error",
+                     ("search_history",), _build_search_edf, optional=("models",),
+                     notes="A `--strategy generator` run is named by its setting (e.g. WS(4, 0.75)) and shares the search's "
+                     "validation split and recipe; ER/BA/WS networks of models.csv that are not search children are added as "
+                     "`SETTING (models.csv)` populations."),
     )
 }
 
@@ -316,6 +339,8 @@ PLOT_FUNCTIONS = {
     "attack": "plot_attack",
     "learning_curves": "plot_learning_curves",
     "metric_vs_damage": "plot_metric_vs_damage",
+    "search_progress": "wiring_lab.search.plots.plot_search_progress",
+    "search_edf": "wiring_lab.search.plots.plot_search_edf",
 }
 
 
@@ -388,6 +413,12 @@ def render_figures(
     return outcomes
 
 
+def _plot_function(name: str) -> str:
+    """Dotted path of the plot function that draws figure ``name``."""
+    fn = PLOT_FUNCTIONS[name]
+    return fn if "." in fn else f"wiring_lab.plots.{fn}"
+
+
 def recipe_markdown(recipe: FigureRecipe) -> str:
     """The ``figures/<name>.md`` text of a recipe: paper figure, axes, tables and the commands that make them."""
     lines = [f"# {recipe.title} (`{recipe.name}`)", "", f"**Regenerates:** {recipe.paper}.", "", f"**Axes:** {recipe.axes}.", ""]
@@ -401,7 +432,7 @@ def recipe_markdown(recipe: FigureRecipe) -> str:
     if recipe.notes:
         lines += ["", recipe.notes]
     lines += ["", "**Make it:**", "", "```bash", f"wiring-lab figures {recipe.name} --from RUN_DIR --out RUN_DIR/figures",
-              "```", "", f"Drawn by `wiring_lab.plots.{PLOT_FUNCTIONS[recipe.name]}`; Python: `wiring_lab.figures.render_figures(RUN_DIR, {recipe.name!r})`."]
+              "```", "", f"Drawn by `{_plot_function(recipe.name)}`; Python: `wiring_lab.figures.render_figures(RUN_DIR, {recipe.name!r})`."]
     return "\n".join(lines) + "\n"
 
 

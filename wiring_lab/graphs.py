@@ -336,13 +336,23 @@ def complete(n: int, seed: int | None = None) -> list[tuple[int, int]]:
     return [(i, j) for i in range(n) for j in range(i + 1, n)]
 
 
+def searched(n: int, seed: int | None = None, **params: Any) -> list[tuple[int, int]]:
+    """Searched wirings (``wiring-lab search``) are stored edge lists: they cannot be resampled."""
+    raise ValueError(
+        "a searched wiring (generator 'search') is not sampled from a seed; "
+        "build it from its stage graphs (its checkpoint, or --graphs FILE_OR_DIR)"
+    )
+
+
 _GENERATORS: dict[str, Callable[..., list[tuple[int, int]]]] = {
     "er": erdos_renyi,
     "ba": barabasi_albert,
     "ws": watts_strogatz,
     "chain": chain,
     "complete": complete,
+    "search": searched,
 }
+PAPER_DEFAULTS["search"] = {"strategy": "random"}  # the search strategy that found the wiring
 
 
 def register_generator(name: str, fn: Callable[..., list[tuple[int, int]]], defaults: dict | None = None) -> None:
@@ -397,7 +407,7 @@ def generate_graph(generator: str, n: int = DEFAULT_NODES, seed: int = 0, **para
 
 def setting_label(generator: str, params: dict[str, Any]) -> str:
     """Paper-style label of a generator setting: ``WS(4, 0.75)``, ``ER(0.2)``, ``BA(5)``, ``chain``."""
-    order = {"er": ("p",), "ba": ("m",), "ws": ("k", "p")}.get(generator, tuple(sorted(params)))
+    order = {"er": ("p",), "ba": ("m",), "ws": ("k", "p"), "search": ("strategy",)}.get(generator, tuple(sorted(params)))
     values = [params[k] for k in order if k in params]
     if not values:
         return generator

@@ -272,8 +272,23 @@ class Node(nn.Module):
         return self.transform(self.aggregate(inputs))
 
 
+def graph_node_ops(graph: GraphSpec, default: str) -> list[str]:
+    """Each node's op: ``graph.params["node_ops"]`` (searched wirings) if present, else ``default``."""
+    ops = graph.params.get("node_ops")
+    if ops is None:
+        return [default] * graph.n
+    if not isinstance(ops, (list, tuple)) or len(ops) != graph.n or not all(isinstance(o, str) for o in ops):
+        raise ValueError(f"graph params 'node_ops' must list one node op name per node ({graph.n} names)")
+    for op in ops:
+        get_node_op(op)
+    return list(ops)
+
+
 class Stage(nn.Module):
     """One random stage: a DAG of nodes between an input node and an output node (plain mean).
+
+    Every node uses ``node_op`` unless the graph lists one op per node in ``params["node_ops"]``
+    (as searched wirings do).
 
     With ``input_conv`` (leaderj1001's layout) the input node is itself a ReLU-op-BN node with
     stride 2: it turns the stage input into ``cout`` channels once, and the input-fed nodes then
@@ -297,6 +312,7 @@ class Stage(nn.Module):
         self.graph = graph
         self.dag = stage_dag(graph)
         self.cin, self.cout = cin, cout
+        ops = graph_node_ops(graph, node_op)
         extra = {"bias": bias, "dropout": dropout, "aggregation": aggregation}
         if input_conv:
             self.input_node = Node(1, cin, cout, stride, node_op, **extra)
@@ -308,7 +324,7 @@ class Stage(nn.Module):
                 cin if not self.dag.preds[v] else cout,
                 cout,
                 stride if not self.dag.preds[v] else 1,
-                node_op,
+                ops[v],
                 **extra,
             )
             for v in range(graph.n)

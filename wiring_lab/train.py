@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -22,6 +22,7 @@ from wiring_lab._io import UserError, resolve_device
 from wiring_lab.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import evaluate
+from wiring_lab.graphs import GraphSpec
 from wiring_lab.model import ModelConfig, build_model, count_macs, count_params
 
 
@@ -91,11 +92,13 @@ def train(
     data: Data | None = None,
     progress: bool | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    graphs: Sequence[GraphSpec] | None = None,
 ) -> Checkpoint:
     """Train a network and write its checkpoint to ``out`` after every epoch (atomically).
 
     With ``resume``, an existing ``out`` is continued from its last finished epoch; its configs
-    must equal the ones given. Without it, an existing ``out`` is never overwritten.
+    must equal the ones given. Without it, an existing ``out`` is never overwritten. ``graphs``
+    gives the stage graphs (e.g. searched wirings) instead of generating them from the config.
     """
     out = Path(out)
     dev = resolve_device(device)
@@ -107,7 +110,7 @@ def train(
         )
 
     torch.manual_seed(train_config.seed)
-    model = build_model(model_config)
+    model = build_model(model_config, graphs)
     history: list[dict[str, Any]] = []
     start_epoch = 0
     opt = torch.optim.SGD(
@@ -122,6 +125,8 @@ def train(
         ckpt = load_checkpoint(out)
         if ckpt.config != model_config:
             raise UserError(f"{out}: was trained with another model config; choose another --out")
+        if graphs is not None and ckpt.graphs != list(graphs):
+            raise UserError(f"{out}: was trained with other stage graphs; choose another --out")
         saved_train = ckpt.metadata.get("train_config", {})
         if saved_train != asdict(train_config):
             raise UserError(f"{out}: was trained with another training config; choose another --out")

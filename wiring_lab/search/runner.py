@@ -1,0 +1,550 @@
+"""``wiring-lab search``: a strategy proposes children, the study executor trains them, round after round.
+
+Every child is a normal RandWire network (same skeleton, recipe and data as the random
+generators) saved as a normal checkpoint with its stage graphs under ``RUN_DIR/checkpoints/``,
+so damage, metrics and figures apply to searched networks unchanged. Children train on the
+training split minus a stratified validation hold-out (``val_fraction``, fixed split seed); the
+reward a strategy sees is the validation top-1 accuracy, and every child is also evaluated on the
+test split (the accuracy its checkpoint and ``models.csv`` report).
+
+Resume: each child is one executor task whose result JSON is written atomically, and a task
+whose result exists is skipped. The strategy's state is a deterministic function of its seed and
+the finished children's rewards in order, so a re-run replays the finished rounds (proposing the
+same children, reading their results) and trains only what is missing. The same seed gives the
+same history on the CPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from wiring_lab._io import UserError, read_table, to_jsonable, write_json, write_table
+from wiring_lab.executor import Task, run_tasks
+from wiring_lab.graphs import GraphSpec, generator_params, setting_label
+from wiring_lab.model import ModelConfig, stage_graphs
+from wiring_lab.rundir import checkpoint_path, table_path
+from wiring_lab.search._base import Proposal, Strategy
+from wiring_lab.search.space import SEARCH_GENERATOR, SearchSpace, child_seed, wiring_from_specs
+
+STRATEGIES = ("random", "evolution", "reinforce", "generator")
+TASK_FN = "wiring_lab.search.runner:train_child"
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """One search run: strategy, budget, seed, the children's network, data and recipe."""
+
+    strategy: str = "random"  # random | evolution | reinforce | generator (one setting's population, the baseline)
+    name: str | None = None  # run name (default: from the strategy and its options); children are NAME-sSEED-INDEX
+    budget: int = 64  # children trained in all
+    batch: int = 4  # children proposed per round (trained in parallel; one REINFORCE update each)
+    seed: int = 0  # search seed: proposals, child seeds, controller init
+    # the children: same network skeleton, recipe and data as the random generators
+    dataset: str = "digits"
+    data_root: str | None = None
+    channels: int = 8  # C
+    nodes: int = 8  # N per stage
+    head_channels: int = 64
+    node_op: str = "sepconv3x3"  # every node's op, unless search_ops
+    search_ops: bool = False  # also search each node's op over the node-op registry
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 0.1
+    weight_decay: float = 5e-5
+    label_smoothing: float = 0.1
+    edge_drop: float = 0.0
+    val_fraction: float = 0.2  # share of the training split held out as the reward's validation set
+    train_limit: int | None = None  # train on the first N images of the remaining training split only
+    density: float = 0.5  # prior probability of each edge u -> v (random wirings, initial population, controller bias)
+    # strategy options
+    random_over: str = "wiring"  # random: "wiring" (the search space) or "generators" (ER P, BA M, WS K,P)
+    generator: str = "ws"  # generator: the fixed setting whose population is the baseline
+    params: dict[str, Any] = field(default_factory=dict)  # generator: its parameters (paper defaults if omitted)
+    population: int = 16  # evolution
+    tournament: int = 4  # evolution: members sampled per selection
+    replace: str = "oldest"  # evolution: oldest | worst
+    representation: str = "flat"  # evolution: flat | hierarchical (motifs of motifs)
+    motif_nodes: int = 4  # hierarchical: nodes per level-2 motif (must divide nodes)
+    motifs: int = 3  # hierarchical: number of level-2 motifs
+    controller_hidden: int = 64  # reinforce: GRU width
+    controller_lr: float = 0.005  # reinforce: Adam learning rate
+    baseline_decay: float = 0.9  # reinforce: moving-average baseline decay
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        for name in ("budget", "batch", "channels", "nodes", "head_channels", "epochs", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer (got {v!r})")
+        if self.name is not None and (not self.name or not all(c.isalnum() or c in "-_." for c in self.name)):
+            raise ValueError(f"name must be letters, digits, '-', '_' or '.' (got {self.name!r})")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0 (got {self.seed})")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in (0, 1) (got {self.val_fraction!r})")
+        if self.train_limit is not None and self.train_limit < 1:
+            raise ValueError(f"train_limit must be a positive integer or None (got {self.train_limit!r})")
+        if self.strategy == "generator":
+            object.__setattr__(self, "params", generator_params(self.generator, **self.params))
+        # build the strategy once, so a bad option fails here with its message
+        make_strategy(self, self.space(3))
+
+    @property
+    def label(self) -> str:
+        """Name of the run and prefix of its children: ``evolution``, ``random-generators``, ``ws-4-0.75``..."""
+        if self.name:
+            base = self.name
+        elif self.strategy == "random":
+            base = "random" if self.random_over == "wiring" else "random-generators"
+        elif self.strategy == "evolution":
+            base = "evolution" if self.representation == "flat" else "evolution-hierarchical"
+        elif self.strategy == "generator":
+            base = "-".join([self.generator] + [f"{v:g}" if isinstance(v, float) else str(v) for v in self.params.values()])
+        else:
+            base = self.strategy
+        return f"{base}-s{self.seed}"
+
+    def space(self, stages: int) -> SearchSpace:
+        """The search space of this run's networks."""
+        from wiring_lab.model import list_node_ops
+
+        ops = tuple(list_node_ops()) if self.search_ops else None
+        return SearchSpace(self.nodes, stages, ops, self.density)
+
+    def train_config(self, seed: int):
+        """The training recipe of one child (its seed is the child seed)."""
+        from wiring_lab.train import TrainConfig
+
+        return TrainConfig(
+            dataset=self.dataset,
+            data_root=self.data_root,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            label_smoothing=self.label_smoothing,
+            edge_drop=self.edge_drop,
+            seed=seed,
+        )
+
+
+def make_strategy(config: SearchConfig, space: SearchSpace) -> Strategy:
+    """The strategy object of ``config``, seeded with ``config.seed``."""
+    if config.strategy == "random":
+        from wiring_lab.search.random import RandomSearch
+
+        return RandomSearch(space, config.seed, config.random_over)
+    if config.strategy == "evolution":
+        from wiring_lab.search.evolution import Evolution
+
+        return Evolution(
+            space,
+            config.seed,
+            config.population,
+            config.tournament,
+            config.replace,
+            config.representation,
+            config.motif_nodes,
+            config.motifs,
+        )
+    if config.strategy == "reinforce":
+        from wiring_lab.search.reinforce import Reinforce
+
+        return Reinforce(space, config.seed, config.controller_hidden, config.controller_lr, config.baseline_decay)
+    from wiring_lab.search.random import GeneratorPopulation
+
+    return GeneratorPopulation(config.generator, config.params)
+
+
+# --- data --------------------------------------------------------------------------------------
+VAL_SPLIT_SEED = 0  # the validation hold-out is the same for every search
+
+
+@functools.lru_cache(maxsize=4)
+def search_data(dataset: str, data_root: str | None, val_fraction: float, train_limit: int | None):
+    """(training data without the hold-out, validation set): the hold-out is stratified, seed 0."""
+    import numpy as np
+    import torch
+    from sklearn.model_selection import train_test_split
+    from torch.utils.data import Subset, TensorDataset
+
+    from wiring_lab.data import Data, load_dataset
+
+    data = load_dataset(dataset, data_root)
+    if isinstance(data.train, TensorDataset):
+        labels = data.train.tensors[1].numpy()
+    else:
+        labels = np.array([int(data.train[i][1]) for i in range(len(data.train))])
+    idx = np.arange(len(labels))
+    fit, val = train_test_split(idx, test_size=val_fraction, random_state=VAL_SPLIT_SEED, stratify=labels)
+    fit = np.sort(fit)[: train_limit] if train_limit else np.sort(fit)
+    val = np.sort(val)
+
+    def part(rows: np.ndarray):
+        """The training examples ``rows`` as a dataset."""
+        if isinstance(data.train, TensorDataset):
+            x, y = data.train.tensors
+            return TensorDataset(x[torch.from_numpy(rows)], y[torch.from_numpy(rows)])
+        return Subset(data.train, rows.tolist())
+
+    fit_data = Data(data.name, part(fit), data.test, data.num_classes, data.in_channels, data.image_size, data.regime, data.classes)
+    return fit_data, part(val)
+
+
+# --- one child (an executor task) --------------------------------------------------------------
+def train_child(
+    config: dict[str, Any],
+    model: str,
+    model_config: dict[str, Any],
+    graphs: list[dict[str, Any]],
+    checkpoint: str,
+    record: dict[str, Any],
+    device: str = "auto",
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Train one child to its checkpoint, evaluate it on the validation and test splits; a JSON-able row.
+
+    ``threads`` caps torch's CPU threads while the child trains (small networks train fastest on one).
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _train_child(config, model, model_config, graphs, checkpoint, record, device)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_child(config, model, model_config, graphs, checkpoint, record, device) -> dict[str, Any]:
+    """:func:`train_child` without the thread cap."""
+    from wiring_lab.evaluate import evaluate
+    from wiring_lab.summary import history_records, model_record
+    from wiring_lab.train import train
+
+    cfg = SearchConfig(**config)
+    fit, val = search_data(cfg.dataset, cfg.data_root, cfg.val_fraction, cfg.train_limit)
+    mc = ModelConfig(**model_config)
+    specs = [GraphSpec.from_dict(g) for g in graphs]
+    t0 = time.perf_counter()
+    ckpt = train(mc, cfg.train_config(mc.seed), checkpoint, device=device, resume=True, data=fit, progress=False, graphs=specs)
+    dev = next(ckpt.model.parameters()).device
+    v = evaluate(ckpt.model, val, dev)
+    final = ckpt.metadata.get("final") or {}
+    return {
+        **record,
+        "model": model,
+        "val_top1": v.top1,
+        "val_loss": v.loss,
+        "test_top1": final.get("test_top1"),
+        "test_top5": final.get("test_top5"),
+        "test_loss": final.get("test_loss"),
+        "n_val": v.n,
+        "n_test": len(fit.test),
+        "seconds": time.perf_counter() - t0,
+        "model_record": model_record(model, ckpt.model, ckpt.metadata, str(checkpoint)),
+        "history": history_records(model, ckpt.metadata),
+    }
+
+
+# --- the search loop ---------------------------------------------------------------------------
+def _child(config: SearchConfig, base: dict[str, Any], index: int, rnd: int, proposal: Proposal):
+    """Model name, model config, stage graphs and the history fields of one proposed child."""
+    name = f"{config.label}-{index:03d}"
+    seed = child_seed(config.seed, index)
+    if proposal.wiring is not None:
+        mc = ModelConfig(**base, generator=SEARCH_GENERATOR, params={"strategy": config.strategy}, seed=seed)
+        specs = proposal.wiring.to_specs({"strategy": config.strategy, "search_seed": config.seed, "child": index}, seed)
+        wiring = proposal.wiring
+    else:
+        mc = ModelConfig(**base, generator=proposal.generator, params=proposal.params, seed=seed)
+        specs = stage_graphs(mc)
+        wiring = wiring_from_specs(specs)
+    record = {
+        "run": config.label,
+        "strategy": config.strategy,
+        "search_seed": config.seed,
+        "child": index,
+        "round": rnd,
+        "child_seed": seed,
+        "generator": mc.generator,
+        "setting": setting_label(mc.generator, mc.params) if proposal.wiring is None else config.label.rsplit("-s", 1)[0],
+        "parent": proposal.parent,
+        "mutation": proposal.mutation,
+        "n_edges": wiring.n_edges,
+        "wiring": json.dumps(wiring.to_dict(), separators=(",", ":")),
+    }
+    return name, mc, specs, record
+
+
+def search_dir(run_dir: str | Path, config: SearchConfig) -> Path:
+    """Folder of one search run's config, child results and strategy state."""
+    return Path(run_dir) / "search" / config.label
+
+
+def _check_config(folder: Path, config: SearchConfig) -> None:
+    """A run folder belongs to one config; only the budget may grow on a re-run."""
+    path = folder / "config.json"
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        mine = to_jsonable(asdict(config))
+        diff = sorted(k for k in set(saved) | set(mine) if k != "budget" and saved.get(k) != mine.get(k))
+        if diff:
+            raise UserError(f"{path}: this search was run with another {diff[0]} ({saved.get(diff[0])!r}); choose another --out or --seed")
+    write_json(path, asdict(config))
+
+
+def run_search(
+    config: SearchConfig,
+    out: str | Path,
+    executor: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    echo: Callable[[str], None] | None = None,
+    threads: int | None = 1,
+) -> pd.DataFrame:
+    """Run (or resume) a search into ``out``; returns its history, one row per trained child.
+
+    ``threads`` caps torch's CPU threads per child (None: torch's default); run children side by
+    side with ``workers`` instead.
+    """
+    run_dir = Path(out).resolve()  # executors may run tasks in another working directory
+    folder = search_dir(run_dir, config)
+    _check_config(folder, config)
+    fit, _ = search_data(config.dataset, config.data_root, config.val_fraction, config.train_limit)
+    if fit.regime == "regular":
+        raise UserError("search needs stages of equal size; the 'regular' regime's first stage has N/2 nodes")
+    base = {
+        "regime": fit.regime,
+        "channels": config.channels,
+        "nodes": config.nodes,
+        "node_op": config.node_op,
+        "num_classes": fit.num_classes,
+        "in_channels": fit.in_channels,
+        "head_channels": config.head_channels,
+    }
+    stages = len(ModelConfig(**base).stage_shapes())
+    strategy = make_strategy(config, config.space(stages))
+    rows: list[dict[str, Any]] = []
+    index, rnd = 0, 0
+    while index < config.budget:
+        proposals = strategy.propose(min(config.batch, config.budget - index))
+        children = [_child(config, base, index + i, rnd, p) for i, p in enumerate(proposals)]
+        tasks = [
+            Task(
+                key=name,
+                fn=TASK_FN,
+                kwargs={
+                    "config": to_jsonable(asdict(config)),
+                    "model": name,
+                    "model_config": to_jsonable(mc.to_dict()),
+                    "graphs": [s.to_dict() for s in specs],
+                    "checkpoint": str(checkpoint_path(run_dir, name)),
+                    "record": record,
+                    "device": device,
+                    "threads": threads,
+                },
+                result_path=str(folder / "results" / f"{name}.json"),
+                gpus=1 if device.startswith("cuda") else 0,
+            )
+            for name, mc, specs, record in children
+        ]
+        outcomes = run_tasks(tasks, executor=executor, workers=workers, address=address, progress=progress)
+        failed = [o for o in outcomes if o.status != "skipped" and o.status != "done"]
+        if failed:
+            raise UserError(f"{len(failed)} child(ren) failed, e.g. {failed[0].key}: {failed[0].error}; fix it and re-run to continue")
+        results = []
+        for (name, _, _, record), o in zip(children, outcomes):
+            result = o.result or {}
+            if result.get("wiring") != record["wiring"] or result.get("child_seed") != record["child_seed"]:
+                raise UserError(
+                    f"{folder / 'results' / (name + '.json')}: holds another child than this search proposes "
+                    "(made by another version or config); choose another --out"
+                )
+            results.append(result)
+        strategy.observe(proposals, [r["val_top1"] / 100.0 for r in results])
+        rows.extend(results)
+        if echo is not None:
+            best = max(r["val_top1"] for r in rows)
+            echo(f"{config.label}: round {rnd}, {len(rows)}/{config.budget} children, best validation top-1 {best:.2f}%")
+        _save_state(folder, strategy)
+        write_search_tables(run_dir)
+        index += len(proposals)
+        rnd += 1
+    return search_history(rows)
+
+
+def _save_state(folder: Path, strategy: Strategy) -> None:
+    """The strategy's state after a round: tensors in ``state.pt`` (controller), plain values in ``state.json``.
+
+    For inspection: a re-run rebuilds the state by replaying the finished children instead.
+    """
+    import torch
+
+    from wiring_lab._io import atomic_path
+
+    state = strategy.state_dict()
+    if strategy.name == "reinforce":
+        with atomic_path(folder / "state.pt") as tmp:
+            torch.save(state, tmp)
+    else:
+        write_json(folder / "state.json", state)
+
+
+# --- tables ------------------------------------------------------------------------------------
+HISTORY_COLUMNS = [
+    "run", "strategy", "search_seed", "child", "round", "model", "generator", "setting", "parent", "mutation",
+    "n_edges", "val_top1", "val_loss", "test_top1", "test_top5", "test_loss", "best_val_so_far",
+    "best_test_so_far", "n_val", "n_test", "child_seed", "seconds", "checkpoint", "wiring",
+]  # fmt: skip
+
+
+def search_history(results: list[dict[str, Any]]) -> pd.DataFrame:
+    """Tidy history: one row per child, in child order per run, with best-so-far columns.
+
+    ``best_val_so_far`` is the best validation top-1 among the children trained so far;
+    ``best_test_so_far`` the test top-1 of that child (the one the search would pick).
+    """
+    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("model_record", "history")} for r in results])
+    if df.empty:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    df["checkpoint"] = [r.get("model_record", {}).get("checkpoint") for r in results]
+    df = df.sort_values(["run", "child"], kind="stable").reset_index(drop=True)
+    best_val, best_test = [], []
+    for _, g in df.groupby("run", sort=False):
+        bv, bt = -1.0, None
+        for v, t in zip(g["val_top1"], g["test_top1"]):
+            if v > bv:
+                bv, bt = v, t
+            best_val.append(bv)
+            best_test.append(bt)
+    df["best_val_so_far"] = best_val
+    df["best_test_so_far"] = best_test
+    return df[[c for c in HISTORY_COLUMNS if c in df.columns]]
+
+
+def collect_results(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Every finished child's result under ``RUN_DIR/search/*/results/``."""
+    rows = []
+    for path in sorted(Path(run_dir).glob("search/*/results/*.json")):
+        try:
+            rows.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            raise UserError(f"{path}: unreadable child result; delete it to retrain that child") from None
+    return rows
+
+
+def _merge(path: Path, new: pd.DataFrame, models: set[str]) -> None:
+    """Replace the rows of ``models`` in the table at ``path`` by ``new`` (other rows are kept)."""
+    if path.is_file():
+        old = read_table(path)
+        new = pd.concat([old[~old["model"].astype(str).isin(models)], new], ignore_index=True)
+    write_table(new, path)
+
+
+def write_search_tables(run_dir: str | Path) -> pd.DataFrame:
+    """Write ``search_history.csv`` and the children's rows of ``models.csv`` / ``history.csv``."""
+    results = collect_results(run_dir)
+    history = search_history(results)
+    write_table(history, table_path(run_dir, "search_history"))
+    write_table(search_summary(history), table_path(run_dir, "search_summary"))
+    models = {r["model"] for r in results}
+    _merge(table_path(run_dir, "models"), pd.DataFrame([r["model_record"] for r in results]), models)
+    _merge(table_path(run_dir, "history"), pd.DataFrame([h for r in results for h in r["history"]]), models)
+    return history
+
+
+# --- summary: best and median per run, with intervals ------------------------------------------
+def search_summary(history: pd.DataFrame, resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per population (run name without its seed; a generator run's setting): best and median test top-1, 95% intervals.
+
+    ``best_top1`` is the test top-1 of the child with the best validation top-1 (what a search
+    picks), with the Wilson score interval over the ``n_test`` test images; ``max_top1`` the best
+    test top-1 of any child; ``median_top1`` the median over children, with a percentile
+    bootstrap interval over children (``resamples`` resamples, ``seed``).
+    """
+    import numpy as np
+    from scipy.stats import binomtest, bootstrap
+
+    rows = []
+    from wiring_lab.search.plots import population_names
+
+    df = history.assign(population=population_names(history))
+    for pop, g in df.groupby("population", sort=True):
+        g = g.dropna(subset=["test_top1"])
+        top = g.sort_values(["val_top1", "child"], ascending=[False, True]).iloc[0]
+        n_test = int(top["n_test"]) if "n_test" in g.columns and pd.notna(top["n_test"]) else None
+        lo = hi = float("nan")
+        if n_test:
+            ci = binomtest(round(top["test_top1"] / 100 * n_test), n_test).proportion_ci(method="wilson")
+            lo, hi = 100 * ci.low, 100 * ci.high
+        acc = g["test_top1"].to_numpy(dtype=float)
+        mlo = mhi = float("nan")
+        if len(acc) > 1 and np.ptp(acc) > 0:
+            res = bootstrap((acc,), np.median, n_resamples=resamples, method="percentile", random_state=seed)
+            mlo, mhi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        elif len(acc):
+            mlo = mhi = float(acc[0])
+        rows.append({
+            "population": pop, "strategy": g["strategy"].iloc[0], "n": len(g), "seeds": g["search_seed"].nunique(),
+            "best_model": top["model"], "best_val_top1": float(top["val_top1"]), "best_top1": float(top["test_top1"]),
+            "best_top1_lo": lo, "best_top1_hi": hi, "max_top1": float(acc.max()), "median_top1": float(np.median(acc)),
+            "median_top1_lo": mlo, "median_top1_hi": mhi, "mean_top1": float(acc.mean()),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+# --- study files -------------------------------------------------------------------------------
+def load_search_study(path: str | Path, scale: str) -> list[SearchConfig]:
+    """The search runs of a study file's ``scale``: ``scales.SCALE.common`` merged into each of ``scales.SCALE.runs``."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such study file")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise UserError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    scales = doc.get("scales") if isinstance(doc, dict) else None
+    if not isinstance(scales, dict) or scale not in scales:
+        known = ", ".join(scales) if isinstance(scales, dict) else "none"
+        raise UserError(f"{path}: no scale {scale!r} under 'scales' (has: {known})")
+    block = scales[scale] or {}
+    common, runs = block.get("common") or {}, block.get("runs") or []
+    if not isinstance(common, dict) or not isinstance(runs, list) or not runs:
+        raise UserError(f"{path}: scales.{scale} needs 'common' (a mapping) and 'runs' (a non-empty list of mappings)")
+    fields = set(SearchConfig.__dataclass_fields__)
+    configs = []
+    for i, run in enumerate(runs):
+        merged = {**common, **(run or {})}
+        unknown = sorted(set(merged) - fields)
+        if unknown:
+            raise UserError(f"{path}: scales.{scale}.runs[{i}]: unknown key {unknown[0]!r}")
+        try:
+            configs.append(SearchConfig(**merged))
+        except (TypeError, ValueError) as e:
+            raise UserError(f"{path}: scales.{scale}.runs[{i}]: {e}") from None
+    labels = [c.label for c in configs]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise UserError(f"{path}: scales.{scale}: two runs are both named {dup[0]!r}; give one a 'name'")
+    return configs
+
+
+def write_search_figures(run_dir: str | Path) -> list[Path]:
+    """Render the ``search_progress`` and ``search_edf`` figures into ``RUN_DIR/figures/`` from the run's tables."""
+    from wiring_lab.figures import render_figures
+
+    return [o.path for o in render_figures(run_dir, ["search_progress", "search_edf"]) if o.path is not None]
