@@ -692,3 +692,37 @@ def test_hostile_tables_for_figures(damage_run, tmp_path, name):
         edit(pd.read_csv(run / "tables" / "damage.csv")).to_csv(path, index=False)
     assert_one_line_error(["figures", figure, "--from", str(run)], str(path), message, root=run)
     assert not (run / "figures").exists()
+
+
+# --- search study files and run folders ------------------------------------------------------------
+SEARCH_STUDIES = {
+    "zero-length": (b"", "no scale 'demo'"),
+    "not UTF-8": (b"\xff\xfe\x00scales: {}\n", "not valid YAML"),
+    "deep nesting": (b"[" * 20000, "not valid YAML"),
+    "python tag": (b"scales: !!python/object/apply:os.system ['touch MARKER']\n", "not valid YAML"),
+    "scale not a mapping": (b"scales:\n  demo: [1, 2]\n", "needs 'common'"),
+    "runs of numbers": (b"scales:\n  demo:\n    common: {}\n    runs: [1, 2]\n", "needs 'common'"),
+    "unknown key": (b"scales:\n  demo:\n    common: {}\n    runs: [{budjet: 3}]\n", "unknown key 'budjet'"),
+}
+
+
+@pytest.mark.parametrize("name", list(SEARCH_STUDIES))
+def test_hostile_search_study_files(tmp_path, name, monkeypatch):
+    pytest.importorskip("wiring_lab.search")
+    monkeypatch.chdir(tmp_path)
+    text, message = SEARCH_STUDIES[name]
+    path = tmp_path / "search.yaml"
+    path.write_bytes(text)
+    assert_one_line_error(["search", "--study", str(path), "--out", str(tmp_path / "run")], str(path), message, root=tmp_path)
+    assert not (tmp_path / "MARKER").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("content", ["", "[" * 100_000, "[1, 2]"])
+def test_search_folder_with_a_hostile_child_result(tmp_path, content):
+    search = pytest.importorskip("wiring_lab.search.runner")
+    bad = tmp_path / "search" / "x" / "results" / "child.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(content)
+    with pytest.raises(ValueError, match="unreadable child result") as err:
+        search.collect_results(tmp_path)
+    assert str(bad) in str(err.value) and "\n" not in str(err.value)

@@ -295,7 +295,12 @@ def _check_config(folder: Path, config: SearchConfig) -> None:
     """A run folder belongs to one config; only the budget may grow on a re-run."""
     path = folder / "config.json"
     if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            saved = None
+        if not isinstance(saved, dict):
+            raise UserError(f"{path}: not a search config (unreadable or not a JSON object); delete it, or choose another --out")
         mine = to_jsonable(asdict(config))
         diff = sorted(k for k in set(saved) | set(mine) if k != "budget" and saved.get(k) != mine.get(k))
         if diff:
@@ -439,9 +444,12 @@ def collect_results(run_dir: str | Path) -> list[dict[str, Any]]:
     rows = []
     for path in sorted(Path(run_dir).glob("search/*/results/*.json")):
         try:
-            rows.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            raise UserError(f"{path}: unreadable child result; delete it to retrain that child") from None
+            row = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            row = None
+        if not isinstance(row, dict):
+            raise UserError(f"{path}: unreadable child result; delete it to retrain that child")
+        rows.append(row)
     return rows
 
 
@@ -517,13 +525,15 @@ def load_search_study(path: str | Path, scale: str) -> list[SearchConfig]:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise UserError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    except (UnicodeDecodeError, RecursionError) as e:
+        raise UserError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
     scales = doc.get("scales") if isinstance(doc, dict) else None
     if not isinstance(scales, dict) or scale not in scales:
         known = ", ".join(scales) if isinstance(scales, dict) else "none"
         raise UserError(f"{path}: no scale {scale!r} under 'scales' (has: {known})")
     block = scales[scale] or {}
-    common, runs = block.get("common") or {}, block.get("runs") or []
-    if not isinstance(common, dict) or not isinstance(runs, list) or not runs:
+    common, runs = (block.get("common") or {}, block.get("runs") or []) if isinstance(block, dict) else (None, None)
+    if not isinstance(common, dict) or not isinstance(runs, list) or not runs or not all(isinstance(r, (dict, type(None))) for r in runs):
         raise UserError(f"{path}: scales.{scale} needs 'common' (a mapping) and 'runs' (a non-empty list of mappings)")
     fields = set(SearchConfig.__dataclass_fields__)
     configs = []
