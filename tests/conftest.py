@@ -12,7 +12,8 @@ matplotlib.use("Agg")
 
 # Tests run on the CPU unless WIRING_LAB_TEST_DEVICE says otherwise (e.g. cuda).
 TEST_DEVICE = os.environ.get("WIRING_LAB_TEST_DEVICE", "cpu")
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# Tiny networks train fastest on one thread, and results then do not depend on the core count.
+torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):

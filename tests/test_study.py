@@ -309,3 +309,13 @@ def test_study_damages_and_attacks_every_trained_network(tmp_path):
     quick = expand_study(load_study(path), "quick", tmp_path / "q")
     assert [t.key.split(":")[0] for t in quick.analysis_tasks] == ["attack", "metrics"]
     assert quick.analysis_tasks[0].kwargs["settings"]["repeats"] == 2
+
+
+def test_ablate_points_a_search_study_to_wiring_lab_search():
+    from typer.testing import CliRunner
+
+    from wiring_lab.cli import app
+
+    r = CliRunner().invoke(app, ["ablate", str(Path(__file__).parent.parent / "ablations" / "search_vs_random.yaml"), "--dry-run"])
+    assert r.exit_code == 2
+    assert "wiring-lab search --study" in r.output

@@ -278,6 +278,10 @@ def load_study(path: str | Path) -> Study:
     """Read and validate a study file; errors say ``FILE:LINE: what is wrong``."""
     path = str(path)
     doc = load_yaml_with_lines(path)
+    scales = doc.get("scales") if isinstance(doc, dict) else None
+    if isinstance(doc, dict) and "networks" not in doc and isinstance(scales, dict):
+        if any(isinstance(v, dict) and "runs" in v for v in scales.values()):
+            raise UserError(f"{path}: this is a search study (its scales hold 'runs'); run it with: wiring-lab search --study {path}")
     r = _Reader(path, doc, "", STUDY_KEYS)
     name = r.get("name", "str", required=True)
     if not all(c.isalnum() or c in "-_." for c in name):
