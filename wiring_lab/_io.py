@@ -51,6 +51,17 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return path
 
 
+def read_text_file(path: str | Path, what: str = "file") -> str:
+    """Read a UTF-8 text file; a missing or unreadable one is a :class:`UserError` naming it."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: cannot read {what} ({e.__class__.__name__})") from None
+
+
 def to_jsonable(obj: Any) -> Any:
     """Dataclasses, paths, numpy scalars and tuples to plain JSON containers."""
     import numpy as np

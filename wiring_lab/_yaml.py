@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from wiring_lab._io import UserError
+from wiring_lab._io import UserError, read_text_file
 
 
 class Map(dict):
@@ -62,12 +62,7 @@ def _convert(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, whe
 def load_yaml_with_lines(path: str | Path) -> Any:
     """Parse a YAML file (safe loader: plain data only) into :class:`Map` / :class:`Seq` / scalars."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such study file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read the file ({e.__class__.__name__})") from None
+    text = read_text_file(path, "study file")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is None:

@@ -432,12 +432,9 @@ def save_graph(spec: GraphSpec, path: str | Path) -> Path:
 def load_graph(path: str | Path) -> GraphSpec:
     """Read a graph JSON file; errors name the file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such graph file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: cannot read graph file ({e.__class__.__name__})") from None
+    from wiring_lab._io import read_text_file
+
+    text = read_text_file(path, "graph file")
     try:
         return GraphSpec.from_json(text)
     except ValueError as e:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import yaml
 
-from wiring_lab._io import UserError
+from wiring_lab._io import UserError, read_text_file
 from wiring_lab.graphs import MAX_NODES, GraphSpec
 from wiring_lab.model import ModelConfig
 
@@ -152,12 +152,7 @@ _NetworkxYamlLoader.add_multi_constructor("tag:yaml.org,2002:python/", _plain)
 
 def read_networkx_yaml(path: Path, generator: str = "custom") -> GraphSpec:
     """A graph written by ``nx.write_yaml`` (a pickled-object YAML dump), parsed as plain data."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such graph file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read graph file ({e.__class__.__name__})") from None
+    text = read_text_file(path, "graph file")
     try:
         data = yaml.load(text, Loader=_NetworkxYamlLoader)  # noqa: S506 -- restricted SafeLoader subclass
     except yaml.YAMLError as e:
@@ -197,12 +192,7 @@ def read_networkx_yaml(path: Path, generator: str = "custom") -> GraphSpec:
 
 def read_edge_text(path: Path) -> tuple[int, list[tuple[int, int]]]:
     """seungwonpark's text graph: N, then E, then E lines ``u v`` (edges in file order)."""
-    try:
-        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such graph file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read graph file ({e.__class__.__name__})") from None
+    lines = [ln.strip() for ln in read_text_file(path, "graph file").splitlines()]
     lines = [ln for ln in lines if ln]
     try:
         n, e = int(lines[0]), int(lines[1])
