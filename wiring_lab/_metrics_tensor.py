@@ -10,6 +10,8 @@ which keeps every count exact below 2**53 and every other number within a few ul
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -63,17 +65,31 @@ def compute(
     """Metrics of a batch of undirected graphs ``adj`` (B, N, N) bool: graph-level (B,), node-level (B, N)."""
     gm, nm = set(graph_metrics), set(node_metrics)
     b, n, _ = adj.shape
-    chunk = chunk or default_chunk(n, device)
+    on_cpu = torch.device(device).type == "cpu"
+    # On a CPU, chunks run side by side in threads (torch ops release the GIL), one per core
+    # torch would use, each single-threaded; results are identical whatever the thread count.
+    workers = max(1, min(torch.get_num_threads(), os.cpu_count() or 1)) if on_cpu else 1
+    chunk = chunk or default_chunk(n, device) * workers
     graph_parts: dict[str, list[np.ndarray]] = {k: [] for k in gm}
     node_parts: dict[str, list[np.ndarray]] = {k: [] for k in nm}
+
+    def run(start: int) -> tuple[dict, dict]:
+        a = torch.as_tensor(adj[start : start + chunk], device=device).to(dtype)
+        g_out, n_out = _compute_chunk(a, gm, nm)
+        return {k: v.cpu().numpy() for k, v in g_out.items()}, {k: v.cpu().numpy() for k, v in n_out.items()}
+
+    starts = range(0, b, chunk)
     with _single_thread_on_cpu(device):
-        for start in range(0, b, chunk):
-            a = torch.as_tensor(adj[start : start + chunk], device=device).to(dtype)
-            g_out, n_out = _compute_chunk(a, gm, nm)
-            for k, v in g_out.items():
-                graph_parts[k].append(v.cpu().numpy())
-            for k, v in n_out.items():
-                node_parts[k].append(v.cpu().numpy())
+        if workers > 1 and len(starts) > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                results = list(pool.map(run, starts))
+        else:
+            results = [run(s) for s in starts]
+    for g_out, n_out in results:
+        for k, v in g_out.items():
+            graph_parts[k].append(v)
+        for k, v in n_out.items():
+            node_parts[k].append(v)
     cat = lambda parts, shape: np.concatenate(parts) if parts else np.zeros(shape)  # noqa: E731
     return (
         {k: cat(v, (0,)) for k, v in graph_parts.items()},
