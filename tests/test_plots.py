@@ -169,7 +169,7 @@ def test_stage_graphs_one_row_per_setting(run_dir):
     fig = plots.plot_stage_graphs(specs)
     shown = [a for a in fig.axes if a.get_title()]
     assert len(shown) == 4
-    assert shown[0].get_title().startswith("a: stage 1, WS(4, 0.5)")
+    assert shown[0].get_title().startswith("a: stage 0, WS(4, 0.5)")
     assert {"in", "out"} <= set(_texts(fig))
     # through the catalogue: graphs regenerated from models.csv rows (no checkpoints in run_dir)
     [outcome] = figures.render_figures(run_dir, "stage_graphs")

@@ -252,7 +252,7 @@ def plot_stage_graphs(graphs: Mapping[str, Sequence[Any]], max_models: int = 6):
                 ax.set_axis_off()
                 continue
             s = specs[col]
-            draw_stage(s, ax=ax, node_size=node_size, title=f"{name}: stage {col + 1}, {setting_label(s.generator, s.params)}, N={s.n}")
+            draw_stage(s, ax=ax, node_size=node_size, title=f"{name}: stage {col}, {setting_label(s.generator, s.params)}, N={s.n}")
     return fig
 
 
