@@ -78,7 +78,7 @@ class DamageConfig:
     naive: bool = False  # re-run the whole network for every variant (the baseline, for checking)
     bootstrap: int = 1000  # paired-bootstrap resamples of the test images for the delta's 95% CI
     chunk: int = 128  # variants evaluated together (rows are written after each chunk)
-    variant_batch: int = 8  # variants stacked along the batch through the later stages (1: no stacking)
+    variant_batch: int = 8  # at most this many variants stacked along the batch through later stages (1: none; fewer on large inputs, see STACK_ELEMENTS)
     dataset: str | None = None  # override the checkpoint's data set
     data_root: str | None = None
 
@@ -248,6 +248,9 @@ def _train_batches(data: Data, k: int, batch_size: int, seed: int, device: torch
     return out
 
 
+STACK_ELEMENTS = 1 << 21  # input elements (images x C x H x W) up to which variants are stacked
+
+
 class _Evaluator:
     """Evaluates groups of variants on the test images: per-image hits and losses, kept on the device."""
 
@@ -281,8 +284,10 @@ class _Evaluator:
         parts: list[list[tuple[torch.Tensor, ...]]] = [[] for _ in variants]
         damaged = [min(d) for d in variants if d]
         upto = max(damaged) if damaged and all(variants) else None
-        vb = self.variant_batch
         for x, y in self.batches():
+            # Stacking variants pays while the stacked batch stays cache-sized (tiny images);
+            # on 224x224 inputs it only adds memory traffic, so those run one variant at a time.
+            vb = max(1, min(self.variant_batch, STACK_ELEMENTS // max(1, x.numel())))
             cache = None if self.naive else engine.run_intact(model, x, upto)
             logits: list[torch.Tensor | None] = [None] * len(variants)
             stackable: dict[int, list[int]] = {}
