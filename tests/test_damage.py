@@ -65,7 +65,6 @@ def test_engine_equals_naive_for_every_node_and_edge(tiny_ckpt, digits, cascade)
     # some variants must actually hurt, or the comparison would be vacuous
     assert fast["delta_top1"].min() < -5
     # edges are listed in DAG ids, input and output edges included
-    dag = tiny_ckpt.model.stages[0].dag
     edges = fast[(fast["kind"] == "edge") & (fast["stage"] == 0)][["source", "target"]]
     assert sorted(map(tuple, edges.to_numpy().tolist())) == sorted(tiny_ckpt.graphs[0].to_dag().edges())
 

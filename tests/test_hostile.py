@@ -25,7 +25,7 @@ import torch
 from typer.testing import CliRunner
 
 from wiring_lab.cli import app
-from wiring_lab.graphs import MAX_NODES, generate_graph, load_graph
+from wiring_lab.graphs import MAX_NODES, load_graph
 
 RUNNER = CliRunner()
 

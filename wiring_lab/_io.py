@@ -122,6 +122,20 @@ def read_table(path: str | Path):
     return df
 
 
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with torch's CPU thread count set to ``n`` (None: unchanged), then restore it."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def resolve_device(device: str = "auto"):
     """``auto`` -> CUDA when available else CPU; ``cuda`` without a GPU is a :class:`UserError`."""
     import torch

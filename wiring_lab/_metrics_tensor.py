@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 import torch
+
+from wiring_lab._io import torch_threads
 
 # Which intermediate results a metric needs.
 _NEEDS_BFS_GRAPH = {"avg_path_length", "n_components", "diameter", "global_efficiency"}
@@ -34,24 +35,6 @@ def default_chunk(n: int, device: torch.device | str = "cpu") -> int:
     """Graphs per chunk for N-node graphs: cache-sized on a CPU, 64x larger on a GPU."""
     scale = 1 if torch.device(device).type == "cpu" else 64
     return max(1, scale * _CHUNK_ELEMENTS // (n * n))
-
-
-@contextmanager
-def _single_thread_on_cpu(device: torch.device | str) -> Iterator[None]:
-    """Run CPU ops single-threaded, then restore torch's thread count.
-
-    The ops act on cache-sized chunks, too small for intra-op threads to pay: on the shared
-    2-core development machine two threads made the backend 10x slower (threads spin-wait).
-    """
-    if torch.device(device).type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def compute(
@@ -79,7 +62,9 @@ def compute(
         return {k: v.cpu().numpy() for k, v in g_out.items()}, {k: v.cpu().numpy() for k, v in n_out.items()}
 
     starts = range(0, b, chunk)
-    with _single_thread_on_cpu(device):
+    # Each op single-threaded: on cache-sized chunks torch's intra-op threads only spin-wait
+    # (10x slower on the shared 2-core machine); parallelism comes from the chunk threads instead.
+    with torch_threads(1 if on_cpu else None):
         if workers > 1 and len(starts) > 1:
             with ThreadPoolExecutor(workers) as pool:
                 results = list(pool.map(run, starts))

@@ -8,7 +8,6 @@ layout that was expected.
 
 from __future__ import annotations
 
-import io
 import pickle
 import struct
 import zlib

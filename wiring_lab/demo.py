@@ -212,15 +212,10 @@ def run_demo(
     so small that one thread is fastest; several threads on a busy machine are many times slower.
     Returns ``{"report": path, "figures": [FigureOutcome], "timings": [...], "models": {name: path}}``.
     """
-    import torch
+    from wiring_lab._io import torch_threads
 
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         return _run_demo(out, config, device, echo)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _run_demo(out: str | Path, config: DemoConfig, device: str, echo: Callable[[str], None]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from wiring_lab._io import UserError, library_versions, write_json, write_table
+from wiring_lab._io import UserError, library_versions, torch_threads, write_json, write_table
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
 from wiring_lab.rundir import checkpoint_path, table_path
@@ -536,24 +536,6 @@ def _study_data(dataset: str, data_root: str | None, image_size: int | None, lim
     return _DATA_CACHE[key]
 
 
-class _Threads:
-    """Fix torch's CPU thread count for a task, and restore it afterwards."""
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def __enter__(self) -> None:
-        import torch
-
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: Any) -> None:
-        import torch
-
-        torch.set_num_threads(self.before)
-
-
 def train_network(
     run_dir: str,
     name: str,
@@ -572,7 +554,7 @@ def train_network(
     mc, tc = ModelConfig(**model_config), TrainConfig(**train_config)
     data = _study_data(tc.dataset, tc.data_root, image_size, limit)
     out = checkpoint_path(run_dir, name)
-    with _Threads(threads):
+    with torch_threads(threads):
         ckpt = train(mc, tc, out, device=device, resume=True, data=data, progress=False)
     rel = str(out.relative_to(run_dir)) if out.is_relative_to(run_dir) else str(out)
     models = [model_record(name, ckpt.model, ckpt.metadata, checkpoint=rel)]
@@ -623,7 +605,7 @@ def damage_network(
 
     config = DamageConfig(**_tuples(settings))
     data = _study_data(dataset, data_root, image_size, limit)
-    with _Threads(threads):
+    with torch_threads(threads):
         df = damage_sweep(checkpoint_path(run_dir, name), config, data=data, device=device, progress=False)
     return {"damage": _rows(df), "columns": _columns(damage=df), "int_columns": _int_columns(damage=df)}
 
@@ -649,7 +631,7 @@ def attack_network(
     orders = kw.pop("orders", (kw.pop("order", "random"),))
     data = _study_data(dataset, data_root, image_size, limit)
     ckpt = checkpoint_path(run_dir, name)
-    with _Threads(threads):
+    with torch_threads(threads):
         frames = [attack_curve(ckpt, AttackConfig(order=o, **kw), data=data, device=device, progress=False) for o in orders]
     df = pd.concat(frames, ignore_index=True)
     return {"attack": _rows(df), "columns": _columns(attack=df), "int_columns": _int_columns(attack=df)}
@@ -663,7 +645,7 @@ def metrics_network(run_dir: str, name: str, settings: dict[str, Any], threads: 
 
     specs = [GraphSpec.from_dict(d) for d in read_checkpoint(checkpoint_path(run_dir, name))["graphs"]]
     backend = settings.get("backend", "networkx")
-    with _Threads(threads):
+    with torch_threads(threads):
         frames = {"stage_metrics": stage_metrics(specs, model=name, backend=backend, device="cpu")}
         if settings.get("nodes"):
             frames["node_metrics"] = stage_node_metrics(specs, model=name, backend=backend, device="cpu")

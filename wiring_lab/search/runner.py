@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -214,15 +214,10 @@ def train_child(
 
     ``threads`` caps torch's CPU threads while the child trains (small networks train fastest on one).
     """
-    import torch
+    from wiring_lab._io import torch_threads
 
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         return _train_child(config, model, model_config, graphs, checkpoint, record, device)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _train_child(config, model, model_config, graphs, checkpoint, record, device) -> dict[str, Any]:
