@@ -136,7 +136,8 @@ def train(
         if ckpt.train_state is not None and start_epoch < train_config.epochs:
             _restore_optimizer(opt, ckpt.train_state["optimizer"], out)
         if start_epoch >= train_config.epochs:
-            return load_checkpoint(out, device=dev)
+            ckpt.model.to(dev)
+            return ckpt
     model.to(dev)
     model.set_edge_drop(train_config.edge_drop)
     for group in opt.param_groups:  # optimizer state follows the model's device
@@ -208,4 +209,6 @@ def train(
         model.set_edge_drop(train_config.edge_drop)
         if on_epoch is not None:
             on_epoch(row)
-    return load_checkpoint(out, device=dev)
+    model.set_edge_drop(0.0)
+    # the model just saved is returned as is: reading the file back would only repeat the I/O
+    return Checkpoint(model.eval(), model.graphs, model.config, metadata, {"optimizer": opt.state_dict(), "epoch": train_config.epochs}, out)
