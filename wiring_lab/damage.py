@@ -569,18 +569,13 @@ def attack_orders(ckpt: Checkpoint, config: AttackConfig) -> list[list[tuple[int
     generated undirected graph (betweenness normalised, so stages of equal N compare); ties are
     broken by a shuffle seeded with ``config.seed``.
     """
-    import networkx as nx
+    from wiring_lab.metrics import node_metrics
 
     pairs = [(s, v) for s, st in enumerate(ckpt.model.stages) for v in range(st.dag.n)]
     if config.order == "random":
         return [[pairs[i] for i in np.random.default_rng([config.seed, r]).permutation(len(pairs))] for r in range(config.repeats)]
-    score: dict[tuple[int, int], float] = {}
-    for s, st in enumerate(ckpt.model.stages):
-        g = nx.Graph()
-        g.add_nodes_from(range(st.dag.n))
-        g.add_edges_from((u, w) for w in range(st.dag.n) for u in st.dag.preds[w])
-        vals = dict(g.degree()) if config.order == "degree" else nx.betweenness_centrality(g, normalized=True)
-        score.update({(s, v): float(x) for v, x in vals.items()})
+    ranked = node_metrics([st.graph for st in ckpt.model.stages], device="cpu", metrics=[config.order])
+    score = {(int(r.graph), int(r.node)): float(getattr(r, config.order)) for r in ranked.itertuples()}
     shuffled = [pairs[i] for i in np.random.default_rng(config.seed).permutation(len(pairs))]
     return [sorted(shuffled, key=lambda p: -score[p])]  # stable sort keeps the shuffled order in ties
 
