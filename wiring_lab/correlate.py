@@ -38,21 +38,34 @@ from wiring_lab._io import UserError
 from wiring_lab.graphs import GraphSpec
 
 METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")
-CORRELATION_COLUMNS = ["metric", "target", "group", "n", "method", "r", "lo", "hi", "p"]
-REGRESSION_COLUMNS = ["group", "target", "n", "folds", "r2_mean", "r2_std", "metric", "importance_mean", "importance_std"]
+CLUSTER_UNITS: dict[str, tuple[str, ...]] = {"model": ("model",), "stage": ("model", "stage"), "none": ()}  # --cluster: columns of one unit
+MIN_CLUSTERS = 8  # fewer units than this in a group: no cluster-bootstrap interval (the table says too few)
+CORRELATION_COLUMNS = [
+    "metric", "target", "group", "n", "method", "r", "lo", "hi", "p", "p_holm", "p_bh",
+    "cluster", "n_clusters", "ci_note", "net_median", "net_q25", "net_q75", "n_net", "controls",
+]  # fmt: skip
+REGRESSION_COLUMNS = ["group", "target", "n", "folds", "cv_unit", "n_groups", "r2_mean", "r2_std", "metric", "importance_mean", "importance_std", "note"]
+MIXED_COLUMNS = ["group", "metric", "target", "generator", "slope", "se", "lo", "hi", "p", "p_holm", "p_bh", "n", "n_networks", "re_var", "resid_var", "formula", "note"]
+SLOPE_METRIC_DEFAULTS = ("out_degree", "out_degree_graph")  # the headline slope: the first of these the table has
+DAMAGE_SPLITS = ("ablation", "cascade", "recalibrate_bn")  # damage settings never pooled: rows are grouped by them when they vary
 
 
 @dataclass(frozen=True)
 class CorrelateConfig:
-    """What to correlate: target, metrics, grouping, bootstrap and cross-validation settings."""
+    """What to correlate: target, metrics, grouping, resampling unit, bootstrap, mixed model and cross-validation settings."""
 
     target: str | None = None  # default: delta_top1 for damage rows, top1 for model rows
     metrics: tuple[str, ...] | None = None  # default: every node (damage) or graph (models) metric
     by: tuple[str, ...] = ()  # extra grouping columns, e.g. ("stage",)
     n_boot: int = 1000  # bootstrap resamples for the 95% intervals
-    folds: int = 5  # cross-validation folds of the regression
+    folds: int = 5  # cross-validation folds of the regression (group k-fold by the cluster unit)
     seed: int = 0  # bootstrap and fold shuffling
     backend: str = "tensor"  # metrics backend for the joined metrics
+    cluster: str = "model"  # resampling unit: model (a network), stage (model x stage) or none (rows)
+    min_clusters: int = MIN_CLUSTERS  # units a group needs for a cluster-bootstrap interval
+    slope_metrics: tuple[str, ...] | None = None  # mixed-model slopes (damage rows); default: out-degree
+    generator: str = "generator"  # column whose levels get their own mixed-model slope
+    controls: tuple[str, ...] = ("stage", "depth")  # partial correlations control for these (when present)
 
     def __post_init__(self) -> None:
         if self.n_boot < 10:
@@ -61,14 +74,21 @@ class CorrelateConfig:
             raise ValueError(f"folds must be at least 2 (got {self.folds})")
         if self.seed < 0:
             raise ValueError(f"seed must be non-negative (got {self.seed})")
+        if self.cluster not in CLUSTER_UNITS:
+            raise ValueError(f"unknown cluster unit {self.cluster!r}; choose {', '.join(CLUSTER_UNITS)}")
+        if self.min_clusters < 2:
+            raise ValueError(f"min_clusters must be at least 2 (got {self.min_clusters}); 8 is the default")
         object.__setattr__(self, "by", tuple(self.by))
+        object.__setattr__(self, "controls", tuple(self.controls))
         if self.metrics is not None:
             object.__setattr__(self, "metrics", tuple(self.metrics))
+        if self.slope_metrics is not None:
+            object.__setattr__(self, "slope_metrics", tuple(self.slope_metrics))
 
 
 @dataclass
 class CorrelationResult:
-    """Joined table, correlation rows, regression rows and the config that made them."""
+    """Joined table, correlation rows, per-network rows, mixed-model slopes, regression rows and the config that made them."""
 
     data: pd.DataFrame
     correlations: pd.DataFrame
@@ -76,6 +96,9 @@ class CorrelationResult:
     config: CorrelateConfig
     kind: str  # "damage" or "models"
     notes: list[str] = field(default_factory=list)
+    per_network: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per group, network, metric and method
+    mixed: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per group, slope metric and generator
+    groups: dict[str, dict[str, int]] = field(default_factory=dict)  # rows, networks and resampling units per group
 
 
 # --- finding the graphs ----------------------------------------------------------------------
@@ -241,15 +264,6 @@ def join_model_metrics(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], by_
 
 
 # --- statistics ------------------------------------------------------------------------------
-def _rowwise_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Pearson r of each row pair of (R, n) arrays; NaN where a row is constant."""
-    xc = x - x.mean(1, keepdims=True)
-    yc = y - y.mean(1, keepdims=True)
-    den = np.sqrt((xc * xc).sum(1) * (yc * yc).sum(1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (xc * yc).sum(1) / np.where(den > 0, den, 1.0), np.nan)
-
-
 def _statistic(method: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Coefficient and two-sided p-value from scipy."""
     from scipy import stats
@@ -259,18 +273,106 @@ def _statistic(method: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]
     return float(res[0]), float(res[1])
 
 
-def _bootstrap(method: str, x: np.ndarray, y: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple[float, float]:
-    """Percentile bootstrap 95% interval of the coefficient (paired resampling)."""
+def _usable_pair(x: np.ndarray, y: np.ndarray) -> bool:
+    """At least 3 pairs and neither side constant: a coefficient is defined."""
+    return len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0
+
+
+def cluster_columns(cluster: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Columns that name one resampling unit: ``model`` (a network), ``stage`` (model x stage), ``none`` (a row)."""
+    if cluster is None or cluster == "none":
+        return ()
+    if isinstance(cluster, str):
+        return CLUSTER_UNITS.get(cluster, (cluster,))
+    return tuple(cluster)
+
+
+def cluster_codes(df: pd.DataFrame, cluster: str | Sequence[str] | None = "model") -> np.ndarray:
+    """Integer id (0..K-1) of every row's resampling unit; every row its own unit for ``none``."""
+    cols = cluster_columns(cluster)
+    if not cols:
+        return np.arange(len(df))
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise UserError(f"cluster unit {cluster!r} needs column {missing[0]!r}, which the table lacks; pass --cluster none")
+    return df.groupby(list(cols), sort=True, dropna=False).ngroup().to_numpy()
+
+
+def _resample_weights(codes: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot, rows) multiplicity of every row when whole units are drawn with replacement."""
+    k = int(codes.max()) + 1
+    counts = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot)  # (B, K): K units drawn uniformly
+    return counts[:, codes].astype(float)
+
+
+def _weighted_pearson(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r of the resample each weight row stands for; (B, n) weights, (n,) or (B, n) values."""
+    s = w.sum(1, keepdims=True)
+    xc = x - (w * x).sum(1, keepdims=True) / s
+    yc = y - (w * y).sum(1, keepdims=True) / s
+    sxx, syy, sxy = (w * xc * xc).sum(1), (w * yc * yc).sum(1), (w * xc * yc).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sxy / np.sqrt(sxx * syy)
+
+
+def _weighted_ranks(w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-ranks of ``x`` within each weighted resample (B, n), and whether the resample holds one value only."""
+    from scipy import sparse
+
+    values, inv = np.unique(x, return_inverse=True)
+    onehot = sparse.csr_matrix((np.ones(len(x)), (np.arange(len(x)), inv)), shape=(len(x), len(values)))
+    wu = np.asarray((onehot.T @ w.T).T)  # (B, distinct values): copies of each value in the resample
+    below = np.cumsum(wu, axis=1) - wu
+    ranks = below + (wu + 1) / 2  # the mid-rank a tied block of wu copies gets after `below` smaller ones
+    return ranks[:, inv], (wu > 0).sum(1) < 2
+
+
+def _weighted_kendall(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall tau-b of each weighted resample (pairs of copies of one row are tied on both sides)."""
     from scipy import stats
 
-    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
-    xs, ys = x[idx], y[idx]
+    n = len(x)
+    if n <= 1500:  # (n, n) sign matrices: concordance sums are quadratic forms in the weights
+        sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
+        s = ((w @ (sx * sy)) * w).sum(1)
+        tx, ty = ((w @ np.abs(sx)) * w).sum(1), ((w @ np.abs(sy)) * w).sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return s / np.sqrt(tx * ty)
+    out = np.full(len(w), math.nan)
+    for b, row in enumerate(w):
+        idx = np.repeat(np.arange(n), row.astype(int))
+        if np.ptp(x[idx]) > 0 and np.ptp(y[idx]) > 0:
+            out[b] = stats.kendalltau(x[idx], y[idx])[0]
+    return out
+
+
+def _resampled_statistic(method: str, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The statistic on every weighted resample; NaN where a side is constant."""
+    rx, const_x = _weighted_ranks(w, x)
+    if method == "slope":  # least-squares slope of y on x
+        s = w.sum(1, keepdims=True)
+        xc = x - (w * x).sum(1, keepdims=True) / s
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(const_x, np.nan, (w * xc * y).sum(1) / (w * xc * xc).sum(1))
+    ry, const_y = _weighted_ranks(w, y)
     if method == "pearson":
-        r = _rowwise_pearson(xs, ys)
+        r = _weighted_pearson(w, x, y)
     elif method == "spearman":
-        r = _rowwise_pearson(stats.rankdata(xs, axis=1), stats.rankdata(ys, axis=1))
+        r = _weighted_pearson(w, rx, ry)
+    elif method == "kendall":
+        r = _weighted_kendall(w, x, y)
     else:
-        r = np.array([stats.kendalltau(a, b)[0] if np.ptp(a) > 0 and np.ptp(b) > 0 else np.nan for a, b in zip(xs, ys)])
+        raise ValueError(f"unknown method {method!r}; choose pearson, spearman, kendall or slope")
+    return np.where(const_x | const_y, np.nan, np.clip(r, -1.0, 1.0))
+
+
+def bootstrap_interval(method: str, x: np.ndarray, y: np.ndarray, codes: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: int = 250) -> tuple[float, float]:
+    """Percentile 95% interval of the statistic when the units ``codes`` are resampled whole (NaN if most resamples degenerate)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    _, codes = np.unique(codes, return_inverse=True)
+    chunk = max(1, min(chunk, int(4e6 // max(len(x), 1))))  # bound the (chunk, rows) weight matrix
+    parts = [_resampled_statistic(method, _resample_weights(codes, min(chunk, n_boot - b), rng), x, y) for b in range(0, n_boot, chunk)]
+    r = np.concatenate(parts)
     r = r[np.isfinite(r)]
     if r.size < n_boot / 2:  # most resamples degenerate: no honest interval
         return math.nan, math.nan
@@ -278,50 +380,299 @@ def _bootstrap(method: str, x: np.ndarray, y: np.ndarray, n_boot: int, rng: np.r
     return float(lo), float(hi)
 
 
-def correlation_rows(data: pd.DataFrame, target: str, metrics: Sequence[str], group: str, n_boot: int, seed: int) -> list[dict]:
-    """Pearson, Spearman and Kendall rows (with bootstrap intervals) of ``target`` on each metric."""
+def _point_estimate(method: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Coefficient (or least-squares slope) and its naive p-value."""
+    if method == "slope":
+        from scipy import stats
+
+        res = stats.linregress(x, y)
+        return float(res.slope), float(res.pvalue)
+    return _statistic(method, x, y)
+
+
+def cluster_bootstrap_ci(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    cluster: str | Sequence[str] | None = "model",
+    method: str = "spearman",
+    n_boot: int = 1000,
+    seed: int | np.random.Generator = 0,
+    min_clusters: int = MIN_CLUSTERS,
+) -> dict[str, Any]:
+    """Coefficient of ``y`` on ``x`` with a 95% interval that resamples whole clusters (dict: estimate, lo, hi, p, n, n_clusters, note)."""
+    d = df[[x, y, *[c for c in cluster_columns(cluster) if c not in (x, y)]]].copy()
+    d[x], d[y] = pd.to_numeric(d[x], errors="coerce"), pd.to_numeric(d[y], errors="coerce")
+    d = d.dropna(subset=[x, y])
+    xs, ys = d[x].to_numpy(float), d[y].to_numpy(float)
+    codes = cluster_codes(d, cluster)
+    k = len(np.unique(codes))
+    out = {"estimate": math.nan, "lo": math.nan, "hi": math.nan, "p": math.nan, "n": len(d), "n_clusters": k, "note": ""}
+    if not _usable_pair(xs, ys):
+        out["note"] = "fewer than 3 pairs or a constant side"
+        return out
+    out["estimate"], out["p"] = _point_estimate(method, xs, ys)
+    unit = "rows" if not cluster_columns(cluster) else "networks" if cluster_columns(cluster) == ("model",) else "clusters (" + " x ".join(cluster_columns(cluster)) + ")"
+    if cluster_columns(cluster) and k < min_clusters:
+        out["note"] = f"too few {unit} for a cluster interval (n={k} < {min_clusters})"
+        return out
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    out["lo"], out["hi"] = bootstrap_interval(method, xs, ys, codes, n_boot, rng)
+    if not np.isfinite(out["lo"]):
+        out["note"] = "most resamples degenerate (a constant side)"
+    return out
+
+
+def adjust_pvalues(p: Sequence[float] | np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Holm and Benjamini-Hochberg adjusted p-values of one family (NaN stays NaN and is not counted)."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p, dtype=float)
+    holm, bh = np.full(p.shape, math.nan), np.full(p.shape, math.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        holm[ok] = multipletests(p[ok], method="holm")[1]
+        bh[ok] = multipletests(p[ok], method="fdr_bh")[1]
+    return holm, bh
+
+
+def _design(d: pd.DataFrame, controls: Sequence[str], categorical: Sequence[str], rank: bool) -> np.ndarray:
+    """Intercept plus control columns: dummies for categorical ones, (ranked) values for the rest."""
+    from scipy import stats
+
+    cols = [np.ones(len(d))]
+    for c in controls:
+        if c in categorical:
+            cols += [(d[c] == v).to_numpy(float) for v in sorted(d[c].unique())[1:]]
+        else:
+            v = d[c].to_numpy(float)
+            cols.append(stats.rankdata(v) if rank else v)
+    return np.column_stack(cols)
+
+
+def partial_correlation(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    controls: Sequence[str] = ("stage", "depth"),
+    method: str = "spearman",
+    categorical: Sequence[str] = ("stage",),
+) -> dict[str, Any]:
+    """Correlation of ``x`` and ``y`` after regressing both on ``controls`` (dict: r, p, n, controls); Spearman ranks first."""
+    from scipy import stats
+
+    if method not in ("pearson", "spearman"):
+        raise ValueError(f"partial correlations are pearson or spearman, not {method!r}")
+    controls = [c for c in controls if c in df.columns and c not in (x, y)]
+    d = df[[x, y, *controls]].apply(pd.to_numeric, errors="coerce").dropna()
+    controls = [c for c in controls if d[c].nunique() > 1]  # a constant control removes nothing
+    out = {"r": math.nan, "p": math.nan, "n": len(d), "controls": ",".join(controls)}
+    xs, ys = d[x].to_numpy(float), d[y].to_numpy(float)
+    if not controls or not _usable_pair(xs, ys):
+        return out
+    if method == "spearman":
+        xs, ys = stats.rankdata(xs), stats.rankdata(ys)
+    z = _design(d, controls, categorical, rank=method == "spearman")
+    dof = len(d) - z.shape[1] - 1  # n - 2 - (number of control columns)
+    if dof < 1 or np.linalg.matrix_rank(z) < z.shape[1]:
+        return out
+    rx = xs - z @ np.linalg.lstsq(z, xs, rcond=None)[0]
+    ry = ys - z @ np.linalg.lstsq(z, ys, rcond=None)[0]
+    den = math.sqrt(float(rx @ rx) * float(ry @ ry))
+    if den <= 1e-12 * max(1.0, float(xs @ xs) * float(ys @ ys)) ** 0.5:
+        return out
+    r = float(np.clip(rx @ ry / den, -1.0, 1.0))
+    t = r * math.sqrt(dof / max(1e-300, 1 - r * r))
+    out.update(r=r, p=float(2 * stats.t.sf(abs(t), dof)))
+    return out
+
+
+def per_network_correlations(data: pd.DataFrame, target: str, metrics: Sequence[str], group: str = "all", network: str = "model") -> pd.DataFrame:
+    """Pearson, Spearman and Kendall of ``target`` on each metric within every network, one row per network."""
     rows = []
-    y_all = pd.to_numeric(data[target], errors="coerce").to_numpy(float)
+    y_all = pd.to_numeric(data[target], errors="coerce")
+    for net, idx in data.groupby(network, sort=True).groups.items():
+        y_net = y_all.loc[idx].to_numpy(float)
+        for metric in metrics:
+            x_net = pd.to_numeric(data.loc[idx, metric], errors="coerce").to_numpy(float)
+            ok = np.isfinite(x_net) & np.isfinite(y_net)
+            for method in METHODS:
+                r, p = _statistic(method, x_net[ok], y_net[ok]) if _usable_pair(x_net[ok], y_net[ok]) else (math.nan, math.nan)
+                rows.append({"group": group, network: net, "metric": metric, "target": target, "method": method, "n": int(ok.sum()), "r": r, "p": p})
+    return pd.DataFrame(rows, columns=["group", network, "metric", "target", "method", "n", "r", "p"])
+
+
+def correlation_rows(
+    data: pd.DataFrame,
+    target: str,
+    metrics: Sequence[str],
+    group: str,
+    n_boot: int,
+    seed: int,
+    cluster: str | Sequence[str] | None = "model",
+    min_clusters: int = MIN_CLUSTERS,
+    controls: Sequence[str] = ("stage", "depth"),
+    per_network: pd.DataFrame | None = None,
+) -> list[dict]:
+    """Pooled Pearson, Spearman and Kendall rows (cluster-bootstrap intervals, per-network summary) and partial rows."""
+    rows = []
+    unit = ",".join(cluster_columns(cluster)) or "none"
     for i, metric in enumerate(metrics):
-        x_all = pd.to_numeric(data[metric], errors="coerce").to_numpy(float)
-        ok = np.isfinite(x_all) & np.isfinite(y_all)
-        x, y = x_all[ok], y_all[ok]
         for j, method in enumerate(METHODS):
-            row = {"metric": metric, "target": target, "group": group, "n": int(ok.sum()), "method": method, "r": math.nan, "lo": math.nan, "hi": math.nan, "p": math.nan}
-            if len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
-                row["r"], row["p"] = _statistic(method, x, y)
-                rng = np.random.default_rng(np.random.SeedSequence([seed, i, j]))
-                row["lo"], row["hi"] = _bootstrap(method, x, y, n_boot, rng)
+            rng = np.random.default_rng(np.random.SeedSequence([seed, i, j]))
+            ci = cluster_bootstrap_ci(data, metric, target, cluster, method, n_boot, rng, min_clusters)
+            row = {"metric": metric, "target": target, "group": group, "n": ci["n"], "method": method, "r": ci["estimate"], "lo": ci["lo"],
+                   "hi": ci["hi"], "p": ci["p"], "cluster": unit, "n_clusters": ci["n_clusters"], "ci_note": ci["note"], "controls": ""}
+            if per_network is not None and len(per_network):
+                r_net = per_network.loc[(per_network["metric"] == metric) & (per_network["method"] == method), "r"].dropna()
+                if len(r_net):
+                    row.update(net_median=float(r_net.median()), net_q25=float(r_net.quantile(0.25)), net_q75=float(r_net.quantile(0.75)))
+                row["n_net"] = len(r_net)
             rows.append(row)
+        for method in ("pearson", "spearman"):
+            part = partial_correlation(data, metric, target, controls, method)
+            if part["controls"]:
+                rows.append({"metric": metric, "target": target, "group": group, "n": part["n"], "method": f"{method}_partial", "r": part["r"],
+                             "lo": math.nan, "hi": math.nan, "p": part["p"], "cluster": unit, "ci_note": "no interval for partial coefficients",
+                             "controls": part["controls"]})
     return rows
 
 
-def regression_rows(data: pd.DataFrame, target: str, metrics: Sequence[str], group: str, folds: int, seed: int) -> list[dict]:
-    """Cross-validated ridge regression of ``target`` on ``metrics``: R^2 and permutation importance."""
+def _fit_mixed(formula: str, d: pd.DataFrame) -> tuple[Any, str]:
+    """Fitted MixedLM (random intercept per ``net``) and what went wrong, if anything; ``(None, reason)`` on failure."""
+    import warnings
+
+    import statsmodels.formula.api as smf
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    notes = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = smf.mixedlm(formula, d, groups=d["net"])
+            if np.linalg.matrix_rank(model.exog) < model.exog.shape[1]:
+                return None, "singular design: a fixed effect is a combination of the others (e.g. the metric constant within a generator or stage)"
+            fit = model.fit(reml=True)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError) as e:
+        return None, f"MixedLM failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
+    if not fit.converged:
+        return None, "MixedLM did not converge (bfgs, lbfgs and cg tried)"
+    messages = {str(w.message) for w in caught if issubclass(w.category, (ConvergenceWarning, RuntimeWarning)) or "singular" in str(w.message).lower()}
+    re_var = float(np.asarray(fit.cov_re)[0, 0])
+    if re_var <= 1e-6 * float(fit.scale) or any("boundary" in m for m in messages):
+        notes.append("singular fit: the per-network variance is estimated at 0, so the slopes equal pooled least squares")
+    elif any("Hessian" in m or "singular" in m.lower() for m in messages):
+        notes.append("singular fit: " + sorted(m for m in messages if "Hessian" in m or "singular" in m.lower())[0].split(".")[0])
+    return fit, "; ".join(notes)
+
+
+def mixed_slope(
+    df: pd.DataFrame,
+    metric: str = "out_degree",
+    target: str = "delta_top1",
+    generator: str | None = "generator",
+    covariates: Sequence[str] = ("stage",),
+    network: str = "model",
+    group: str = "all",
+) -> pd.DataFrame:
+    """Slope of ``target`` on ``metric`` per generator from one MixedLM (target ~ metric x generator + covariates, random intercept per network), 95% Wald interval and p."""
+    from scipy import stats
+
+    cols = [c for c in MIXED_COLUMNS if c not in ("p_holm", "p_bh")]
+    use_gen = generator is not None and generator in df.columns
+    covariates = [c for c in covariates if c in df.columns and c not in (metric, target, generator, network)]
+    d = pd.DataFrame({"y": pd.to_numeric(df[target], errors="coerce"), "x": pd.to_numeric(df[metric], errors="coerce"),
+                      "net": df[network].astype(str), "gen": df[generator].astype(str) if use_gen else "all"})
+    for i, c in enumerate(covariates):
+        d[f"c{i}"] = df[c].astype(str)
+    d = d.dropna(subset=["y", "x"]).reset_index(drop=True)
+    base = {"group": group, "metric": metric, "target": target, "slope": math.nan, "se": math.nan, "lo": math.nan, "hi": math.nan, "p": math.nan,
+            "re_var": math.nan, "resid_var": math.nan, "formula": ""}
+
+    def gen_rows(gens: Sequence[str], note: str, frame: pd.DataFrame = d) -> list[dict]:
+        """One row per generator with no estimate and a reason."""
+        return [{**base, "generator": g, "n": int((frame["gen"] == g).sum()), "n_networks": int(frame.loc[frame["gen"] == g, "net"].nunique()), "note": note} for g in gens]
+
+    gens = sorted(d["gen"].unique())
+    flat = [g for g in gens if d.loc[d["gen"] == g, "x"].nunique() < 2]
+    rows = gen_rows(flat, f"{metric} is constant within this generator: no slope")
+    d = d[~d["gen"].isin(flat)].reset_index(drop=True)
+    gens = [g for g in gens if g not in flat]
+    if not gens:
+        return pd.DataFrame(rows, columns=cols)
+    if d["net"].nunique() < 3 or len(d) < d["net"].nunique() + 3:
+        rows += gen_rows(gens, f"too few networks or rows for a random intercept per network ({d['net'].nunique()} networks, {len(d)} rows)")
+        return pd.DataFrame(rows, columns=cols)
+    terms = ["x * C(gen)" if len(gens) > 1 else "x"] + [f"C(c{i})" for i in range(len(covariates)) if d[f"c{i}"].nunique() > 1]
+    formula = "y ~ " + " + ".join(terms)
+    readable = formula.replace("y ~", f"{target} ~").replace("x", metric, 1).replace("C(gen)", generator or "generator")
+    for i, c in enumerate(covariates):
+        readable = readable.replace(f"C(c{i})", c)
+    fit, note = _fit_mixed(formula, d)
+    if fit is None:
+        rows += gen_rows(gens, note)
+        return pd.DataFrame(rows, columns=cols)
+    names = list(fit.fe_params.index)
+    cov = fit.cov_params().loc[names, names].to_numpy(float)
+    z = stats.norm.ppf(0.975)
+    for g in gens:
+        c = np.array([1.0 if n == "x" or n == f"x:C(gen)[T.{g}]" else 0.0 for n in names])
+        slope, se = float(c @ fit.fe_params.to_numpy(float)), math.sqrt(max(float(c @ cov @ c), 0.0))
+        part = d[d["gen"] == g]
+        row = {**base, "generator": g, "n": len(part), "n_networks": int(part["net"].nunique()), "re_var": float(np.asarray(fit.cov_re)[0, 0]),
+               "resid_var": float(fit.scale), "formula": readable, "note": note}
+        if np.isfinite(se) and se > 0:
+            row.update(slope=slope, se=se, lo=slope - z * se, hi=slope + z * se, p=float(2 * stats.norm.sf(abs(slope / se))))
+        else:
+            row.update(slope=slope, note="; ".join(filter(None, [note, "no standard error (singular covariance of the fixed effects)"])))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def regression_rows(data: pd.DataFrame, target: str, metrics: Sequence[str], group: str, folds: int, seed: int, cluster: str | Sequence[str] | None = "model") -> list[dict]:
+    """Ridge regression of ``target`` on ``metrics``, R^2 from group k-fold (units never split); permutation importance only where R^2 > 0."""
+    from sklearn.base import clone
     from sklearn.inspection import permutation_importance
     from sklearn.linear_model import RidgeCV
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import GroupKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     frame = data[[*metrics, target]].apply(pd.to_numeric, errors="coerce")
     usable = [m for m in metrics if frame[m].notna().any() and frame[m].nunique(dropna=True) > 1]
-    frame = frame[[*usable, target]].dropna()
-    n = len(frame)
-    base = {"group": group, "target": target, "n": n, "folds": min(folds, n), "r2_mean": math.nan, "r2_std": math.nan}
-    if not usable or n < 2 * folds or frame[target].nunique() < 2:
-        return [{**base, "metric": m, "importance_mean": math.nan, "importance_std": math.nan} for m in usable or metrics]
+    keep = frame[[*usable, target]].notna().all(axis=1).to_numpy()
+    frame = frame.loc[keep, [*usable, target]]
+    groups = cluster_codes(data, cluster)[keep]
+    n, n_groups = len(frame), len(np.unique(groups))
+    k = min(folds, n_groups)
+    unit = ",".join(cluster_columns(cluster)) or "none"
+    base = {"group": group, "target": target, "n": n, "folds": k, "cv_unit": unit, "n_groups": n_groups, "r2_mean": math.nan, "r2_std": math.nan}
+
+    def empty(note: str) -> list[dict]:
+        """Rows without importances, with the reason."""
+        return [{**base, "metric": m, "importance_mean": math.nan, "importance_std": math.nan, "note": note} for m in usable or metrics]
+
+    if not usable or frame[target].nunique() < 2:
+        return empty("no metric or target that varies")
+    if k < 2 or n < 2 * k:
+        return empty(f"too few units for cross-validation ({n_groups} {unit} groups, {n} rows; needs 2 groups and 2 rows per fold)")
     X, y = frame[usable].to_numpy(float), frame[target].to_numpy(float)
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
-    scores, importances = [], []
-    for k, (train, test) in enumerate(KFold(n_splits=folds, shuffle=True, random_state=seed).split(X)):
-        fitted = model.fit(X[train], y[train])
-        scores.append(fitted.score(X[test], y[test]))
-        imp = permutation_importance(fitted, X[test], y[test], n_repeats=10, random_state=seed + k, scoring="r2")
+    splits = list(GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y, groups))
+    fitted, scores = [], []
+    for train, test in splits:
+        m = clone(model).fit(X[train], y[train])
+        fitted.append(m)
+        scores.append(m.score(X[test], y[test]) if len(test) > 1 else math.nan)
+    base.update(r2_mean=float(np.nanmean(scores)), r2_std=float(np.nanstd(scores)))
+    if not base["r2_mean"] > 0:
+        return empty(f"cross-validated R^2 {base['r2_mean']:.3f} <= 0: the metrics predict no better than the mean, importances withheld")
+    importances = []
+    for f, (m, (train, test)) in enumerate(zip(fitted, splits)):
+        imp = permutation_importance(m, X[test], y[test], n_repeats=10, random_state=seed + f, scoring="r2")
         importances.append(imp.importances_mean)
     imp = np.array(importances)  # (folds, metrics)
-    base.update(r2_mean=float(np.mean(scores)), r2_std=float(np.std(scores)))
-    return [{**base, "metric": m, "importance_mean": float(imp[:, i].mean()), "importance_std": float(imp[:, i].std())} for i, m in enumerate(usable)]
+    return [{**base, "metric": m, "importance_mean": float(imp[:, i].mean()), "importance_std": float(imp[:, i].std()), "note": ""} for i, m in enumerate(usable)]
 
 
 # --- the whole job ---------------------------------------------------------------------------
@@ -395,49 +746,108 @@ def correlate(
         raise UserError(f"{table_path}: no metric to correlate; pass --metrics a,b,...")
     if len(data) == 0:
         raise UserError(f"{table_path}: no damaged variants (only intact rows) to correlate")
-    group_cols = (["kind"] if kind == "damage" else []) + list(config.by)
-    corr, reg = [], []
+    splits = [c for c in DAMAGE_SPLITS if kind == "damage" and c in data.columns and c not in config.by and data[c].nunique(dropna=False) > 1]
+    group_cols = (["kind"] if kind == "damage" else []) + splits + list(config.by)
+    cluster_codes(data, config.cluster)  # a missing unit column is a one-line error before any work
+    slope_metrics = config.slope_metrics if config.slope_metrics is not None else [m for m in SLOPE_METRIC_DEFAULTS if m in data.columns][:1]
+    if config.slope_metrics is not None and kind == "damage":
+        unknown = [m for m in slope_metrics if m not in data.columns]
+        if unknown:
+            raise UserError(f"{table_path}: no column {unknown[0]!r} for a mixed-model slope; columns are {', '.join(map(str, data.columns))}")
+    corr, reg, nets, mixed, notes, groups_info = [], [], [], [], [], {}
     groups = data.groupby(group_cols, sort=True, dropna=False) if group_cols else [((), data)]
     for key, part in groups:
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{c}={v}" for c, v in zip(group_cols, key)) or "all"
         usable = [m for m in metrics if part[m].notna().any()]
-        corr += correlation_rows(part, target, usable, label, config.n_boot, config.seed)
-        reg += regression_rows(part, target, usable, label, config.folds, config.seed)
+        per_net = per_network_correlations(part, target, usable, label) if kind == "damage" else None
+        if per_net is not None:
+            nets.append(per_net)
+        corr += correlation_rows(part, target, usable, label, config.n_boot, config.seed, config.cluster, config.min_clusters, config.controls, per_net)
+        reg += regression_rows(part, target, usable, label, config.folds, config.seed, config.cluster)
+        groups_info[label] = {"n_rows": len(part), "n_networks": int(part["model"].nunique()), "n_clusters": len(np.unique(cluster_codes(part, config.cluster)))}
+        if kind == "damage":
+            covariates = [c for c in ("stage",) if c not in config.by]
+            for metric in slope_metrics:
+                if part[metric].notna().any():
+                    mixed.append(mixed_slope(part, metric, target, config.generator, covariates, "model", label))
+    if kind == "models":
+        notes.append("model rows: one row per network, so no per-network coefficients and no mixed model (they need several rows per network)")
+    correlations = pd.DataFrame(corr, columns=CORRELATION_COLUMNS)
+    correlations["p_holm"], correlations["p_bh"] = adjust_pvalues(correlations["p"])
+    mixed_df = pd.concat(mixed, ignore_index=True) if mixed else pd.DataFrame(columns=MIXED_COLUMNS)
+    mixed_df["p_holm"], mixed_df["p_bh"] = adjust_pvalues(mixed_df["p"]) if len(mixed_df) else ([], [])
     return CorrelationResult(
         data=data,
-        correlations=pd.DataFrame(corr, columns=CORRELATION_COLUMNS),
+        correlations=correlations,
         regression=pd.DataFrame(reg, columns=REGRESSION_COLUMNS),
         config=config,
         kind=kind,
+        notes=notes,
+        per_network=pd.concat(nets, ignore_index=True) if nets else pd.DataFrame(),
+        mixed=mixed_df[MIXED_COLUMNS],
+        groups=groups_info,
     )
 
 
+def _interval(lo: float, hi: float, note: str) -> str:
+    """``95% CI [lo, hi]``, or the reason there is none."""
+    return f"95% CI [{lo:+.3f}, {hi:+.3f}]" if np.isfinite(lo) and np.isfinite(hi) else f"no CI: {note}" if note else "no CI"
+
+
 def format_summary(result: CorrelationResult, top: int = 5) -> str:
-    """A short printed summary: per group, the strongest Spearman correlations and the regression."""
+    """A short printed summary: per group, the strongest Spearman correlations, the mixed-model slopes and the regression."""
     lines = []
-    corr, reg = result.correlations, result.regression
+    corr, reg, mixed = result.correlations, result.regression, result.mixed
     for group, part in corr.groupby("group", sort=False):
         sp = part[part["method"] == "spearman"].dropna(subset=["r"])
         sp = sp.reindex(sp["r"].abs().sort_values(ascending=False).index).head(top)
         n = int(part["n"].max()) if len(part) else 0
-        lines.append(f"[{group}] target {part['target'].iloc[0]}, up to {n} rows; strongest Spearman correlations:")
+        info = result.groups.get(group, {})
+        lines.append(f"[{group}] target {part['target'].iloc[0]}, up to {n} rows from {info.get('n_networks', '?')} networks; "
+                     f"resampling unit {part['cluster'].iloc[0]} ({info.get('n_clusters', '?')} units); strongest Spearman correlations:")
         for _, r in sp.iterrows():
-            lines.append(f"  {r['metric']:<24} rho {r['r']:+.3f}  95% CI [{r['lo']:+.3f}, {r['hi']:+.3f}]  p {r['p']:.2g}  (n={r['n']})")
+            net = f"; per network median {r['net_median']:+.3f} (IQR {r['net_q25']:+.3f}..{r['net_q75']:+.3f}, {int(r['n_net'])} networks)" if np.isfinite(r["net_median"]) else ""
+            lines.append(f"  {r['metric']:<24} rho {r['r']:+.3f}  {_interval(r['lo'], r['hi'], r['ci_note'])}  p {r['p']:.2g} (Holm {r['p_holm']:.2g}, BH {r['p_bh']:.2g})  (n={r['n']}){net}")
         if sp.empty:
             lines.append("  (no metric with at least 3 complete, non-constant pairs)")
+        for _, m in mixed[mixed["group"] == group].iterrows():
+            if np.isfinite(m["slope"]) and np.isfinite(m["lo"]):
+                lines.append(f"  mixed model slope of {m['target']} on {m['metric']}, {m['generator']}: {m['slope']:+.3f} 95% CI [{m['lo']:+.3f}, {m['hi']:+.3f}] "
+                             f"p {m['p']:.2g} (Holm {m['p_holm']:.2g}; {m['n_networks']} networks, {m['n']} rows)" + (f"; {m['note']}" if m["note"] else ""))
+            else:
+                lines.append(f"  mixed model slope of {m['target']} on {m['metric']}, {m['generator']}: none ({m['note']})")
         rg = reg[reg["group"] == group]
-        if len(rg) and np.isfinite(rg["r2_mean"].iloc[0]):
+        if len(rg) and np.isfinite(rg["importance_mean"]).any():
             best = rg.sort_values("importance_mean", ascending=False).head(3)
             imp = ", ".join(f"{m} {v:.3f}" for m, v in zip(best["metric"], best["importance_mean"]))
-            lines.append(f"  ridge regression on {len(rg)} metrics: cross-validated R^2 {rg['r2_mean'].iloc[0]:.3f} +- {rg['r2_std'].iloc[0]:.3f} ({rg['folds'].iloc[0]} folds); permutation importance: {imp}")
+            lines.append(f"  ridge regression on {len(rg)} metrics: R^2 {rg['r2_mean'].iloc[0]:.3f} +- {rg['r2_std'].iloc[0]:.3f} "
+                         f"({rg['folds'].iloc[0]}-fold, grouped by {rg['cv_unit'].iloc[0]}); permutation importance: {imp}")
         elif len(rg):
-            lines.append(f"  regression skipped: {rg['n'].iloc[0]} complete rows (needs at least 2 x folds)")
+            r2 = f"R^2 {rg['r2_mean'].iloc[0]:.3f}; " if np.isfinite(rg["r2_mean"].iloc[0]) else ""
+            lines.append(f"  ridge regression: {r2}{rg['note'].iloc[0]}")
+    lines += result.notes
     return "\n".join(lines)
 
 
 def config_record(result: CorrelationResult, table_path: str | Path) -> dict[str, Any]:
-    """JSON sidecar contents for a correlations table."""
+    """JSON sidecar contents for a correlations table: config, cluster unit, counts, the multiplicity families."""
     from wiring_lab._io import library_versions
 
-    return {"config": asdict(result.config), "table": str(table_path), "kind": result.kind, "versions": library_versions()}
+    data = result.data
+    return {
+        "config": asdict(result.config),
+        "table": str(table_path),
+        "kind": result.kind,
+        "cluster": {"unit": result.config.cluster, "columns": list(cluster_columns(result.config.cluster)), "min_clusters": result.config.min_clusters},
+        "n_rows": len(data),
+        "n_networks": int(data["model"].nunique()) if "model" in data.columns else None,
+        "groups": result.groups,
+        "multiplicity": {
+            "correlations": f"Holm and Benjamini-Hochberg over the {int(result.correlations['p'].notna().sum())} finite p-values of the correlations table",
+            "mixed": f"Holm and Benjamini-Hochberg over the {int(result.mixed['p'].notna().sum()) if len(result.mixed) else 0} mixed-model slopes, a family of their own",
+        },
+        "cross_validation": f"GroupKFold by {','.join(cluster_columns(result.config.cluster)) or 'row'}, shuffled with the seed",
+        "notes": result.notes,
+        "versions": library_versions(),
+    }
