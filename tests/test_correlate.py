@@ -189,3 +189,203 @@ def test_correlate_real_damage_sweep(run_dir, digits):
     inner = edge["target"] < models["model0"][1].n
     assert edge.loc[inner, "target_degree"].notna().all() and edge.loc[~inner, "target_degree"].isna().all()
     assert set(result.correlations["group"]) == {"kind=node", "kind=edge"}
+
+
+# --- statistics for clustered data ---------------------------------------------------------------
+@pytest.mark.parametrize("method, fn", [("pearson", stats.pearsonr), ("spearman", stats.spearmanr), ("kendall", stats.kendalltau),
+                                        ("slope", lambda a, b: (stats.linregress(a, b).slope,))])
+def test_resampled_statistics_equal_scipy_on_the_drawn_rows(method, fn):
+    """Each cluster resample, materialised as repeated rows, gives scipy's coefficient (ties and constant draws included)."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 4, 36).astype(float)
+    y = np.round(x + rng.normal(0, 2, 36), 1)
+    x[:4] = 9.0  # network 0 is constant in x: a resample of network 0 only is degenerate
+    codes = np.repeat(np.arange(9), 4)
+    got = C._resample_statistics(method, x, y, codes, 60, np.random.default_rng(5))
+    counts = C._draw_counts(9, 60, np.random.default_rng(5))  # the same draws
+    for b, c in enumerate(counts):
+        rows = np.repeat(np.arange(36), c[codes].astype(int))
+        xs, ys = x[rows], y[rows]
+        if np.ptp(xs) == 0 or np.ptp(ys) == 0:
+            assert np.isnan(got[b])
+        else:
+            assert got[b] == pytest.approx(fn(xs, ys)[0], abs=1e-9)
+
+
+def _planted(rng, slope=-1.5, nets=20, per=30):
+    """Damage-like rows: networks shift the metric and the damage (random intercept), the slope is ``slope``."""
+    net = np.repeat(np.arange(nets), per)
+    x = np.round(2 + rng.normal(0, 1.0, nets)[net] + rng.gamma(2, 1, len(net)))
+    y = slope * x + rng.normal(0, 3.0, nets)[net] + rng.normal(0, 1.0, len(net))
+    return x, y, net
+
+
+def test_planted_slope_network_bootstrap_covers_row_bootstrap_does_not(capsys):
+    """200 planted data sets of 20 networks: the network-clustered 95% interval covers the slope 90-99% of the time."""
+    covered = {"network": 0, "row": 0}
+    for rep in range(200):
+        rng = np.random.default_rng([7, rep])
+        x, y, net = _planted(rng)
+        for unit, codes in (("network", net), ("row", np.arange(len(x)))):
+            lo, hi = C.bootstrap_interval("slope", x, y, codes, 300, rng)
+            covered[unit] += lo <= -1.5 <= hi
+    network, row = covered["network"] / 200, covered["row"] / 200
+    with capsys.disabled():
+        print(f"\nplanted slope, 20 networks x 30 rows, 200 replicates: coverage of the 95% interval, "
+              f"networks resampled {network:.3f}, rows resampled {row:.3f}")
+    assert 0.90 <= network <= 0.99
+    assert row < 0.75  # rows treated as independent: far too narrow
+
+
+def test_cluster_bootstrap_ci_needs_enough_networks():
+    rng = np.random.default_rng(0)
+    x, y, net = _planted(rng, nets=7, per=10)
+    df = pd.DataFrame({"model": [f"n{i}" for i in net], "out_degree": x, "delta_top1": y})
+    few = C.cluster_bootstrap_ci(df, "out_degree", "delta_top1", cluster="model", method="slope", n_boot=100)
+    assert np.isnan(few["lo"]) and few["n_clusters"] == 7 and "too few networks" in few["note"] and "n=7 < 8" in few["note"]
+    assert few["estimate"] == pytest.approx(stats.linregress(x, y).slope)
+    rows = C.cluster_bootstrap_ci(df, "out_degree", "delta_top1", cluster="none", method="spearman", n_boot=100)
+    assert rows["lo"] < rows["estimate"] < rows["hi"] and rows["n_clusters"] == 70
+    x, y, net = _planted(rng, nets=8, per=10)
+    df = pd.DataFrame({"model": net, "out_degree": x, "delta_top1": y})
+    ok = C.cluster_bootstrap_ci(df, "out_degree", "delta_top1", method="pearson", n_boot=200)
+    assert ok["lo"] < ok["estimate"] < ok["hi"] and ok["note"] == ""
+
+
+def test_holm_and_bh_equal_hand_computation():
+    p = [0.01, 0.04, 0.03, 0.005, np.nan]
+    holm, bh = C.adjust_pvalues(p)
+    # Holm: sorted 0.005*4, 0.01*3, 0.03*2, 0.04*1 -> 0.02, 0.03, 0.06, max(0.04, 0.06)
+    np.testing.assert_allclose(holm[:4], [0.03, 0.06, 0.06, 0.02])
+    # BH: sorted p*4/rank = 0.02, 0.02, 0.04, 0.04, then running minimum from the top
+    np.testing.assert_allclose(bh[:4], [0.02, 0.04, 0.04, 0.02])
+    assert np.isnan(holm[4]) and np.isnan(bh[4])
+
+
+def test_group_folds_never_split_a_network():
+    rng = np.random.default_rng(2)
+    groups = rng.integers(0, 13, 200)
+    folds = C.group_folds(groups, 5, seed=1)
+    assert len(folds) == 5
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested) == list(range(200))  # every row held out exactly once
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])
+
+
+def test_partial_correlation_equals_precision_matrix_formula():
+    rng = np.random.default_rng(4)
+    depth = rng.integers(0, 6, 80).astype(float)
+    x = depth + rng.normal(0, 1, 80)
+    y = -depth + 0.5 * x + rng.normal(0, 1, 80)
+    df = pd.DataFrame({"m": x, "delta_top1": y, "depth": depth, "stage": 0})
+    got = C.partial_correlation(df, "m", "delta_top1", controls=("stage", "depth"), method="pearson")
+    prec = np.linalg.inv(np.corrcoef(np.vstack([x, y, depth])))
+    ref = -prec[0, 1] / np.sqrt(prec[0, 0] * prec[1, 1])
+    assert got["controls"] == "depth"  # a constant stage controls nothing
+    assert got["r"] == pytest.approx(ref, abs=1e-12)
+    t = ref * np.sqrt((80 - 3) / (1 - ref**2))
+    assert got["p"] == pytest.approx(2 * stats.t.sf(abs(t), 80 - 3), rel=1e-9)
+    ranked = C.partial_correlation(df, "m", "delta_top1", controls=("depth",), method="spearman")
+    r_x, r_y, r_d = (stats.rankdata(v) for v in (x, y, depth))
+    prec = np.linalg.inv(np.corrcoef(np.vstack([r_x, r_y, r_d])))
+    assert ranked["r"] == pytest.approx(-prec[0, 1] / np.sqrt(prec[0, 0] * prec[1, 1]), abs=1e-12)
+
+
+def _damage_rows(nets_per_gen=4, slopes=None, seed=0, nodes=10, stages=2):
+    """Synthetic node-damage rows: delta = slope[generator] * out_degree + network effect + stage effect + noise."""
+    slopes = slopes or {"er": -1.0, "ba": -2.0, "ws": 0.5}
+    rng = np.random.default_rng(seed)
+    rows = []
+    for gen, slope in slopes.items():
+        for i in range(nets_per_gen):
+            u = rng.normal(0, 2.0)
+            for stage in range(stages):
+                for v in range(nodes):
+                    out = int(rng.integers(1, 8))
+                    rows.append({"model": f"{gen}{i}", "generator": gen, "stage": stage, "kind": "node", "node": v, "out_degree": out,
+                                 "depth": int(rng.integers(1, 5)), "delta_top1": slope * out + u - 0.8 * stage + rng.normal(0, 1.0)})
+    return pd.DataFrame(rows)
+
+
+def test_mixed_model_recovers_planted_slopes():
+    df = _damage_rows(nets_per_gen=4)
+    res = C.mixed_slope(df, "out_degree", "delta_top1", generator="generator", covariates=("stage",))
+    by_gen = res.set_index("generator")
+    for gen, slope in {"er": -1.0, "ba": -2.0, "ws": 0.5}.items():
+        row = by_gen.loc[gen]
+        assert row["lo"] <= slope <= row["hi"] and row["hi"] - row["lo"] < 0.6, row.to_dict()
+        assert row["n_networks"] == 4 and row["n"] == 80
+    assert by_gen.loc["ba", "p"] < 1e-6 and by_gen.loc["ba", "re_var"] > 0.5
+    assert "stage" in by_gen.loc["ba", "formula"] and by_gen.loc["ba", "note"] == ""
+
+
+def test_mixed_model_states_why_there_is_no_slope():
+    df = _damage_rows(nets_per_gen=3)
+    flat = df.assign(out_degree=np.where(df["generator"] == "ws", 3, df["out_degree"]))
+    res = C.mixed_slope(flat, "out_degree").set_index("generator")
+    assert np.isnan(res.loc["ws", "slope"]) and "constant within this generator" in res.loc["ws", "note"]
+    assert np.isfinite(res.loc["er", "slope"])
+    two = C.mixed_slope(df[df["model"].isin(["er0", "er1"])], "out_degree")
+    assert np.isnan(two["slope"]).all() and "too few networks" in two["note"].iloc[0]
+    # no network effect at all: the per-network variance sits on the boundary, and the table says so
+    calm = df.assign(delta_top1=-1.0 * df["out_degree"] + np.random.default_rng(1).normal(0, 1.0, len(df)))
+    single = C.mixed_slope(calm[calm["generator"] == "er"], "out_degree")
+    assert "singular fit" in single["note"].iloc[0] or single["re_var"].iloc[0] > 0
+    assert single["lo"].iloc[0] <= -1.0 <= single["hi"].iloc[0]
+
+
+def test_importances_withheld_when_cv_r2_is_not_positive():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"model": np.repeat([f"n{i}" for i in range(10)], 12), "a": rng.normal(size=120), "b": rng.normal(size=120),
+                       "delta_top1": rng.normal(size=120)})
+    rows = pd.DataFrame(C.regression_rows(df, "delta_top1", ["a", "b"], "all", folds=5, seed=0))
+    assert rows["r2_mean"].iloc[0] <= 0 and rows["importance_mean"].isna().all()
+    assert "importances withheld" in rows["note"].iloc[0] and rows["cv_unit"].iloc[0] == "model" and rows["n_groups"].iloc[0] == 10
+    df["delta_top1"] = 3 * df["a"] + rng.normal(0, 0.3, 120)
+    rows = pd.DataFrame(C.regression_rows(df, "delta_top1", ["a", "b"], "all", folds=5, seed=0)).set_index("metric")
+    assert rows["r2_mean"].iloc[0] > 0.8 and rows.loc["a", "importance_mean"] > 1 and rows.loc["a", "note"] == ""
+
+
+def test_cli_writes_cluster_aware_tables(tmp_path):
+    import json
+
+    df = _damage_rows(nets_per_gen=3)  # 9 networks: enough for a network-bootstrap interval
+    df["kind"] = "node"
+    table = tmp_path / "damage.csv"
+    df.to_csv(table, index=False)
+    out = tmp_path / "corr.csv"
+    res = CliRunner().invoke(app, ["correlate", str(table), "--metrics", "out_degree,depth", "--n-boot", "50", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "mixed model slope of delta_top1 on out_degree, ba" in res.output
+    corr = pd.read_csv(out)
+    assert list(corr.columns) == C.CORRELATION_COLUMNS
+    pooled = corr[corr["method"] == "spearman"].set_index("metric")
+    assert (pooled["cluster"] == "model").all() and (pooled["n_clusters"] == 9).all() and pooled["lo"].notna().all()
+    assert pooled.loc["out_degree", "n_net"] == 9
+    net = pd.read_csv(tmp_path / "corr_per_network.csv")
+    own = net[(net["metric"] == "out_degree") & (net["method"] == "spearman")]
+    assert pooled.loc["out_degree", "net_median"] == pytest.approx(own["r"].median())
+    er0 = df[df["model"] == "er0"]
+    assert own.set_index("model").loc["er0", "r"] == pytest.approx(stats.spearmanr(er0["out_degree"], er0["delta_top1"])[0])
+    partial = corr[corr["method"] == "spearman_partial"].set_index("metric")
+    assert partial.loc["out_degree", "controls"] == "stage,depth" and partial.loc["depth", "controls"] == "stage"
+    holm, bh = C.adjust_pvalues(corr["p"])
+    np.testing.assert_allclose(corr["p_holm"], holm) and np.testing.assert_allclose(corr["p_bh"], bh)
+    mixed = pd.read_csv(tmp_path / "corr_mixed.csv")
+    assert set(mixed["generator"]) == {"er", "ba", "ws"} and mixed["p_holm"].notna().all()
+    reg = pd.read_csv(tmp_path / "corr_regression.csv")
+    assert (reg["cv_unit"] == "model").all() and "note" in reg.columns
+    side = json.loads((tmp_path / "corr.csv.json").read_text())
+    assert side["cluster"]["unit"] == "model" and side["n_networks"] == 9 and side["n_rows"] == len(df)
+    # stage as the unit; rows as the unit; fewer networks than the minimum
+    res = CliRunner().invoke(app, ["correlate", str(table), "--metrics", "out_degree", "--n-boot", "20", "--cluster", "stage", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(out)["n_clusters"].dropna()) == {18}
+    df[df["model"].isin(["er0", "er1", "ba0", "ba1", "ws0", "ws1"])].to_csv(table, index=False)
+    res = CliRunner().invoke(app, ["correlate", str(table), "--metrics", "out_degree", "--n-boot", "20", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    few = pd.read_csv(out)
+    assert few.loc[few["method"] == "pearson", "ci_note"].iloc[0] == "too few networks for a cluster interval (n=6 < 8)"
+    res = CliRunner().invoke(app, ["correlate", str(table), "--cluster", "genus"])
+    assert res.exit_code == 2 and "unknown cluster unit 'genus'" in res.output and len(res.output.strip().splitlines()) == 1

@@ -322,23 +322,28 @@ def correlate(
     folds: int = typer.Option(5, help="cross-validation folds of the regression"),
     seed: int = typer.Option(0, help="bootstrap and fold seed"),
     backend: str = typer.Option("tensor", help="metrics backend: tensor | networkx | graph-tool"),
-    out: Optional[Path] = typer.Option(None, help="correlations table (.csv/.parquet); the regression goes beside it as <stem>_regression"),
+    cluster: str = typer.Option("model", help="resampling unit of intervals and CV folds: model (a network) | stage (model x stage) | none (rows)"),
+    slope_metrics: Optional[str] = typer.Option(None, help="mixed-model slopes, comma-separated (default: out_degree)"),
+    generator: str = typer.Option("generator", help="column whose levels get their own mixed-model slope"),
+    out: Optional[Path] = typer.Option(None, help="correlations table (.csv/.parquet); <stem>_regression, _per_network and _mixed go beside it"),
 ) -> None:
-    """Correlate damage or accuracy with graph metrics (Pearson, Spearman, Kendall, CV regression)."""
+    """Correlate damage or accuracy with graph metrics: per-network and pooled coefficients, cluster intervals, mixed model, grouped CV."""
     from wiring_lab import correlate as C
     from wiring_lab._io import read_table
 
     split = lambda text: tuple(v.strip() for v in text.split(",") if v.strip()) if text else None  # noqa: E731
-    config = C.CorrelateConfig(target=target, metrics=split(metrics), by=split(by) or (), n_boot=n_boot, folds=folds, seed=seed, backend=backend)
+    config = C.CorrelateConfig(target=target, metrics=split(metrics), by=split(by) or (), n_boot=n_boot, folds=folds, seed=seed, backend=backend,
+                               cluster=cluster, slope_metrics=split(slope_metrics), generator=generator)
     result = C.correlate(read_table(table), config, table_path=table, checkpoints=checkpoints)
     typer.echo(C.format_summary(result))
     if out is not None:
         _write_with_sidecar(result.correlations, out, C.config_record(result, table))
-        reg = out.with_name(f"{out.stem}_regression{out.suffix}")
         from wiring_lab._io import write_table
 
-        write_table(result.regression, reg)
-        typer.echo(f"wrote {reg} ({len(result.regression)} rows)")
+        for name, df in (("regression", result.regression), ("per_network", result.per_network), ("mixed", result.mixed)):
+            path = out.with_name(f"{out.stem}_{name}{out.suffix}")
+            write_table(df, path)
+            typer.echo(f"wrote {path} ({len(df)} rows)")
 
 
 # --- damage ----------------------------------------------------------------------------------
