@@ -1,4 +1,4 @@
-"""Correlate damage or accuracy with graph metrics: coefficients, bootstrap intervals, regression.
+"""Correlate damage or accuracy with graph metrics: coefficients, cluster-aware intervals, mixed model, regression.
 
 Input is one of two tidy tables:
 - damage rows (``damage.csv``): node rows get the node metrics of the removed node (columns
@@ -14,13 +14,34 @@ table's ``checkpoint`` column, the table's JSON sidecar (a ``checkpoint`` key), 
 ``<table dir>/../checkpoints`` (a run directory). Metric columns already in the table are used
 as they are, with no checkpoint needed.
 
-For every group, metric and method (Pearson, Spearman, Kendall): ``n`` complete pairs, the
-coefficient ``r`` and its two-sided ``p`` from scipy (``pearsonr``, ``spearmanr``,
-``kendalltau``), and a seeded percentile bootstrap 95% interval ``lo``..``hi`` (pairs resampled
-with replacement; resamples where a side is constant are dropped). Fewer than 3 pairs, or a
-constant side, gives NaN. Regression: the target on all metrics of the group (standardised,
-``RidgeCV``), R^2 from K-fold cross-validation (shuffled, seeded), and permutation importance
-(drop in held-out R^2 when one metric is shuffled), averaged over the folds.
+Nodes of one network are not independent samples, so the resampling unit is a whole network
+(``cluster="model"``, the default), a stage of one network (``"stage"``) or a row (``"none"``).
+Damage rows are grouped by ``kind``, by any of ``ablation`` / ``cascade`` / ``recalibrate_bn`` that
+varies (different experiments are never pooled) and by any ``--by`` columns. For every group,
+metric and method (Pearson, Spearman, Kendall):
+
+- pooled: ``n`` complete pairs, the coefficient ``r`` and scipy's two-sided ``p`` (which treats rows
+  as independent: read it through ``p_holm`` / ``p_bh`` and beside the mixed model), and a seeded
+  95% bootstrap interval ``lo``..``hi`` that resamples whole units: percentile, widened about the
+  estimate by sqrt(G/(G-1)) for G units. With a cluster unit and fewer than ``min_clusters`` (8)
+  units in the group there is no interval and ``ci_note`` says so, with n;
+- per network (damage rows): the same coefficient within each network (``per_network`` table) and,
+  in the pooled row, their median and quartiles (``net_median``, ``net_q25``, ``net_q75``) over
+  ``n_net`` networks;
+- partial (``pearson_partial``, ``spearman_partial``): the coefficient after regressing both sides
+  on the ``controls`` the table has (stage as a factor, depth as a number; ranks first for
+  Spearman), with a t-test p-value and no interval;
+- ``p_holm`` and ``p_bh``: Holm and Benjamini-Hochberg adjustment over every finite ``p`` of the
+  table (one family per run).
+
+Mixed model (damage rows, the headline test of "damage grows with out-degree"): statsmodels
+``MixedLM`` of ``target ~ metric * generator + stage`` with a random intercept per network, all
+generators in one fit; the slope per generator with a 95% Wald interval and p (Holm / BH over the
+slopes of the run), or a stated reason (constant metric, too few networks, singular design, no
+convergence, variance on the boundary). Regression: the target on all metrics of the group
+(standardised, ``RidgeCV``), R^2 from group k-fold cross-validation over the resampling units
+(shuffled, seeded; a network is never on both sides), and permutation importance only where the
+cross-validated R^2 is positive (else ``note`` says why).
 """
 
 from __future__ import annotations
@@ -569,7 +590,7 @@ def correlation_rows(
             part = partial_correlation(data, metric, target, controls, method)
             if part["controls"]:
                 rows.append({"metric": metric, "target": target, "group": group, "n": part["n"], "method": f"{method}_partial", "r": part["r"],
-                             "lo": math.nan, "hi": math.nan, "p": part["p"], "cluster": unit, "ci_note": "no interval for partial coefficients",
+                             "lo": math.nan, "hi": math.nan, "p": part["p"], "cluster": unit, "n_clusters": ci["n_clusters"], "ci_note": "no interval for partial coefficients",
                              "controls": part["controls"]})
     return rows
 
@@ -610,6 +631,7 @@ def mixed_slope(
     covariates: Sequence[str] = ("stage",),
     network: str = "model",
     group: str = "all",
+    few_networks: int = MIN_CLUSTERS,
 ) -> pd.DataFrame:
     """Slope of ``target`` on ``metric`` per generator from one MixedLM (target ~ metric x generator + covariates, random intercept per network), 95% Wald interval and p."""
     from scipy import stats
@@ -645,6 +667,8 @@ def mixed_slope(
     for i, c in enumerate(covariates):
         readable = readable.replace(f"C(c{i})", c)
     fit, note = _fit_mixed(formula, d)
+    if fit is not None and d["net"].nunique() < few_networks:
+        note = "; ".join(filter(None, [note, f"only {d['net'].nunique()} networks: the normal (Wald) interval is likely too narrow"]))
     if fit is None:
         rows += gen_rows(gens, note)
         return pd.DataFrame(rows, columns=cols)
@@ -821,6 +845,7 @@ def correlate(
         notes.append("model rows: one row per network, so no per-network coefficients and no mixed model (they need several rows per network)")
     correlations = pd.DataFrame(corr, columns=CORRELATION_COLUMNS)
     correlations["p_holm"], correlations["p_bh"] = adjust_pvalues(correlations["p"])
+    correlations = correlations.astype({"n_clusters": "Int64", "n_net": "Int64"})
     mixed_df = pd.concat(mixed, ignore_index=True) if mixed else pd.DataFrame(columns=MIXED_COLUMNS)
     mixed_df["p_holm"], mixed_df["p_bh"] = adjust_pvalues(mixed_df["p"]) if len(mixed_df) else ([], [])
     return CorrelationResult(
@@ -870,8 +895,7 @@ def format_summary(result: CorrelationResult, top: int = 5) -> str:
             lines.append(f"  ridge regression on {len(rg)} metrics: R^2 {rg['r2_mean'].iloc[0]:.3f} +- {rg['r2_std'].iloc[0]:.3f} "
                          f"({rg['folds'].iloc[0]}-fold, grouped by {rg['cv_unit'].iloc[0]}); permutation importance: {imp}")
         elif len(rg):
-            r2 = f"R^2 {rg['r2_mean'].iloc[0]:.3f}; " if np.isfinite(rg["r2_mean"].iloc[0]) else ""
-            lines.append(f"  ridge regression: {r2}{rg['note'].iloc[0]}")
+            lines.append(f"  ridge regression ({rg['folds'].iloc[0]}-fold, grouped by {rg['cv_unit'].iloc[0]}): {rg['note'].iloc[0]}")
     lines += result.notes
     return "\n".join(lines)
 
