@@ -162,6 +162,9 @@ def test_model_rows_join_stage_metrics(run_dir):
         ("model,accuracy,avg_clustering\na,1,0.1\n", ["--metrics", "avg_clustering"], "no target column 'top1'"),
         ("model,top1\na,1\nb,2\n", [], "no checkpoint found for model 'a'"),
         ("name,top1\na,1\n", [], "missing column 'model'"),
+        ("model,top1,avg_clustering\na,1,0.1\nb,2,0.2\nc,3,0.4\n", ["--metrics", "avg_clustering", "--cluster", "stage"], "cluster unit 'stage' needs column 'stage'"),
+        ("model,kind,stage,node,out_degree,delta_top1\na,node,0,0,1,-1\nb,node,0,1,2,-2\n", ["--metrics", "out_degree", "--slope-metrics", "fan"], "no column 'fan' for a mixed-model slope"),
+        ("model,top1,avg_clustering\na,1,0.1\nb,2,0.2\nc,3,0.4\n", ["--metrics", "avg_clustering", "--cluster", "genus"], "unknown cluster unit 'genus'"),
     ],
 )
 def test_bad_input_is_a_one_line_error(tmp_path, content, args, message):

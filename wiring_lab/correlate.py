@@ -818,7 +818,10 @@ def correlate(
         raise UserError(f"{table_path}: no damaged variants (only intact rows) to correlate")
     splits = [c for c in DAMAGE_SPLITS if kind == "damage" and c in data.columns and c not in config.by and data[c].nunique(dropna=False) > 1]
     group_cols = (["kind"] if kind == "damage" else []) + splits + list(config.by)
-    cluster_codes(data, config.cluster)  # a missing unit column is a one-line error before any work
+    try:
+        cluster_codes(data, config.cluster)  # a missing unit column is a one-line error before any work
+    except UserError as e:
+        raise UserError(f"{table_path}: {e}") from None
     slope_metrics = config.slope_metrics if config.slope_metrics is not None else [m for m in SLOPE_METRIC_DEFAULTS if m in data.columns][:1]
     if config.slope_metrics is not None and kind == "damage":
         unknown = [m for m in slope_metrics if m not in data.columns]
