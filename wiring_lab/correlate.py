@@ -319,11 +319,6 @@ def cluster_codes(df: pd.DataFrame, cluster: str | Sequence[str] | None = "model
     return df.groupby(list(cols), sort=True, dropna=False).ngroup().to_numpy()
 
 
-def _resample_weights(codes: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, rows) multiplicity of every row when whole units are drawn with replacement."""
-    return _draw_counts(int(codes.max()) + 1, n_boot, rng)[:, codes]
-
-
 def _draw_counts(k: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """(n_boot, k) times each of k units is drawn when k are drawn uniformly with replacement."""
     draws = rng.integers(0, k, size=(n_boot, k)) + k * np.arange(n_boot)[:, None]
@@ -340,48 +335,41 @@ def _weighted_pearson(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
         return sxy / np.sqrt(sxx * syy)
 
 
-def _weighted_ranks(w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mid-ranks of ``x`` within each weighted resample (B, n), and whether the resample holds one value only."""
+def _copies(w: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``keys`` (values, or rows of a 2-D array), their copies in each weighted resample (B, distinct), and each row's index."""
     from scipy import sparse
 
-    values, inv = np.unique(x, return_inverse=True)
-    onehot = sparse.csr_matrix((np.ones(len(x)), (np.arange(len(x)), inv)), shape=(len(x), len(values)))
-    wu = np.asarray((onehot.T @ w.T).T)  # (B, distinct values): copies of each value in the resample
+    values, inv = np.unique(keys, return_inverse=True, axis=0 if keys.ndim > 1 else None)
+    inv = inv.reshape(-1)
+    onehot = sparse.csr_matrix((np.ones(len(inv)), (np.arange(len(inv)), inv)), shape=(len(inv), len(values)))
+    return values, np.asarray((onehot.T @ w.T).T), inv
+
+
+def _weighted_ranks(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Mid-ranks of ``x`` within each weighted resample (B, n)."""
+    _, wu, inv = _copies(w, x)
     below = np.cumsum(wu, axis=1) - wu
-    ranks = below + (wu + 1) / 2  # the mid-rank a tied block of wu copies gets after `below` smaller ones
-    return ranks[:, inv], (wu > 0).sum(1) < 2
+    return (below + (wu + 1) / 2)[:, inv]  # the mid-rank a tied block of wu copies gets after `below` smaller ones
 
 
 def _weighted_kendall(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Kendall tau-b of each weighted resample (pairs of copies of one row are tied on both sides)."""
     from scipy import stats
 
-    n = len(x)
-    if n <= 1500:  # (n, n) sign matrices: concordance sums are quadratic forms in the weights
-        sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
-        s = ((w @ (sx * sy)) * w).sum(1)
-        tx, ty = ((w @ np.abs(sx)) * w).sum(1), ((w @ np.abs(sy)) * w).sum(1)
+    pairs, wp, _ = _copies(w, np.column_stack([x, y]))  # rows with one (x, y) pair are interchangeable
+    if len(pairs) <= 3000:  # (m, m) sign matrices: concordance sums are quadratic forms in the weights
+        px, py = pairs[:, 0], pairs[:, 1]
+        sx, sy = np.sign(px[:, None] - px[None, :]), np.sign(py[:, None] - py[None, :])
+        s = ((wp @ (sx * sy)) * wp).sum(1)
+        tx, ty = ((wp @ np.abs(sx)) * wp).sum(1), ((wp @ np.abs(sy)) * wp).sum(1)
         with np.errstate(invalid="ignore", divide="ignore"):
             return s / np.sqrt(tx * ty)
     out = np.full(len(w), math.nan)
     for b, row in enumerate(w):
-        idx = np.repeat(np.arange(n), row.astype(int))
+        idx = np.repeat(np.arange(len(x)), row.astype(int))
         if np.ptp(x[idx]) > 0 and np.ptp(y[idx]) > 0:
             out[b] = stats.kendalltau(x[idx], y[idx])[0]
     return out
-
-
-def _resampled_statistic(method: str, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman or Kendall coefficient of every weighted resample (B, n); NaN where a side is constant."""
-    rx, const_x = _weighted_ranks(w, x)
-    ry, const_y = _weighted_ranks(w, y)
-    if method == "spearman":
-        r = _weighted_pearson(w, rx, ry)
-    elif method == "kendall":
-        r = _weighted_kendall(w, x, y)
-    else:
-        raise ValueError(f"unknown method {method!r}; choose pearson, spearman, kendall or slope")
-    return np.where(const_x | const_y, np.nan, np.clip(r, -1.0, 1.0))
 
 
 def _constant_resamples(counts: np.ndarray, codes: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -413,8 +401,20 @@ def _resample_statistics(method: str, x: np.ndarray, y: np.ndarray, codes: np.nd
             vy = syy - sy * sy / n
             r = np.clip(cxy / np.sqrt(vx * vy), -1.0, 1.0)
         return np.where(const_x | _constant_resamples(counts, codes, y), np.nan, r)
+    if method not in ("spearman", "kendall"):
+        raise ValueError(f"unknown method {method!r}; choose pearson, spearman, kendall or slope")
     chunk = max(1, min(chunk, int(4e6 // max(len(x), 1))))  # bound the (chunk, rows) weight matrix
-    return np.concatenate([_resampled_statistic(method, _resample_weights(codes, min(chunk, n_boot - b), rng), x, y) for b in range(0, n_boot, chunk)])
+    out = []
+    for b in range(0, n_boot, chunk):
+        counts = _draw_counts(k, min(chunk, n_boot - b), rng)
+        w = counts[:, codes]  # (chunk, rows): copies of every row
+        if method == "spearman":
+            r = _weighted_pearson(w, _weighted_ranks(w, x), _weighted_ranks(w, y))
+        else:
+            r = _weighted_kendall(w, x, y)
+        const = _constant_resamples(counts, codes, x) | _constant_resamples(counts, codes, y)
+        out.append(np.where(const, np.nan, np.clip(r, -1.0, 1.0)))
+    return np.concatenate(out)
 
 
 def bootstrap_interval(method: str, x: np.ndarray, y: np.ndarray, codes: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple[float, float]:
