@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from wiring_lab._io import UserError
-from wiring_lab.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from wiring_lab.checkpoint import read_checkpoint, read_graphs, save_checkpoint
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.graphs import generate_graph, save_graph
 
 
@@ -112,3 +113,24 @@ def test_non_finite_weights_are_refused(tiny_ckpt_path, tmp_path):
     torch.save(obj, bad)
     with pytest.raises(UserError, match="NaN or inf"):
         load_checkpoint(bad)
+
+
+def test_read_graphs_returns_the_stored_stage_graphs_without_building(tiny_ckpt, tiny_ckpt_path, tmp_path):
+    assert read_graphs(tiny_ckpt_path) == tiny_ckpt.graphs
+    obj = torch.load(tiny_ckpt_path, weights_only=True)
+    obj["state_dict"] = {}  # read_graphs never builds the network, so the weights do not matter
+    torch.save(obj, tmp_path / "noweights.pt")
+    assert read_graphs(tmp_path / "noweights.pt") == tiny_ckpt.graphs
+    obj.pop("graphs")
+    torch.save(obj, tmp_path / "bare.pt")
+    with pytest.raises(UserError, match="holds no stage graphs"):
+        read_graphs(tmp_path / "bare.pt")
+    torch.save({"model": {}}, tmp_path / "foreign.pt")
+    with pytest.raises(UserError, match="not a wiring-lab checkpoint"):
+        read_graphs(tmp_path / "foreign.pt")
+
+
+def test_checkpoint_module_loads_native_files_only():
+    import wiring_lab.checkpoint as checkpoint
+
+    assert not hasattr(checkpoint, "load_checkpoint")  # the format dispatcher is wiring_lab.loading.load_checkpoint

@@ -243,7 +243,7 @@ def test_corrupted_checkpoint_contents(base, tmp_path, name):
 
 def test_rewired_graph_that_keeps_every_shape_still_loads(base, tmp_path):
     """Documented limit: a state_dict cannot tell two graphs apart when every tensor shape agrees."""
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
 
     obj = copy.deepcopy(base)
     assert load_checkpoint(_save(obj, tmp_path / "ok.pt")).graphs[0].to_dict() == obj["graphs"][0]
@@ -608,7 +608,7 @@ def test_hostile_foreign_checkpoints(foreign, tmp_path):
 @pytest.fixture(scope="module")
 def damage_run(tiny_ckpt_path, tmp_path_factory):
     """A run directory with the tiny checkpoint and a real damage table."""
-    pytest.importorskip("wiring_lab.correlate")
+    pytest.importorskip("wiring_lab.correlation")
     import shutil
 
     run = tmp_path_factory.mktemp("run")

@@ -15,9 +15,9 @@ import yaml
 from typer.testing import CliRunner
 
 from wiring_lab._io import UserError
-from wiring_lab.checkpoint import load_checkpoint
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
-from wiring_lab.importers import convert_checkpoint, detect_format, load_any, load_foreign
+from wiring_lab.importers import convert_checkpoint, detect_format, load_foreign
 
 ATOL = 1e-4
 
@@ -427,7 +427,7 @@ def test_convert_round_trips_through_native_checkpoint(tmp_path):
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         torch.testing.assert_close(native.model(x), reference(x), atol=ATOL, rtol=1e-4)
-    assert load_any(out, "auto").config == native.config
+    assert load_checkpoint(out, format="auto").config == native.config
 
 
 def test_native_checkpoints_unchanged(tmp_path):
@@ -442,7 +442,7 @@ def test_native_checkpoints_unchanged(tmp_path):
     assert detect_format(path) == "native"
     x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(8))
     with torch.no_grad():
-        torch.testing.assert_close(load_any(path, "auto").model(x), model(x))
+        torch.testing.assert_close(load_checkpoint(path, format="auto").model(x), model(x))
 
 
 def test_cli_convert_inspect_export(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from wiring_lab.checkpoint import load_checkpoint
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
 from wiring_lab.graphs import GraphSpec, generate_graph
 from wiring_lab.model import ModelConfig, build_model, get_node_op, list_node_ops

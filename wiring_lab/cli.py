@@ -72,7 +72,7 @@ def _checkpoint_source(checkpoint: Path, format: str, graphs: Optional[List[Path
     """The path itself for a plain native checkpoint, else the loaded (foreign or re-graphed) checkpoint."""
     if format == "native" and not graphs:
         return checkpoint
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
 
     return load_checkpoint(checkpoint, graphs=graphs or None, format=format)
 
@@ -135,7 +135,7 @@ def inspect(
     from wiring_lab.summary import format_summary, model_summary
 
     if checkpoint is not None:
-        from wiring_lab.checkpoint import load_checkpoint
+        from wiring_lab.loading import load_checkpoint
 
         ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
         summary = model_summary(ckpt.model, ckpt.metadata)
@@ -196,7 +196,7 @@ def train(
     from wiring_lab.data import load_dataset
     from wiring_lab.summary import format_summary, model_summary
     from wiring_lab.train import TrainConfig, model_config_for
-    from wiring_lab.train import train as run_train
+    from wiring_lab.train import train_network as run_train
 
     data = load_dataset(dataset, data_root, image_size)
     regime = regime or data.regime
@@ -325,7 +325,7 @@ def correlate(
     out: Optional[Path] = typer.Option(None, help="correlations table (.csv/.parquet); the regression goes beside it as <stem>_regression"),
 ) -> None:
     """Correlate damage or accuracy with graph metrics (Pearson, Spearman, Kendall, CV regression)."""
-    from wiring_lab import correlate as C
+    from wiring_lab import correlation as C
     from wiring_lab._io import read_table
 
     split = lambda text: tuple(v.strip() for v in text.split(",") if v.strip()) if text else None  # noqa: E731
@@ -460,7 +460,7 @@ def convert(
     graphs: Optional[List[Path]] = GraphsOpt,
 ) -> None:
     """Convert a foreign RandWire checkpoint and its graph files into a native checkpoint."""
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.importers import convert_checkpoint
     from wiring_lab.summary import format_summary, model_summary
 
@@ -480,7 +480,7 @@ def export_graphs(
     graphs: Optional[List[Path]] = GraphsOpt,
 ) -> None:
     """Write every stage graph (DAG with input/output nodes) as JSON node-link, GraphML or DOT."""
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.export import export_graphs as run_export
 
     ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)

@@ -35,7 +35,8 @@ from tqdm.auto import tqdm
 
 from wiring_lab import _damage_engine as engine
 from wiring_lab._io import UserError, library_versions, resolve_device, to_jsonable, write_json, write_table
-from wiring_lab.checkpoint import Checkpoint, load_checkpoint
+from wiring_lab.checkpoint import Checkpoint
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import per_image
 from wiring_lab.graphs import setting_label

@@ -135,7 +135,7 @@ def _parts_dir(run: _Run, step: str, key: dict[str, Any]) -> Path:
 # --- steps ------------------------------------------------------------------------------------
 def train_networks(run: _Run, data) -> dict[str, Path]:
     """Train every setting x seed (resuming finished or partial checkpoints); name -> checkpoint path."""
-    from wiring_lab.train import TrainConfig, model_config_for, train
+    from wiring_lab.train import TrainConfig, model_config_for, train_network
 
     c = run.config
     paths = {}
@@ -148,7 +148,7 @@ def train_networks(run: _Run, data) -> dict[str, Path]:
             tc = TrainConfig(dataset="digits", epochs=c.epochs, seed=seed)
             t0 = time.perf_counter()
             done = _finished(path, c.epochs)
-            ckpt = train(mc, tc, path, device=run.device, resume=True, data=data, progress=False)
+            ckpt = train_network(mc, tc, path, device=run.device, resume=True, data=data, progress=False)
             top1 = (ckpt.metadata.get("final") or {}).get("test_top1", float("nan"))
             run.step(f"train {name}", time.perf_counter() - t0, "reused" if done else "trained", f"top-1 {top1:.2f}%")
             paths[name] = path
@@ -171,13 +171,13 @@ def write_model_tables(run: _Run, paths: dict[str, Path]) -> None:
     """``models.csv`` and ``history.csv`` from the checkpoints."""
     import pandas as pd
 
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.checkpoint import load_native
     from wiring_lab.summary import history_records, model_record
 
     t0 = time.perf_counter()
     models, history = [], []
     for name, path in paths.items():
-        ckpt = load_checkpoint(path)
+        ckpt = load_native(path)
         models.append(model_record(name, ckpt.model, ckpt.metadata, checkpoint=str(path.relative_to(run.out))))
         history += history_records(name, ckpt.metadata)
     key = _key({"networks": _networks_key(run.config)})
@@ -251,8 +251,7 @@ def _metric_steps(run: _Run, paths: dict[str, Path]) -> None:
     """Population metrics over the WS P grid; stage and node metrics of every trained network."""
     import pandas as pd
 
-    from wiring_lab.checkpoint import read_checkpoint
-    from wiring_lab.graphs import GraphSpec
+    from wiring_lab.checkpoint import read_graphs
     from wiring_lab.metrics import PopulationConfig, population_metrics, stage_metrics, stage_node_metrics
 
     c = run.config
@@ -260,7 +259,7 @@ def _metric_steps(run: _Run, paths: dict[str, Path]) -> None:
                            samples=c.ws_samples, seed=c.seed, device=run.device)
     _cached_step(run, "population_metrics", asdict(pop) | {"device": None}, lambda: population_metrics(pop),
                  f"WS(K={c.ws_k}), N={c.ws_nodes}, {len(c.ws_p)} values of P x {c.ws_samples} graphs", networks=False)
-    graphs = {name: [GraphSpec.from_dict(d) for d in read_checkpoint(p)["graphs"]] for name, p in paths.items()}
+    graphs = {name: read_graphs(p) for name, p in paths.items()}
     _cached_step(run, "stage_metrics", {"models": sorted(graphs)},
                  lambda: pd.concat([stage_metrics(g, name, device=run.device) for name, g in graphs.items()], ignore_index=True))
     _cached_step(run, "node_metrics", {"models": sorted(graphs)},
@@ -300,12 +299,12 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
 
 
 def _correlation_step(run: _Run) -> None:
-    """Correlations of node and edge metrics with damage (``wiring_lab.correlate``) -> correlations.csv."""
+    """Correlations of node and edge metrics with damage (``wiring_lab.correlation``) -> correlations.csv."""
     damage_path = table_path(run.out, "damage")
     if not damage_path.is_file():
         run.step("correlations", 0.0, "skipped", "needs damage.csv")
         return
-    from wiring_lab.correlate import CorrelateConfig, correlate
+    from wiring_lab.correlation import CorrelateConfig, correlate
 
     cc = CorrelateConfig(seed=run.config.seed, n_boot=run.config.bootstrap)
 

@@ -68,8 +68,7 @@ def _optional(run_dir: Path, name: str):
 # --- data preparation (tables -> the tidy table a plot function takes) -------------------------
 def stage_graph_sets(models, run_dir: Path | None = None) -> dict[str, list]:
     """Stage graphs of every network in ``models``: from its checkpoint when present, else regenerated."""
-    from wiring_lab.checkpoint import read_checkpoint
-    from wiring_lab.graphs import GraphSpec
+    from wiring_lab.checkpoint import read_graphs
     from wiring_lab.model import ModelConfig, stage_graphs
 
     out: dict[str, list] = {}
@@ -77,10 +76,8 @@ def stage_graph_sets(models, run_dir: Path | None = None) -> dict[str, list]:
         name = str(row["model"])
         path = checkpoint_path(run_dir, name) if run_dir is not None else None
         if path is not None and path.is_file():
-            obj = read_checkpoint(path)
-            if isinstance(obj, dict) and obj.get("graphs"):
-                out[name] = [GraphSpec.from_dict(d) for d in obj["graphs"]]
-                continue
+            out[name] = read_graphs(path)
+            continue
         try:
             params = {k: (int(row[k]) if k in ("k", "m") else float(row[k])) for k in ("p", "k", "m") if _present(row.get(k))}
             cfg = ModelConfig(regime=row.get("regime", "small"), channels=int(row["channels"]), nodes=int(row["nodes"]),

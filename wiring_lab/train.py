@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from wiring_lab._io import UserError, resolve_device
-from wiring_lab.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from wiring_lab.checkpoint import Checkpoint, load_native, save_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import evaluate
 from wiring_lab.graphs import GraphSpec
@@ -83,7 +83,7 @@ def _cosine_lr(base: float, step: int, total: int) -> float:
     return 0.5 * base * (1.0 + math.cos(math.pi * step / total))
 
 
-def train(
+def train_network(
     model_config: ModelConfig,
     train_config: TrainConfig,
     out: str | Path,
@@ -122,7 +122,7 @@ def train(
     if out.exists():
         if not resume:
             raise UserError(f"{out} exists; pass --resume to continue it, or choose another --out")
-        ckpt = load_checkpoint(out)
+        ckpt = load_native(out)
         if ckpt.config != model_config:
             raise UserError(f"{out}: was trained with another model config; choose another --out")
         if graphs is not None and ckpt.graphs != list(graphs):

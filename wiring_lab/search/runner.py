@@ -224,14 +224,14 @@ def _train_child(config, model, model_config, graphs, checkpoint, record, device
     """:func:`train_child` without the thread cap."""
     from wiring_lab.evaluate import evaluate
     from wiring_lab.summary import history_records, model_record
-    from wiring_lab.train import train
+    from wiring_lab.train import train_network
 
     cfg = SearchConfig(**config)
     fit, val = search_data(cfg.dataset, cfg.data_root, cfg.val_fraction, cfg.train_limit)
     mc = ModelConfig(**model_config)
     specs = [GraphSpec.from_dict(g) for g in graphs]
     t0 = time.perf_counter()
-    ckpt = train(mc, cfg.train_config(mc.seed), checkpoint, device=device, resume=True, data=fit, progress=False, graphs=specs)
+    ckpt = train_network(mc, cfg.train_config(mc.seed), checkpoint, device=device, resume=True, data=fit, progress=False, graphs=specs)
     dev = next(ckpt.model.parameters()).device
     v = evaluate(ckpt.model, val, dev)
     final = ckpt.metadata.get("final") or {}
