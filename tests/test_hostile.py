@@ -193,7 +193,7 @@ def _set(*keys_value):
 CORRUPTIONS = {
     "top-level list": (lambda d: None, "not a wiring-lab checkpoint"),
     "no format": (lambda d: d.pop("format"), "not a wiring-lab checkpoint"),
-    "version 2": (_set("version", 2), "version 2 is not supported"),
+    "version 3": (_set("version", 3), "version 3 is not supported"),
     "model_config list": (_set("model_config", [1, 2]), "bad model_config"),
     "channels str": (_set("model_config", "channels", "8"), "channels must be a positive integer"),
     "unknown config key": (_set("model_config", "depth", 3), "bad model_config"),

@@ -307,7 +307,7 @@ def test_recipes_documented():
 
     root = Path(__file__).resolve().parents[1] / "figures"
     for name, recipe in figures.RECIPES.items():
-        assert (root / f"{name}.md").read_text() == figures.recipe_markdown(recipe), f"figures/{name}.md is stale"
+        assert (root / f"{name}.md").read_text() == figures.recipe_markdown(recipe), f"figures/{name}.md is stale: write figures.recipe_markdown(get_recipe({name!r})) to it"
     renders = sorted(p.name for p in root.glob("demo_*.png"))
     assert (root / "README.md").read_text() == figures.catalogue_markdown(renders), "figures/README.md is stale"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import networkx as nx
@@ -153,11 +154,11 @@ def _history(run_dir) -> pd.DataFrame:
 
 
 def test_search_resumes_without_retraining_and_same_seed_gives_same_history(tmp_path):
-    cfg = SearchConfig(strategy="reinforce", budget=4, batch=2, seed=3, search_ops=True, **TINY)
+    cfg = SearchConfig.from_flat(strategy="reinforce", budget=4, batch=2, seed=3, search_ops=True, **TINY)
     full = run_search(cfg, tmp_path / "a", device="cpu", progress=False)
     assert list(full["child"]) == [0, 1, 2, 3] and list(full["round"]) == [0, 0, 1, 1]
     # a search stopped after its first round (as by a kill), then run again to the full budget
-    run_search(SearchConfig(**{**cfg.__dict__, "budget": 2}), tmp_path / "b", device="cpu", progress=False)
+    run_search(dataclasses.replace(cfg, budget=2), tmp_path / "b", device="cpu", progress=False)
     ckpts = sorted((tmp_path / "b" / "checkpoints").glob("*.pt"))
     stamps = {p.name: p.stat().st_mtime_ns for p in ckpts}
     assert len(stamps) == 2
@@ -196,7 +197,7 @@ def test_search_resumes_without_retraining_and_same_seed_gives_same_history(tmp_
     assert state["updates"] == 2 and set(state["controller"]) >= {"edge_bias", "cell.weight_ih"}
     # another config in the same run folder is refused, naming what differs
     with pytest.raises(ValueError, match="another epochs"):
-        run_search(SearchConfig(**{**cfg.__dict__, "epochs": 2}), tmp_path / "a", device="cpu", progress=False)
+        run_search(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=2)), tmp_path / "a", device="cpu", progress=False)
 
 
 def test_cli_search_writes_tables_summary_and_figures(tmp_path):
@@ -258,7 +259,7 @@ def test_search_study_file_has_demo_and_paper_scales():
         assert len({c.budget for c in runs}) == 1  # every population has the same number of trained networks
         ws = [c for c in runs if c.strategy == "generator"]
         assert len(ws) == 1 and ws[0].generator == "ws" and ws[0].params == {"k": 4, "p": 0.75}
-    assert all(c.dataset == "digits" and c.channels <= 16 and c.nodes <= 16 for c in demo)  # a laptop-CPU job
-    assert all(c.epochs >= 30 for c in paper)
+    assert all(c.train.dataset == "digits" and c.channels <= 16 and c.nodes <= 16 for c in demo)  # a laptop-CPU job
+    assert all(c.train.epochs >= 30 for c in paper)
     with pytest.raises(ValueError, match="no scale 'huge'"):
         load_search_study(path, "huge")

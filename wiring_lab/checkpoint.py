@@ -24,7 +24,9 @@ from wiring_lab.graphs import GraphSpec, load_graph
 from wiring_lab.model import ModelConfig, RandWire, build_model
 
 FORMAT = "wiring-lab-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# 1: importer-only layout fields stored flat in model_config; 2: nested under model_config["layout"]
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -261,8 +263,11 @@ def _native_dict(path: Path) -> dict[str, Any]:
     obj = read_checkpoint(path)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise UserError(f"{path}: not a wiring-lab checkpoint (no 'format': '{FORMAT}'); foreign files need --format")
-    if obj.get("version") != FORMAT_VERSION:
-        raise UserError(f"{path}: checkpoint format version {obj.get('version')!r} is not supported (expected {FORMAT_VERSION})")
+    if obj.get("version") not in READABLE_VERSIONS:
+        raise UserError(
+            f"{path}: checkpoint format version {obj.get('version')!r} is not supported "
+            f"(this wiring-lab reads {', '.join(map(str, READABLE_VERSIONS))})"
+        )
     return obj
 
 
@@ -307,8 +312,8 @@ def load_native(
         if key not in obj:
             raise UserError(f"{path}: checkpoint has no {key!r}")
     try:
-        config = ModelConfig(**obj["model_config"])
-    except (TypeError, ValueError) as e:
+        config = ModelConfig.from_dict(obj["model_config"])
+    except (TypeError, ValueError, AttributeError) as e:
         raise UserError(f"{path}: bad model_config ({e})") from None
     if graphs is not None:
         specs = load_graphs(graphs) if isinstance(graphs, (str, Path)) else list(graphs)
@@ -319,7 +324,7 @@ def load_native(
         raise UserError(f"{path}: regime {config.regime!r} has {n_stages} random stages but {len(specs)} graphs were given")
     meta = _check_metadata(path, obj.get("metadata"))
     train_state = _check_train_state(path, obj.get("train_state"))
-    if getattr(config, "arch", "randwire") == "randwire":  # node modules named stages.<i>.nodes.<v>
+    if config.arch == "randwire":  # node modules named stages.<i>.nodes.<v>
         _check_graph_sizes(path, specs, obj["state_dict"])
     with torch.device("meta"):  # shapes only: a config declaring huge layers allocates nothing
         _check_state(path, build_model(config, specs), obj["state_dict"])

@@ -1,4 +1,7 @@
-"""The ``wiring-lab`` command line: each command parses, calls one library function, writes files.
+"""The ``wiring-lab`` command line: each command parses its options, calls the library, says what it wrote.
+
+Command modules are imported inside each command, so ``wiring-lab --help`` answers without
+importing torch (over a second on its own).
 
 Bad input (a ``ValueError`` from the library, a missing file) is printed as one line,
 ``error: ...``, on stderr with exit code 2; never a traceback.
@@ -160,11 +163,6 @@ def inspect(
 
 
 # --- train -----------------------------------------------------------------------------------
-# Defaults for C, N and head width by regime: the paper's small regime, and small-data
-# networks that train in minutes on a laptop CPU.
-SMALL_DATA_DEFAULTS = {"digits": (16, 16, 256), "mnist": (32, 32, 512), "cifar": (32, 32, 512)}
-
-
 @app.command()
 @user_errors
 def train(
@@ -195,12 +193,12 @@ def train(
     """Train a RandWire network with the paper's recipe; checkpoint after every epoch."""
     from wiring_lab.data import load_dataset
     from wiring_lab.summary import format_summary, model_summary
-    from wiring_lab.train import TrainConfig, model_config_for
+    from wiring_lab.train import TrainConfig, default_size, model_config_for
     from wiring_lab.train import train_network as run_train
 
     data = load_dataset(dataset, data_root, image_size)
     regime = regime or data.regime
-    dc, dn, dh = SMALL_DATA_DEFAULTS.get(regime, (78, 32, 1280))
+    dc, dn, dh = default_size(regime)
     params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
     mc = model_config_for(
         data,
@@ -466,7 +464,7 @@ def convert(
 
     convert_checkpoint(foreign, out, format, graphs or None)
     ckpt = load_checkpoint(out)
-    typer.echo(f"wrote {out} (from {ckpt.config.origin})")
+    typer.echo(f"wrote {out} (from {ckpt.config.layout.origin})")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 
 
@@ -603,7 +601,7 @@ def search(
         configs = load_search_study(study, scale)
     else:
         configs = [
-            SearchConfig(
+            SearchConfig.from_flat(
                 strategy=strategy, name=name, budget=budget, batch=batch, seed=seed, dataset=dataset,
                 data_root=str(data_root) if data_root else None, channels=channels, nodes=nodes,
                 head_channels=head_channels, node_op=node_op, search_ops=search_ops, epochs=epochs,

@@ -1,6 +1,6 @@
 """Damage studies (RandWire Fig. 5): remove one node or edge of a trained network and measure the loss.
 
-Semantics (DESIGN.md, "Damage"). Removing node ``v``: ``v``'s output leaves every successor's
+Semantics (README, "Damage"). Removing node ``v``: ``v``'s output leaves every successor's
 weighted sum (the other terms keep their sigmoid weights, nothing is renormalised) and the
 output node's mean (the mean over the output-fed nodes that remain; none left: the stage output
 is zeros). A successor left with no input receives zeros and still runs (ReLU -> op -> BN of

@@ -448,14 +448,3 @@ def catalogue_markdown(renders: Sequence[str] = ()) -> str:
         lines += ["", "Renders from the embedded demo (`wiring-lab demo`, default size), kept here for the README:", ""]
         lines += [f"- [{name}]({name})" for name in renders]
     return "\n".join(lines) + "\n"
-
-
-def write_catalogue(directory: str | Path) -> list[Path]:
-    """Write ``<directory>/<name>.md`` for every recipe and the ``README.md`` index (docs stay in step with code)."""
-    from wiring_lab._io import atomic_write_text
-
-    directory = Path(directory)
-    paths = [atomic_write_text(directory / f"{n}.md", recipe_markdown(r)) for n, r in RECIPES.items()]
-    renders = sorted(p.name for p in directory.glob("demo_*.png"))
-    paths.append(atomic_write_text(directory / "README.md", catalogue_markdown(renders)))
-    return paths

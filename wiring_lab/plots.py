@@ -113,7 +113,7 @@ def _require(df, columns: Sequence[str], what: str) -> None:
             raise UserError(f"{what}: column {c!r} must be numeric (found {bad!r})")
 
 
-# Columns every table defines as numbers (rundir.TABLES); a table holding text there is malformed.
+# Columns that hold numbers in every table that has them; a table holding text there is malformed.
 NUMERIC_COLUMNS = frozenset(
     "stage node source target in_degree out_degree in_degree_io out_degree_io target_in_degree top1 top5 loss "
     "delta_top1 delta_top1_lo delta_top1_hi seed p k m n fraction removed repeat epoch train_loss train_top1 "

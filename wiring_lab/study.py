@@ -24,6 +24,7 @@ from wiring_lab._io import UserError, library_versions, write_json, write_table
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
 from wiring_lab.rundir import checkpoint_path, table_path
+from wiring_lab.train import TrainConfig, default_size
 
 # data set -> (classes, image channels, regime); imagefolder's classes come from the study
 DATASET_SHAPES: dict[str, tuple[int | None, int, str]] = {
@@ -33,9 +34,6 @@ DATASET_SHAPES: dict[str, tuple[int | None, int, str]] = {
     "cifar10": (10, 3, "cifar"),
     "imagefolder": (None, 3, "small"),
 }
-# regime -> default (C, N, head width): small-data networks train in minutes on a laptop CPU
-SIZE_DEFAULTS: dict[str, tuple[int, int, int]] = {"digits": (16, 16, 256), "mnist": (32, 32, 512), "cifar": (32, 32, 512)}
-PAPER_SIZE = (78, 32, 1280)
 ANALYSES = ("damage", "attack", "metrics")  # per trained network, after training
 # analysis -> the table its rows go to
 ANALYSIS_TABLES = {"damage": "damage", "attack": "attack", "metrics": "stage_metrics", "node_metrics": "node_metrics"}
@@ -60,31 +58,33 @@ class Scale:
     """One scale of a study: data, network size, training recipe, seeds, resources."""
 
     name: str
-    dataset: str = "digits"
-    data_root: str | None = None
+    train: TrainConfig = field(default_factory=TrainConfig)  # data set and recipe (seed 0: each network sets its own)
     image_size: int | None = None  # imagefolder crop size
     num_classes: int | None = None  # needed for imagefolder (e.g. 1000 for ImageNet)
     regime: str | None = None  # default: the one that fits the data set
     channels: int | None = None  # C; default by regime
     nodes: int | None = None  # N; default by regime
     head_channels: int | None = None
-    epochs: int = 15
-    batch_size: int = 64
-    lr: float = 0.1
-    weight_decay: float = 5e-5
-    label_smoothing: float = 0.1
-    edge_drop: float = 0.0
     seeds: tuple[int, ...] = (0,)  # network (graph) and training seeds
     limit: int | None = None  # train and test on the first N images of each split (quick checks)
     gpus: float = 0.0  # GPUs per task, requested on Ray when the cluster has GPUs
     threads: int = 1  # torch CPU threads per task: fixed, so results do not depend on where a task runs
     device: str = "auto"
-    workers: int = 0  # data loader workers (image folders)
     networks: tuple[NetworkGrid, ...] | None = None  # replaces the study's networks at this scale
     damage: dict[str, Any] | None = None  # merged over the study's damage settings
     attack: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line in the study file
+
+    @property
+    def dataset(self) -> str:
+        """The data set's name."""
+        return self.train.dataset
+
+    @property
+    def data_root(self) -> str | None:
+        """The data directory (None: the data set's default)."""
+        return self.train.data_root
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,9 @@ class Study:
 
 STUDY_KEYS = ("name", "description", "figures", "networks", "scales", "damage", "attack", "metrics")
 NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels")
-SCALE_KEYS = tuple(f for f in Scale.__dataclass_fields__ if f != "name")
+# the recipe keys of a scale are TrainConfig's (seed aside: a scale lists its seeds)
+TRAIN_KEYS = ("dataset", "data_root", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "edge_drop", "workers")
+SCALE_KEYS = TRAIN_KEYS[:2] + tuple(f for f in Scale.__dataclass_fields__ if f not in ("name", "train")) + TRAIN_KEYS[2:]
 
 
 class _Reader:
@@ -271,7 +273,12 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         if key in node:
             kw[key] = _plain(r.get(key, "map")) if node[key] is not None else {"enabled": False}
     lines = {"": r.line(), **{k: r.line(k) for k in node}}
-    return Scale(name=name, dataset=dataset, seeds=seeds, networks=networks, lines=lines, **kw)
+    recipe = {k: (float(kw.pop(k)) if k in ("lr", "weight_decay", "label_smoothing", "edge_drop") else kw.pop(k)) for k in TRAIN_KEYS if k in kw}
+    try:
+        train = TrainConfig(dataset=dataset, **recipe)
+    except ValueError as e:
+        raise UserError(f"{path}:{r.line()}: scales.{name}: {str(e).splitlines()[0]}") from None
+    return Scale(name=name, train=train, seeds=seeds, networks=networks, lines=lines, **kw)
 
 
 def load_study(path: str | Path) -> Study:
@@ -399,24 +406,6 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
         raise UserError(f"{where}: {str(e).splitlines()[0]}") from None
 
 
-def _train_config(scale: Scale):
-    """The scale's training recipe (seed 0; each network sets its own)."""
-    from wiring_lab.train import TrainConfig
-
-    return TrainConfig(
-        dataset=scale.dataset,
-        data_root=scale.data_root,
-        epochs=scale.epochs,
-        batch_size=scale.batch_size,
-        lr=float(scale.lr),
-        weight_decay=float(scale.weight_decay),
-        label_smoothing=float(scale.label_smoothing),
-        edge_drop=float(scale.edge_drop),
-        seed=0,
-        workers=scale.workers,
-    )
-
-
 def expand_study(
     study: Study, scale_name: str, run_dir: str | Path, device: str | None = None, data_root: str | None = None
 ) -> StudyPlan:
@@ -430,17 +419,14 @@ def expand_study(
         raise UserError(f"{study.path}: no scale {scale_name!r}; the file has: {', '.join(study.scales)}")
     scale = study.scales[scale_name]
     if data_root is not None:
-        scale = replace(scale, data_root=str(data_root))
+        scale = replace(scale, train=replace(scale.train, data_root=str(data_root)))
     run_dir = Path(run_dir)
     classes, in_channels, data_regime = DATASET_SHAPES[scale.dataset]
     regime = scale.regime or data_regime
     if scale.dataset == "imagefolder" and scale.image_size is not None and scale.image_size < 64 and scale.regime is None:
         regime = "cifar"
-    dc, dn, dh = SIZE_DEFAULTS.get(regime, PAPER_SIZE)
-    try:
-        train_config = _train_config(scale)
-    except ValueError as e:
-        raise UserError(f"{study.path}:{scale.lines.get('', 1)}: scales.{scale.name}: {str(e).splitlines()[0]}") from None
+    dc, dn, dh = default_size(regime)
+    train_config = replace(scale.train, seed=0)
     networks: list[Network] = []
     seen: dict[str, int] = {}
     for grid in scale.networks or study.networks:
