@@ -39,6 +39,18 @@ def models_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def graphs_table(models: pd.DataFrame) -> pd.DataFrame:
+    """Three N=6 stage graphs per network, as the train task writes them."""
+    from wiring_lab.graphs import generate_graph, stage_seeds
+    from wiring_lab.summary import graph_records
+
+    rows = []
+    for r in models.to_dict("records"):
+        params = {k: (float(r[k]) if k == "p" else int(r[k])) for k in ("p", "k", "m") if r[k] is not None and r[k] == r[k]}
+        rows += graph_records(r["model"], [generate_graph(r["generator"], 6, seed=s, **params) for s in stage_seeds(r["seed"], 3)])
+    return pd.DataFrame(rows)
+
+
 def history_table(models: pd.DataFrame) -> pd.DataFrame:
     """Three epochs per network, falling loss and rising accuracy."""
     rows = []
@@ -130,7 +142,7 @@ def search_history_table() -> pd.DataFrame:
 def run_dir(tmp_path):
     """A run directory with every table (no checkpoints)."""
     models = models_table()
-    tables = {"models": models, "history": history_table(models), "damage": damage_table(), "attack": attack_table(),
+    tables = {"models": models, "graphs": graphs_table(models), "history": history_table(models), "damage": damage_table(), "attack": attack_table(),
               "population_metrics": population_table(), "stage_metrics": stage_metrics_table(models),
               "node_metrics": node_metrics_table(), "search_history": search_history_table()}
     for name, df in tables.items():
@@ -171,9 +183,26 @@ def test_stage_graphs_one_row_per_setting(run_dir):
     assert len(shown) == 4
     assert shown[0].get_title().startswith("a: stage 0, WS(4, 0.5)")
     assert {"in", "out"} <= set(_texts(fig))
-    # through the catalogue: graphs regenerated from models.csv rows (no checkpoints in run_dir)
+    # through the catalogue: graphs read from tables/graphs.csv (no checkpoints in run_dir)
     [outcome] = figures.render_figures(run_dir, "stage_graphs")
     assert outcome.status == "made" and outcome.path.stat().st_size > 10_000
+    table_path(run_dir, "graphs").unlink()
+    [outcome] = figures.render_figures(run_dir, "stage_graphs")
+    assert outcome.status == "skipped" and "graphs.csv" in outcome.reason
+
+
+def test_graphs_table_round_trips_every_stage_graph(tmp_path):
+    from wiring_lab._io import read_table
+    from wiring_lab.graphs import GraphSpec, generate_graph
+    from wiring_lab.summary import graph_records, read_graph_records
+
+    a = [generate_graph("ws", 8, seed=s, k=4, p=0.75) for s in (3, 4)]
+    b = [GraphSpec("search", {"strategy": "random", "node_ops": ["conv3x3"] * 5}, None, 5, ((0, 1), (1, 4))), GraphSpec("custom", {}, None, 1)]
+    write_table(pd.DataFrame(graph_records("a", a) + graph_records("b", b)), tmp_path / "graphs.csv")
+    back = read_graph_records(read_table(tmp_path / "graphs.csv"))
+    assert back == {"a": a, "b": b}
+    models = pd.DataFrame({"model": ["b", "zzz", "a"]})
+    assert list(figures.stage_graph_sets(models, read_table(tmp_path / "graphs.csv"))) == ["b", "a"]
 
 
 def test_damage_panels_boxes_and_means():

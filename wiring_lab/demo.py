@@ -167,22 +167,24 @@ def _finished(path: Path, epochs: int) -> bool:
 
 
 def write_model_tables(run: _Run, paths: dict[str, Path]) -> None:
-    """``models.csv`` and ``history.csv`` from the checkpoints."""
+    """``models.csv``, ``history.csv`` and ``graphs.csv`` from the checkpoints."""
     import pandas as pd
 
     from wiring_lab.checkpoint import load_native
-    from wiring_lab.summary import history_records, model_record
+    from wiring_lab.summary import graph_records, history_records, model_record
 
     t0 = time.perf_counter()
-    models, history = [], []
+    models, history, graphs = [], [], []
     for name, path in paths.items():
         ckpt = load_native(path)
         models.append(model_record(name, ckpt.model, ckpt.metadata, checkpoint=str(path.relative_to(run.out))))
         history += history_records(name, ckpt.metadata)
+        graphs += graph_records(name, ckpt.graphs)
     key = _key({"networks": _networks_key(run.config)})
     _write(run, "models", pd.DataFrame(models), key)
     _write(run, "history", pd.DataFrame(history), key)
-    run.step("tables models, history", time.perf_counter() - t0, "written", f"{len(models)} networks")
+    _write(run, "graphs", pd.DataFrame(graphs), key)
+    run.step("tables models, history, graphs", time.perf_counter() - t0, "written", f"{len(models)} networks")
 
 
 def _cached_step(run: _Run, table: str, step_config: dict[str, Any], compute: Callable[[], Any], detail: str = "",

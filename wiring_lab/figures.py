@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from wiring_lab._io import UserError, read_table
-from wiring_lab.rundir import TABLES, checkpoint_path, table_path
+from wiring_lab.rundir import TABLES, table_path
 
 # Node metrics shown against node-removal damage, in this order (those present are drawn).
 DAMAGE_METRICS = ("out_degree", "in_degree", "betweenness", "paths_through", "depth", "clustering")
@@ -66,33 +66,12 @@ def _optional(run_dir: Path, name: str):
 
 
 # --- data preparation (tables -> the tidy table a plot function takes) -------------------------
-def stage_graph_sets(models, run_dir: Path | None = None) -> dict[str, list]:
-    """Stage graphs of every network in ``models``: from its checkpoint when present, else regenerated."""
-    from wiring_lab.checkpoint import read_graphs
-    from wiring_lab.model import ModelConfig, stage_graphs
+def stage_graph_sets(models, graphs) -> dict[str, list]:
+    """Stage graphs (from the ``graphs`` table) of every network in ``models``, in ``models``' order."""
+    from wiring_lab.summary import read_graph_records
 
-    out: dict[str, list] = {}
-    for row in models.to_dict("records"):
-        name = str(row["model"])
-        path = checkpoint_path(run_dir, name) if run_dir is not None else None
-        if path is not None and path.is_file():
-            out[name] = read_graphs(path)
-            continue
-        try:
-            params = {k: (int(row[k]) if k in ("k", "m") else float(row[k])) for k in ("p", "k", "m") if _present(row.get(k))}
-            cfg = ModelConfig(regime=row.get("regime", "small"), channels=int(row["channels"]), nodes=int(row["nodes"]),
-                              generator=row["generator"], params=params, seed=int(row["seed"]))
-        except (KeyError, TypeError, ValueError):
-            continue  # an imported network without a known generator: nothing to regenerate
-        out[name] = stage_graphs(cfg)
-    return out
-
-
-def _present(x: Any) -> bool:
-    """Whether a table cell holds a value (not None / NaN)."""
-    import math
-
-    return x is not None and not (isinstance(x, float) and math.isnan(x))
+    by_model = read_graph_records(graphs)
+    return {str(m): by_model[str(m)] for m in models["model"] if str(m) in by_model}
 
 
 def models_with_cl(models, stage_metrics):
@@ -157,9 +136,9 @@ def _build_stage_graphs(run_dir: Path):
     first = models.sort_values(["generator", "setting", "seed"]).drop_duplicates(["generator", "setting"])
     order = {g: i for i, g in enumerate(_generators(first["generator"]))}
     first = first.sort_values("generator", key=lambda s: s.map(order), kind="stable")
-    sets = stage_graph_sets(first, run_dir)
+    sets = stage_graph_sets(first, _table(run_dir, "graphs"))
     if not sets:
-        raise NotEnoughData("no network in tables/models.csv has stage graphs in a checkpoint or a known generator")
+        raise NotEnoughData("no network of tables/models.csv has its stage graphs in tables/graphs.csv")
     return plot_stage_graphs(sets)
 
 
@@ -272,9 +251,8 @@ RECIPES: dict[str, FigureRecipe] = {
                      _build_generator_sweep, notes="Networks with the default node operation (sepconv3x3) when the table has several."),
         FigureRecipe("stage_graphs", "Stage DAG drawings", "RandWire (Xie et al. 2019) Fig. 4",
                      "one row per generator setting (its lowest seed), one drawing per stage; nodes layered left to right by "
-                     "depth (longest path from the input node); input and output nodes are orange squares", ("models",),
-                     _build_stage_graphs, notes="Graphs come from RUN_DIR/checkpoints/<model>.pt when present, else are "
-                     "regenerated from the models.csv row (generator, parameters, network seed)."),
+                     "depth (longest path from the input node); input and output nodes are orange squares", ("models", "graphs"),
+                     _build_stage_graphs, notes="Graphs come from tables/graphs.csv, written by the training of each network."),
         FigureRecipe("damage", "Damage vs degree", "RandWire (Xie et al. 2019) Fig. 5",
                      "top row node removal, x: out-degree of the removed node in the DAG with input/output nodes (a node "
                      "that feeds only the output node has out-degree 1); bottom row edge removal, x: in-degree of the edge's "

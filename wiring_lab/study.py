@@ -521,10 +521,10 @@ def collect_tables(plan: StudyPlan) -> dict[str, Path]:
 
     rows: dict[str, list[dict[str, Any]]] = {}
     columns: dict[str, list[str]] = {}
-    ints: dict[str, set[str]] = {"models": set(MODEL_INT_COLUMNS), "history": {"epoch"}}
+    ints: dict[str, set[str]] = {"models": set(MODEL_INT_COLUMNS), "history": {"epoch"}, "graphs": {"stage", "n", "edges"}}
     for task in plan.train_tasks + plan.analysis_tasks:
         result = read_result(task.result_path) or {}
-        for table in ("models", "history", *ANALYSIS_TABLES.values()):
+        for table in ("models", "history", "graphs", *ANALYSIS_TABLES.values()):
             if result.get(table):
                 rows.setdefault(table, []).extend(result[table])
                 for c in (result.get("columns") or {}).get(table, []):

@@ -22,7 +22,7 @@ from wiring_lab.data import load_dataset
 from wiring_lab.metrics import stage_metrics, stage_node_metrics
 from wiring_lab.model import ModelConfig
 from wiring_lab.rundir import checkpoint_path
-from wiring_lab.summary import history_records, model_record
+from wiring_lab.summary import graph_records, history_records, model_record
 from wiring_lab.train import TrainConfig, train_network
 
 _DATA_CACHE: dict[tuple, Any] = {}
@@ -66,7 +66,8 @@ def train_task(
     rel = str(out.relative_to(run_dir)) if out.is_relative_to(run_dir) else str(out)
     models = [model_record(name, ckpt.model, ckpt.metadata, checkpoint=rel)]
     history = history_records(name, ckpt.metadata)
-    return {"models": models, "history": history, "columns": _columns(models=models, history=history), "limit": limit}
+    graphs = graph_records(name, ckpt.graphs)
+    return {"models": models, "history": history, "graphs": graphs, "columns": _columns(models=models, history=history, graphs=graphs), "limit": limit}
 
 
 def _rows(df) -> list[dict[str, Any]]:
