@@ -155,3 +155,17 @@ def test_import_wiring_lab_imports_nothing_heavy():
     code = "import sys, wiring_lab as wl; wl.generate_graph; print('torch' in sys.modules, 'wiring_lab.graphs' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.split() == ["False", "True"]
+
+
+def test_plots_only_draw():
+    """plots.py imports no statistics or loading code: analysis.py computes, figures.py reads the tables."""
+    tree = ast.parse((PACKAGE / "plots.py").read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported |= {node.module or ""} | {f"{node.module}.{a.name}" for a in node.names}
+    forbidden = ("scipy", "statsmodels", "sklearn", "torch", "wiring_lab.correlation", "wiring_lab.metrics", "wiring_lab.checkpoint",
+                 "wiring_lab.loading", "wiring_lab._io.read_table")
+    assert not [m for m in imported if m.startswith(forbidden)]

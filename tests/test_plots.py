@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from wiring_lab import figures, plots
+from wiring_lab import analysis, figures, plots
 from wiring_lab._io import UserError, write_table
 from wiring_lab.cli import app
 from wiring_lab.graphs import setting_label
@@ -202,7 +202,7 @@ def test_graphs_table_round_trips_every_stage_graph(tmp_path):
     back = read_graph_records(read_table(tmp_path / "graphs.csv"))
     assert back == {"a": a, "b": b}
     models = pd.DataFrame({"model": ["b", "zzz", "a"]})
-    assert list(figures.stage_graph_sets(models, read_table(tmp_path / "graphs.csv"))) == ["b", "a"]
+    assert list(analysis.stage_graph_sets(models, read_table(tmp_path / "graphs.csv"))) == ["b", "a"]
 
 
 def test_damage_panels_boxes_and_means():
@@ -224,18 +224,18 @@ def test_damage_panels_boxes_and_means():
 
 def test_node_ops_lines_and_pearson():
     models = models_table()
-    fig = plots.plot_node_ops(models)
+    fig = plots.plot_node_ops(models, analysis.node_op_correlations(models))
     ax = fig.axes[0]
     assert len(ax.get_lines()) == 2
     assert [t.get_text() for t in ax.get_legend().get_texts()] == OPS
-    corr = plots.node_op_correlations(models)
+    corr = analysis.node_op_correlations(models)
     # conv3x3 is sepconv3x3 minus 2 pp in every setting: perfectly correlated
     assert corr["pearson_r"].iloc[0] == pytest.approx(1.0)
     assert any("r(sepconv3x3, conv3x3) = 1.00" in t for t in _texts(fig))
 
 
 def test_ws_curves_normalised_log_axis():
-    fig = plots.plot_ws_curves(population_table())
+    fig = plots.plot_ws_curves(analysis.ws_curves(population_table()))
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     c, l = ax.get_lines()
@@ -244,12 +244,12 @@ def test_ws_curves_normalised_log_axis():
     assert l.get_ydata()[0] == pytest.approx((2 + 2 * 0.99**10) / 4.0)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["C(P) / C(0)", "L(P) / L(0)"]
     with pytest.raises(UserError, match="P=0"):
-        plots.plot_ws_curves(population_table().query("p > 0"))
+        analysis.ws_curves(population_table().query("p > 0"))
 
 
 def test_cl_heatmap_marks_best():
     models = models_table()
-    joined = figures.models_with_cl(models, stage_metrics_table(models))
+    joined = analysis.models_with_cl(models, stage_metrics_table(models))
     fig = plots.plot_cl_heatmap(joined)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "average clustering coefficient C"
@@ -294,9 +294,9 @@ def test_learning_curves_lines_per_model():
 
 
 def test_metric_vs_damage_spearman():
-    joined = figures.node_damage_table(damage_table(), node_metrics_table())
+    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
     assert len(joined) == 12
-    stats = figures.spearman_table(joined, ["out_degree", "paths_through"], resamples=200)
+    stats = analysis.spearman_table(joined, ["out_degree", "paths_through"], resamples=200)
     from scipy.stats import spearmanr
 
     expect = spearmanr(joined["out_degree"], joined["delta_top1"]).statistic
@@ -368,19 +368,19 @@ def test_bad_tables_are_user_errors():
         plots.plot_damage(pd.DataFrame({"generator": ["er"], "kind": ["node"]}))
     with pytest.raises(UserError, match="format"):
         figures.render_figures(".", "damage", fmt="jpg")
-    constant = figures.spearman_table(pd.DataFrame({"a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]}), ["a"])
+    constant = analysis.spearman_table(pd.DataFrame({"a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]}), ["a"])
     assert math.isnan(constant["spearman_rho"][0]) and constant["n"][0] == 4  # no coefficient for a constant metric
 
 
 def test_metric_vs_damage_uses_correlate_table(run_dir):
-    joined = figures.node_damage_table(damage_table(), node_metrics_table())
+    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
     metrics = ["out_degree", "betweenness"]
     corr = pd.DataFrame([{"metric": m, "target": "delta_top1", "group": "kind=node", "n": 12, "method": meth, "r": r,
                           "lo": r - 0.1, "hi": r + 0.1, "p": 0.01}
                          for m, r in zip(metrics, (-0.5, -0.25)) for meth in ("pearson", "spearman")])
-    stats = figures.spearman_from_correlations(corr, metrics)
+    stats = analysis.spearman_from_correlations(corr, metrics)
     assert list(stats["spearman_rho"]) == [-0.5, -0.25] and list(stats["rho_lo"]) == [-0.6, -0.35]
-    assert figures.spearman_from_correlations(corr, metrics + ["depth"]) is None  # not every metric covered
+    assert analysis.spearman_from_correlations(corr, metrics + ["depth"]) is None  # not every metric covered
     fig = plots.plot_metric_vs_damage(joined, stats, metrics)
     assert _data_axes(fig)[1].get_title() == "Spearman ρ = -0.25 [-0.35, -0.15], n = 12"
 

@@ -15,6 +15,15 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from wiring_lab._io import UserError, read_table
+from wiring_lab.analysis import (
+    models_with_cl,
+    node_damage_table,
+    node_op_correlations,
+    spearman_from_correlations,
+    spearman_table,
+    stage_graph_sets,
+    ws_curves,
+)
 from wiring_lab.rundir import TABLES, table_path
 
 # Node metrics shown against node-removal damage, in this order (those present are drawn).
@@ -65,60 +74,6 @@ def _optional(run_dir: Path, name: str):
     return read_table(path) if path.is_file() else None
 
 
-# --- data preparation (tables -> the tidy table a plot function takes) -------------------------
-def stage_graph_sets(models, graphs) -> dict[str, list]:
-    """Stage graphs (from the ``graphs`` table) of every network in ``models``, in ``models``' order."""
-    from wiring_lab.summary import read_graph_records
-
-    by_model = read_graph_records(graphs)
-    return {str(m): by_model[str(m)] for m in models["model"] if str(m) in by_model}
-
-
-def models_with_cl(models, stage_metrics):
-    """Networks with their clustering C and path length L averaged over stages (You et al. 2020)."""
-    per_model = stage_metrics.groupby("model")[["avg_clustering", "avg_path_length"]].mean().reset_index()
-    return models.merge(per_model, on="model", how="inner")
-
-
-def node_damage_table(damage, node_metrics):
-    """Node-removal rows of ``damage`` joined with the removed node's metrics (on model, stage, node)."""
-    nodes = damage[damage["kind"] == "node"].copy()
-    nodes["node"] = nodes["node"].astype(int)
-    nodes["stage"] = nodes["stage"].astype(int)
-    nm = node_metrics.copy()
-    nm["node"] = nm["node"].astype(int)
-    nm["stage"] = nm["stage"].astype(int)
-    keep = [c for c in nm.columns if c not in nodes.columns or c in ("model", "stage", "node")]
-    # the damage table already carries in/out degree; the node table's values win where both exist
-    dup = [c for c in nm.columns if c in nodes.columns and c not in ("model", "stage", "node")]
-    return nodes.drop(columns=dup).merge(nm[keep + dup], on=["model", "stage", "node"], how="inner")
-
-
-def spearman_table(df, metrics: Sequence[str], y: str = "delta_top1", resamples: int = 1000, seed: int = 0):
-    """Spearman ρ of each metric with ``y`` and a 95% bootstrap (percentile) interval, one row per metric."""
-    import numpy as np
-    import pandas as pd
-    from scipy import stats
-
-    rng = np.random.default_rng(seed)
-    rows = []
-    for m in metrics:
-        d = df[[m, y]].dropna()
-        x, v = d[m].to_numpy(float), d[y].to_numpy(float)
-        if len(d) < 3 or np.ptp(x) == 0 or np.ptp(v) == 0:
-            rows.append({"metric": m, "spearman_rho": np.nan, "rho_lo": np.nan, "rho_hi": np.nan, "p_value": np.nan, "n": len(d)})
-            continue
-        res = stats.spearmanr(x, v)
-        boot = np.empty(resamples)
-        for i in range(resamples):  # paired resampling of (metric, damage) rows
-            idx = rng.integers(0, len(d), len(d))
-            boot[i] = stats.spearmanr(x[idx], v[idx]).statistic if np.ptp(x[idx]) and np.ptp(v[idx]) else np.nan
-        lo, hi = np.nanpercentile(boot, [2.5, 97.5])
-        rows.append({"metric": m, "spearman_rho": float(res.statistic), "rho_lo": float(lo), "rho_hi": float(hi),
-                     "p_value": float(res.pvalue), "n": len(d)})
-    return pd.DataFrame(rows)
-
-
 # --- builders: run_dir -> Figure ----------------------------------------------------------------
 def _build_generator_sweep(run_dir: Path):
     """RandWire Fig. 3 from models.csv."""
@@ -156,7 +111,7 @@ def _build_node_ops(run_dir: Path):
     models = _table(run_dir, "models")
     if "node_op" not in models or models["node_op"].nunique() < 2:
         raise NotEnoughData(f"needs networks trained with at least two node operations; make them with: {ABLATE.format('node_ops')}")
-    return plot_node_ops(models)
+    return plot_node_ops(models, node_op_correlations(models))
 
 
 def _build_ws_curves(run_dir: Path):
@@ -166,7 +121,7 @@ def _build_ws_curves(run_dir: Path):
     pop = _table(run_dir, "population_metrics")
     if not (pop["generator"] == "ws").any():
         raise NotEnoughData("population_metrics.csv has no WS rows; make them with: " + TABLES["population_metrics"][1])
-    return plot_ws_curves(pop)
+    return plot_ws_curves(ws_curves(pop))
 
 
 def _build_cl_heatmap(run_dir: Path):
@@ -201,19 +156,6 @@ def _build_learning_curves(run_dir: Path):
     from wiring_lab.plots import plot_learning_curves
 
     return plot_learning_curves(_table(run_dir, "history"), _optional(run_dir, "models"))
-
-
-def spearman_from_correlations(correlations, metrics: Sequence[str]):
-    """Spearman rows of node damage from ``correlations.csv`` (wiring-lab correlate), as :func:`spearman_table`'s columns."""
-    need = {"metric", "target", "group", "method", "r", "lo", "hi", "p", "n"}
-    if correlations is None or not need <= set(correlations.columns):
-        return None
-    rows = correlations[(correlations["method"] == "spearman") & (correlations["target"] == "delta_top1")
-                        & (correlations["group"] == "kind=node") & correlations["metric"].isin(metrics)]
-    if set(rows["metric"]) != set(metrics):
-        return None
-    return rows.rename(columns={"r": "spearman_rho", "lo": "rho_lo", "hi": "rho_hi", "p": "p_value"})[
-        ["metric", "spearman_rho", "rho_lo", "rho_hi", "p_value", "n"]].reset_index(drop=True)
 
 
 def _build_metric_vs_damage(run_dir: Path):

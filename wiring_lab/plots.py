@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from wiring_lab.analysis import op_order
+
 _STYLE_SET = False
 FORMATS = ("png", "pdf", "svg")
 
@@ -324,29 +326,9 @@ def plot_damage(damage, node_degree: str = "out_degree_io", edge_degree: str = "
 
 
 # --- RandWire Fig. 6: node operations ---------------------------------------------------------
-def node_op_correlations(models):
-    """Pairwise Pearson r between node operations' mean top-1 across generator settings."""
-    import itertools
-
-    import pandas as pd
-    from scipy import stats
-
-    means = models.groupby(["setting", "node_op"])["top1"].mean().unstack("node_op")
-    rows = []
-    for a, b in itertools.combinations(_op_order(means.columns), 2):
-        pair = means[[a, b]].dropna()
-        r = stats.pearsonr(pair[a], pair[b]).statistic if len(pair) >= 3 else float("nan")
-        rows.append({"op_a": a, "op_b": b, "pearson_r": float(r), "n_settings": len(pair)})
-    return pd.DataFrame(rows, columns=["op_a", "op_b", "pearson_r", "n_settings"])
-
-
-def _op_order(ops) -> list[str]:
-    """Node ops with the paper's default (sepconv3x3) first, the others by name."""
-    return sorted(ops, key=lambda o: (o != "sepconv3x3", o))
-
-
-def plot_node_ops(models):
-    """RandWire Fig. 6: mean top-1 per generator setting, one line per node op, pairwise Pearson r listed."""
+def plot_node_ops(models, correlations):
+    """RandWire Fig. 6: mean top-1 per generator setting, one line per node op; ``correlations``
+    (:func:`wiring_lab.analysis.node_op_correlations`) lists the pairwise Pearson r."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -354,7 +336,7 @@ def plot_node_ops(models):
     _require(models, ["generator", "setting", "node_op", "top1"], "node ops")
     df = models.dropna(subset=["top1"])
     order = [s for g in _generators(df["generator"]) for s in _ordered_settings(df[df["generator"] == g])]
-    ops = _op_order(df["node_op"].unique())
+    ops = op_order(df["node_op"].unique())
     fig, ax = plt.subplots(figsize=(max(4.5, 0.45 * len(order) + 2.5), 3.2), layout="constrained")
     markers = "osD^v<>"
     for i, op in enumerate(ops):
@@ -363,8 +345,7 @@ def plot_node_ops(models):
     ax.set_xticks(np.arange(len(order)), order, rotation=45, ha="right", rotation_mode="anchor")
     ax.set_xlabel("generator setting")
     ax.set_ylabel("top-1 accuracy (%)")
-    corr = node_op_correlations(df)
-    text = "\n".join(f"r({a}, {b}) = {r:.2f}" for a, b, r in corr[["op_a", "op_b", "pearson_r"]].itertuples(index=False))
+    text = "\n".join(f"r({a}, {b}) = {r:.2f}" for a, b, r in correlations[["op_a", "op_b", "pearson_r"]].itertuples(index=False))
     ax.legend(title="node operation", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if text:
         ax.text(1.02, 0.0, "Pearson r across settings\n" + text, transform=ax.transAxes, fontsize=7, va="bottom")
@@ -373,29 +354,22 @@ def plot_node_ops(models):
 
 
 # --- Watts-Strogatz C(P)/C(0), L(P)/L(0) ------------------------------------------------------
-def plot_ws_curves(population):
-    """Watts-Strogatz 1998 Fig. 2: C(P)/C(0) and L(P)/L(0) vs rewiring probability P (log axis)."""
+def plot_ws_curves(curves):
+    """Watts-Strogatz 1998 Fig. 2: C(P)/C(0) and L(P)/L(0) vs rewiring probability P (log axis).
+
+    ``curves`` is :func:`wiring_lab.analysis.ws_curves` of a population table.
+    """
     import matplotlib.pyplot as plt
 
-    from wiring_lab._io import UserError
-
     set_style()
-    _require(population, ["generator", "p", "k", "n", "avg_clustering", "avg_path_length"], "WS curves")
-    ws = population[population["generator"] == "ws"]
-    groups = list(ws.groupby(["k", "n"]).groups)
-    if not groups:
-        raise UserError("WS curves: population table has no WS rows")
+    _require(curves, ["k", "n", "p", "C/C(0)", "L/L(0)", "samples"], "WS curves")
+    groups = list(curves.groupby(["k", "n"]).groups)
     fig, axes = plt.subplots(1, len(groups), figsize=(3.6 * len(groups) + 0.4, 3.0), sharey=True, layout="constrained", squeeze=False)
     for ax, (k, n) in zip(axes[0], groups):
-        sub = ws[(ws["k"] == k) & (ws["n"] == n)]
-        mean = sub.groupby("p")[["avg_clustering", "avg_path_length"]].mean()
-        if 0.0 not in mean.index:
-            raise UserError(f"WS curves: K={k}, N={n} has no P=0 rows (the lattice C(0), L(0) normalise the curves)")
-        c0, l0 = mean.loc[0.0, "avg_clustering"], mean.loc[0.0, "avg_path_length"]
-        curve = mean[mean.index > 0]
-        samples = int(sub.groupby("p").size().min())
-        ax.plot(curve.index, curve["avg_clustering"] / c0, "s", ms=4, mfc="white", label="C(P) / C(0)")
-        ax.plot(curve.index, curve["avg_path_length"] / l0, "o", ms=4, label="L(P) / L(0)")
+        curve = curves[(curves["k"] == k) & (curves["n"] == n)].sort_values("p")
+        samples = int(curve["samples"].min())
+        ax.plot(curve["p"], curve["C/C(0)"], "s", ms=4, mfc="white", label="C(P) / C(0)")
+        ax.plot(curve["p"], curve["L/L(0)"], "o", ms=4, label="L(P) / L(0)")
         ax.set_xscale("log")
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("rewiring probability P")
@@ -551,7 +525,7 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
     """Δ top-1 of each node removal vs a node metric, one panel per metric, Spearman ρ [95% CI] in each.
 
     ``node_damage``: node-removal rows joined with node metrics; ``stats``: one row per metric with
-    ``metric, spearman_rho, rho_lo, rho_hi, n`` (see :func:`wiring_lab.figures.spearman_table`).
+    ``metric, spearman_rho, rho_lo, rho_hi, n`` (see :func:`wiring_lab.analysis.spearman_table`).
     """
     import matplotlib.pyplot as plt
 
