@@ -12,6 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from wiring_lab._io import UserError
 from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
 from wiring_lab.graphs import GraphSpec, generate_graph
@@ -250,7 +251,7 @@ def test_search_summary_intervals_bracket_the_estimates():
 def test_search_study_file_has_demo_and_paper_scales():
     from pathlib import Path
 
-    from wiring_lab.search.runner import load_search_study
+    from wiring_lab.study import load_search_study
 
     path = Path(__file__).resolve().parents[1] / "ablations" / "search_vs_random.yaml"
     demo, paper = load_search_study(path, "demo"), load_search_study(path, "paper")
@@ -261,5 +262,21 @@ def test_search_study_file_has_demo_and_paper_scales():
         assert len(ws) == 1 and ws[0].generator == "ws" and ws[0].params == {"k": 4, "p": 0.75}
     assert all(c.train.dataset == "digits" and c.channels <= 16 and c.nodes <= 16 for c in demo)  # a laptop-CPU job
     assert all(c.train.epochs >= 30 for c in paper)
-    with pytest.raises(ValueError, match="no scale 'huge'"):
+    with pytest.raises(ValueError, match=r"search_vs_random.yaml:\d+: no scale 'huge'"):
         load_search_study(path, "huge")
+
+
+@pytest.mark.parametrize("text, match", [
+    ("name: s\nscales:\n  demo:\n    runs:\n      - {strategy: random}\n      - {strategy: random, colour: red}\n", r":6: scales\.demo\.runs\[1\]: unknown key 'colour'"),
+    ("name: s\nscales:\n  demo:\n    common: {budget: -1}\n    runs:\n      - {strategy: random}\n", r":6: scales\.demo\.runs\[0\]: budget must be a positive integer"),
+    ("name: s\nscales:\n  demo:\n    runs:\n      - {strategy: random}\n      - {strategy: random}\n", r":6: scales\.demo: two runs are both named 'random-s0'"),
+    ("a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+     "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n", "too many YAML values"),
+])
+def test_search_study_errors_name_file_and_line(tmp_path, text, match):
+    from wiring_lab.study import load_search_study
+
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=match):
+        load_search_study(path, "demo")

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from wiring_lab._io import UserError, atomic_path
 from wiring_lab.analysis import op_order
 
 _STYLE_SET = False
@@ -84,8 +85,6 @@ def save_figure(fig, path: str | Path) -> Path:
     """Save ``fig`` (format from the extension: png, pdf, svg) atomically and close it."""
     import matplotlib.pyplot as plt
 
-    from wiring_lab._io import UserError, atomic_path
-
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -100,8 +99,6 @@ def save_figure(fig, path: str | Path) -> Path:
 # --- helpers ---------------------------------------------------------------------------------
 def _require(df, columns: Sequence[str], what: str) -> None:
     """Raise a UserError naming the figure when ``df`` lacks a column or rows."""
-    from wiring_lab._io import UserError
-
     import pandas as pd
 
     missing = [c for c in columns if c not in df.columns]
@@ -235,7 +232,6 @@ def plot_stage_graphs(graphs: Mapping[str, Sequence[Any]], max_models: int = 6):
     """RandWire Fig. 4: one row per network, one drawing per stage, layered left to right by depth."""
     import matplotlib.pyplot as plt
 
-    from wiring_lab._io import UserError
     from wiring_lab.drawing import draw_stage
     from wiring_lab.graphs import setting_label
 
@@ -291,8 +287,6 @@ def plot_damage(damage, node_degree: str = "out_degree_io", edge_degree: str = "
     _require(damage, ["generator", "kind", "delta_top1"], "damage")
     df = damage[damage["kind"].isin(["node", "edge"])]
     if df.empty:
-        from wiring_lab._io import UserError
-
         raise UserError("damage: no node or edge removal rows")
     kinds = [k for k in ("node", "edge") if (df["kind"] == k).any()]
     gens = _generators(df["generator"])

@@ -24,6 +24,7 @@ from wiring_lab._io import UserError, library_versions, write_json, write_table
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
 from wiring_lab.rundir import checkpoint_path, table_path
+from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
 from wiring_lab.train import TrainConfig, default_size
 
 # data set -> (classes, image channels, regime); imagefolder's classes come from the study
@@ -318,6 +319,49 @@ def load_study(path: str | Path) -> Study:
     for scale in scales:  # expansion checks every network config and analysis setting
         expand_study(study, scale, Path("."))
     return study
+
+
+# --- search study files ----------------------------------------------------------------------
+SEARCH_STUDY_KEYS = ("name", "description", "figures", "scales")
+
+
+def load_search_study(path: str | Path, scale: str) -> list[SearchConfig]:
+    """The search runs of a search study file's ``scale``: ``scales.SCALE.common`` merged into each
+    of ``scales.SCALE.runs``. Read like every study file (safe YAML, alias budget); errors say ``FILE:LINE``."""
+    path = str(path)
+    doc = load_yaml_with_lines(path)
+    r = _Reader(path, doc, "", SEARCH_STUDY_KEYS)
+    scales = r.get("scales", "map", required=True)
+    if scale not in scales:
+        raise UserError(f"{path}:{r.line('scales')}: no scale {scale!r} under 'scales' (has: {', '.join(map(str, scales)) or 'none'})")
+    block = _Reader(path, scales[scale], f"scales.{scale}", ("common", "runs"), line=scales.lines[scale])
+    common = block.get("common", "map", Map())
+    runs = block.get("runs", "any", required=True)
+    if not isinstance(runs, Seq) or not runs:
+        raise block.bad("runs", "must be a non-empty list of mappings")
+    fields = (set(SearchConfig.__dataclass_fields__) - {"train"}) | set(TRAIN_FIELDS)
+    configs, lines = [], []
+    for i, run in enumerate(runs):
+        where = f"scales.{scale}.runs[{i}]"
+        run = run if run is not None else Map()
+        line = runs.lines[i]
+        if not isinstance(run, Map):
+            raise UserError(f"{path}:{line}: {where} must be a mapping of keys to values")
+        merged = {**common, **run}
+        unknown = sorted(set(merged) - fields)
+        if unknown:
+            key = unknown[0]
+            raise UserError(f"{path}:{getattr(run, 'lines', {}).get(key, getattr(common, 'lines', {}).get(key, line))}: {where}: unknown key {key!r}")
+        try:
+            configs.append(SearchConfig.from_flat(**_plain(merged)))
+        except (TypeError, ValueError) as e:
+            raise UserError(f"{path}:{line}: {where}: {str(e).splitlines()[0]}") from None
+        lines.append(line)
+    labels = [c.label for c in configs]
+    dup = next((i for i, x in enumerate(labels) if labels.index(x) != i), None)
+    if dup is not None:
+        raise UserError(f"{path}:{lines[dup]}: scales.{scale}: two runs are both named {labels[dup]!r}; give one a 'name'")
+    return configs
 
 
 # --- expansion -------------------------------------------------------------------------------

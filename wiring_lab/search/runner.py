@@ -499,46 +499,6 @@ def search_summary(history: pd.DataFrame, resamples: int = 2000, seed: int = 0) 
     return pd.DataFrame(rows)
 
 
-# --- study files -------------------------------------------------------------------------------
-def load_search_study(path: str | Path, scale: str) -> list[SearchConfig]:
-    """The search runs of a study file's ``scale``: ``scales.SCALE.common`` merged into each of ``scales.SCALE.runs``."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such study file")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise UserError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    except (UnicodeDecodeError, RecursionError) as e:
-        raise UserError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
-    scales = doc.get("scales") if isinstance(doc, dict) else None
-    if not isinstance(scales, dict) or scale not in scales:
-        known = ", ".join(scales) if isinstance(scales, dict) else "none"
-        raise UserError(f"{path}: no scale {scale!r} under 'scales' (has: {known})")
-    block = scales[scale] or {}
-    common, runs = (block.get("common") or {}, block.get("runs") or []) if isinstance(block, dict) else (None, None)
-    if not isinstance(common, dict) or not isinstance(runs, list) or not runs or not all(isinstance(r, (dict, type(None))) for r in runs):
-        raise UserError(f"{path}: scales.{scale} needs 'common' (a mapping) and 'runs' (a non-empty list of mappings)")
-    fields = (set(SearchConfig.__dataclass_fields__) - {"train"}) | set(TRAIN_FIELDS)
-    configs = []
-    for i, run in enumerate(runs):
-        merged = {**common, **(run or {})}
-        unknown = sorted(set(merged) - fields)
-        if unknown:
-            raise UserError(f"{path}: scales.{scale}.runs[{i}]: unknown key {unknown[0]!r}")
-        try:
-            configs.append(SearchConfig.from_flat(**merged))
-        except (TypeError, ValueError) as e:
-            raise UserError(f"{path}: scales.{scale}.runs[{i}]: {e}") from None
-    labels = [c.label for c in configs]
-    dup = sorted({x for x in labels if labels.count(x) > 1})
-    if dup:
-        raise UserError(f"{path}: scales.{scale}: two runs are both named {dup[0]!r}; give one a 'name'")
-    return configs
-
-
 def write_search_figures(run_dir: str | Path) -> list[Path]:
     """Render the ``search_progress`` and ``search_edf`` figures into ``RUN_DIR/figures/`` from the run's tables."""
     from wiring_lab.figures import render_figures
