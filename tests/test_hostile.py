@@ -696,12 +696,13 @@ def test_hostile_tables_for_figures(damage_run, tmp_path, name):
 
 # --- search study files and run folders ------------------------------------------------------------
 SEARCH_STUDIES = {
-    "zero-length": (b"", "no scale 'demo'"),
-    "not UTF-8": (b"\xff\xfe\x00scales: {}\n", "not valid YAML"),
-    "deep nesting": (b"[" * 20000, "not valid YAML"),
-    "python tag": (b"scales: !!python/object/apply:os.system ['touch MARKER']\n", "not valid YAML"),
-    "scale not a mapping": (b"scales:\n  demo: [1, 2]\n", "needs 'common'"),
-    "runs of numbers": (b"scales:\n  demo:\n    common: {}\n    runs: [1, 2]\n", "needs 'common'"),
+    # read by study.py like every study file: the messages name the line
+    "zero-length": (b"", ":1: the file is empty"),
+    "not UTF-8": (b"\xff\xfe\x00scales: {}\n", "cannot read study file"),
+    "deep nesting": (b"[" * 20000, "invalid YAML (nested too deeply)"),
+    "python tag": (b"scales: !!python/object/apply:os.system ['touch MARKER']\n", ":1: invalid YAML (tag"),
+    "scale not a mapping": (b"scales:\n  demo: [1, 2]\n", ":2: scales.demo must be a mapping"),
+    "runs of numbers": (b"scales:\n  demo:\n    common: {}\n    runs: [1, 2]\n", ":4: scales.demo.runs[0] must be a mapping"),
     "unknown key": (b"scales:\n  demo:\n    common: {}\n    runs: [{budjet: 3}]\n", "unknown key 'budjet'"),
 }
 

@@ -24,7 +24,23 @@ from wiring_lab.analysis import (
     stage_graph_sets,
     ws_curves,
 )
+from wiring_lab.plots import (
+    FORMATS,
+    _generators,
+    plot_attack,
+    plot_cl_heatmap,
+    plot_damage,
+    plot_error_edf,
+    plot_generator_sweep,
+    plot_learning_curves,
+    plot_metric_vs_damage,
+    plot_node_ops,
+    plot_stage_graphs,
+    plot_ws_curves,
+    save_figure,
+)
 from wiring_lab.rundir import TABLES, table_path
+from wiring_lab.search.plots import plot_search_edf, plot_search_progress, search_populations
 
 # Node metrics shown against node-removal damage, in this order (those present are drawn).
 DAMAGE_METRICS = ("out_degree", "in_degree", "betweenness", "paths_through", "depth", "clustering")
@@ -77,15 +93,11 @@ def _optional(run_dir: Path, name: str):
 # --- builders: run_dir -> Figure ----------------------------------------------------------------
 def _build_generator_sweep(run_dir: Path):
     """RandWire Fig. 3 from models.csv."""
-    from wiring_lab.plots import plot_generator_sweep
-
     return plot_generator_sweep(_table(run_dir, "models"))
 
 
 def _build_stage_graphs(run_dir: Path):
     """RandWire Fig. 4: the lowest-seed network of every setting."""
-    from wiring_lab.plots import _generators, plot_stage_graphs
-
     models = _table(run_dir, "models")
     # one network per generator setting, its lowest seed, generators in the paper's order
     first = models.sort_values(["generator", "setting", "seed"]).drop_duplicates(["generator", "setting"])
@@ -99,15 +111,11 @@ def _build_stage_graphs(run_dir: Path):
 
 def _build_damage(run_dir: Path):
     """RandWire Fig. 5 from damage.csv."""
-    from wiring_lab.plots import plot_damage
-
     return plot_damage(_table(run_dir, "damage"))
 
 
 def _build_node_ops(run_dir: Path):
     """RandWire Fig. 6 from models.csv (two or more node ops)."""
-    from wiring_lab.plots import plot_node_ops
-
     models = _table(run_dir, "models")
     if "node_op" not in models or models["node_op"].nunique() < 2:
         raise NotEnoughData(f"needs networks trained with at least two node operations; make them with: {ABLATE.format('node_ops')}")
@@ -116,8 +124,6 @@ def _build_node_ops(run_dir: Path):
 
 def _build_ws_curves(run_dir: Path):
     """Watts-Strogatz curves from population_metrics.csv."""
-    from wiring_lab.plots import plot_ws_curves
-
     pop = _table(run_dir, "population_metrics")
     if not (pop["generator"] == "ws").any():
         raise NotEnoughData("population_metrics.csv has no WS rows; make them with: " + TABLES["population_metrics"][1])
@@ -126,8 +132,6 @@ def _build_ws_curves(run_dir: Path):
 
 def _build_cl_heatmap(run_dir: Path):
     """C-L heat map from models.csv and stage_metrics.csv."""
-    from wiring_lab.plots import plot_cl_heatmap
-
     joined = models_with_cl(_table(run_dir, "models"), _table(run_dir, "stage_metrics"))
     if len(joined) < MIN_CL_NETWORKS:
         raise NotEnoughData(f"needs at least {MIN_CL_NETWORKS} networks with stage metrics (has {len(joined)}); make them with: {ABLATE.format('graph_structure')}")
@@ -136,8 +140,6 @@ def _build_cl_heatmap(run_dir: Path):
 
 def _build_error_edf(run_dir: Path):
     """Error EDFs per generator from models.csv."""
-    from wiring_lab.plots import plot_error_edf
-
     models = _table(run_dir, "models").dropna(subset=["top1"])
     if models.groupby("generator").size().max() < 2:
         raise NotEnoughData(f"needs a population of at least two networks of one generator; make them with: {ABLATE.format('generator_sweep')}")
@@ -146,22 +148,16 @@ def _build_error_edf(run_dir: Path):
 
 def _build_attack(run_dir: Path):
     """Attack-tolerance curves from attack.csv."""
-    from wiring_lab.plots import plot_attack
-
     return plot_attack(_table(run_dir, "attack"))
 
 
 def _build_learning_curves(run_dir: Path):
     """Learning curves from history.csv (generators from models.csv)."""
-    from wiring_lab.plots import plot_learning_curves
-
     return plot_learning_curves(_table(run_dir, "history"), _optional(run_dir, "models"))
 
 
 def _build_metric_vs_damage(run_dir: Path):
     """Node metrics vs node-removal damage, Spearman ρ per metric."""
-    from wiring_lab.plots import plot_metric_vs_damage
-
     joined = node_damage_table(_table(run_dir, "damage"), _table(run_dir, "node_metrics"))
     if joined.empty:
         raise NotEnoughData("no node-removal row of damage.csv matches a row of node_metrics.csv (model, stage, node); "
@@ -173,14 +169,10 @@ def _build_metric_vs_damage(run_dir: Path):
 
 
 def _build_search_progress(run_dir: Path):
-    from wiring_lab.search.plots import plot_search_progress
-
     return plot_search_progress(_table(run_dir, "search_history"))
 
 
 def _build_search_edf(run_dir: Path):
-    from wiring_lab.search.plots import plot_search_edf, search_populations
-
     return plot_search_edf(search_populations(_table(run_dir, "search_history"), _optional(run_dir, "models")))
 
 
@@ -291,8 +283,6 @@ def render_figures(
     echo: Callable[[str], None] | None = None,
 ) -> list[FigureOutcome]:
     """Make the named figures (or ``all``) from ``run_dir``'s tables into ``out`` (default RUN_DIR/figures)."""
-    from wiring_lab.plots import FORMATS, save_figure
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")

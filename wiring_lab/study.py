@@ -20,9 +20,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import pandas as pd
+
 from wiring_lab._io import UserError, library_versions, write_json, write_table
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
+from wiring_lab.data import list_datasets
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
+from wiring_lab.figures import list_figures
+from wiring_lab.graphs import list_generators
+from wiring_lab.model import ARCHS, ModelConfig, list_node_ops, stage_graphs
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
 from wiring_lab.train import TrainConfig, default_size
@@ -198,8 +204,6 @@ def _plain(obj: Any) -> Any:
 
 
 def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[NetworkGrid, ...]:
-    from wiring_lab.graphs import list_generators
-    from wiring_lab.model import ARCHS, list_node_ops
 
     if not isinstance(node, Seq) or not node:
         raise UserError(f"{path}:{getattr(node, 'line', line)}: {where} must be a non-empty list of networks")
@@ -236,8 +240,6 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
 
 
 def _read_scale(path: str, name: str, node: Any) -> Scale:
-    from wiring_lab.data import list_datasets
-
     r = _Reader(path, node, f"scales.{name}", SCALE_KEYS)
     dataset = r.get("dataset", "str", "digits")
     if dataset not in list_datasets():
@@ -295,8 +297,6 @@ def load_study(path: str | Path) -> Study:
     if not all(c.isalnum() or c in "-_." for c in name):
         raise r.bad("name", "may hold only letters, digits, '-', '_' and '.' (it names the run directory)")
     figures = r.values("figures", "str") or ()
-    from wiring_lab.figures import list_figures
-
     unknown = [f for f in figures if f not in list_figures()]
     if unknown:
         raise r.bad("figures", f"unknown figure {unknown[0]!r}; choose from {', '.join(list_figures())}")
@@ -457,8 +457,6 @@ def expand_study(
 
     ``device`` and ``data_root`` override the scale's (where the data lives on this cluster).
     """
-    from wiring_lab.model import ModelConfig, stage_graphs
-
     if scale_name not in study.scales:
         raise UserError(f"{study.path}: no scale {scale_name!r}; the file has: {', '.join(study.scales)}")
     scale = study.scales[scale_name]
@@ -561,8 +559,6 @@ class StudyResult:
 
 def collect_tables(plan: StudyPlan) -> dict[str, Path]:
     """Gather the result files of ``plan``'s tasks into the run directory's tables (task order)."""
-    import pandas as pd
-
     rows: dict[str, list[dict[str, Any]]] = {}
     columns: dict[str, list[str]] = {}
     ints: dict[str, set[str]] = {"models": set(MODEL_INT_COLUMNS), "history": {"epoch"}, "graphs": {"stage", "n", "edges"}}
