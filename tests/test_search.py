@@ -197,7 +197,7 @@ def test_search_resumes_without_retraining_and_same_seed_gives_same_history(tmp_
     state = torch.load(tmp_path / "a" / "search" / "reinforce-s3" / "state.pt", weights_only=True)
     assert state["updates"] == 2 and set(state["controller"]) >= {"edge_bias", "cell.weight_ih"}
     # another config in the same run folder is refused, naming what differs
-    with pytest.raises(ValueError, match="another epochs"):
+    with pytest.raises(ValueError, match=r"another train\.epochs \(1\)"):
         run_search(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=2)), tmp_path / "a", device="cpu", progress=False)
 
 

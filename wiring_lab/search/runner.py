@@ -277,6 +277,17 @@ def search_dir(run_dir: str | Path, config: SearchConfig) -> Path:
     return Path(run_dir) / "search" / config.label
 
 
+def _dotted(config: dict[str, Any]) -> dict[str, Any]:
+    """A config dict with its nested recipe spelled out: ``{"train": {"epochs": 5}}`` -> ``{"train.epochs": 5}``."""
+    train = config.get("train")
+    flat = {k: v for k, v in config.items() if k != "train"}
+    if isinstance(train, dict):
+        flat.update({f"train.{k}": v for k, v in train.items()})
+    elif train is not None:
+        flat["train"] = train
+    return flat
+
+
 def _check_config(folder: Path, config: SearchConfig) -> None:
     """A run folder belongs to one config; only the budget may grow on a re-run."""
     path = folder / "config.json"
@@ -287,7 +298,7 @@ def _check_config(folder: Path, config: SearchConfig) -> None:
             saved = None
         if not isinstance(saved, dict):
             raise UserError(f"{path}: not a search config (unreadable or not a JSON object); delete it, or choose another --out")
-        mine = to_jsonable(asdict(config))
+        saved, mine = _dotted(saved), _dotted(to_jsonable(asdict(config)))
         diff = sorted(k for k in set(saved) | set(mine) if k != "budget" and saved.get(k) != mine.get(k))
         if diff:
             raise UserError(f"{path}: this search was run with another {diff[0]} ({saved.get(diff[0])!r}); choose another --out or --seed")
