@@ -218,7 +218,8 @@ def test_cli_search_writes_tables_summary_and_figures(tmp_path):
 
 
 def test_search_plots_show_each_population():
-    from wiring_lab.search.plots import plot_search_edf, plot_search_progress, search_populations
+    from wiring_lab.analysis import search_populations, search_progress
+    from wiring_lab.plots import plot_search_edf, plot_search_progress
 
     history = pd.DataFrame({
         "run": ["random-s0"] * 3 + ["evolution-s0"] * 3, "search_seed": 0, "child": [0, 1, 2] * 2,
@@ -227,7 +228,7 @@ def test_search_plots_show_each_population():
     })  # fmt: skip
     models = pd.DataFrame({"model": ["w0", "w1", "m0"], "generator": ["ws", "ws", "search"],
                            "setting": ["WS(4, 0.75)"] * 2 + ["SEARCH(random)"], "top1": [70.0, 72.0, 49.0]})
-    fig = plot_search_progress(history)
+    fig = plot_search_progress(search_progress(history))
     ax = fig.axes[0]
     assert ax.get_xlabel() == "children trained" and len(ax.lines) >= 2
     pops = search_populations(history, models)

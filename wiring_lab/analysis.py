@@ -17,6 +17,7 @@ from wiring_lab.graphs import GraphSpec
 from wiring_lab.metrics import relative_to_p0
 from wiring_lab.summary import read_graph_records
 
+GENERATOR_SETTINGS = ("er", "ba", "ws")  # models.csv rows that form random-generator populations
 SPEARMAN_COLUMNS = ["metric", "spearman_rho", "rho_lo", "rho_hi", "p_value", "n"]
 
 
@@ -98,3 +99,46 @@ def ws_curves(population: pd.DataFrame) -> pd.DataFrame:
             raise UserError(f"WS curves: K={k}, N={n} has no P=0 rows (the lattice C(0), L(0) normalise the curves)")
         out.append(rel[rel["p"] > 0].assign(samples=int(sub.groupby("p").size().min())))
     return pd.concat(out, ignore_index=True)
+
+
+# --- search runs ---------------------------------------------------------------------------
+def population_names(history: pd.DataFrame) -> pd.Series:
+    """Population of each history row: the run name without its seed, or the setting (``WS(4, 0.75)``) of a generator run."""
+    names = history["run"].astype(str).str.replace(r"-s\d+$", "", regex=True)
+    if "strategy" in history.columns and "setting" in history.columns:
+        names = names.where(history["strategy"] != "generator", history["setting"].astype(str))
+    return names
+
+
+def search_progress(history: pd.DataFrame) -> pd.DataFrame:
+    """``search_history`` rows with ``trained`` (children trained so far) and ``population`` (:func:`population_names`)."""
+    if not {"run", "child"} <= set(history.columns):
+        raise UserError("search progress: search_history needs the columns run and child")
+    return history.assign(trained=history["child"] + 1, population=population_names(history))
+
+
+def search_populations(history: pd.DataFrame, models: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Tidy ``population, kind, model, top1`` rows: searched populations and random-generator populations.
+
+    A search run's population is named after the run (seed dropped), a ``generator`` run's after
+    its setting (``WS(4, 0.75)``); both use the search's split and recipe. Networks of ``models``
+    (e.g. ``models.csv``) from ER/BA/WS that are not children of a search form one population per
+    setting, marked ``(models.csv)`` as they may have been trained with another recipe.
+    ``kind`` is ``search`` or ``generator``.
+    """
+    if not {"run", "model", "test_top1"} <= set(history.columns) or history.empty:
+        raise UserError("search populations: search_history needs rows with run, model and test_top1")
+    is_gen = history["strategy"] == "generator" if "strategy" in history.columns else pd.Series(False, index=history.index)
+    parts = [pd.DataFrame({
+        "population": population_names(history),
+        "kind": is_gen.map({True: "generator", False: "search"}),
+        "model": history["model"],
+        "top1": history["test_top1"],
+    })]  # fmt: skip
+    if models is not None and not models.empty:
+        others = models[models["generator"].isin(GENERATOR_SETTINGS) & ~models["model"].isin(set(history["model"]))]
+        parts.append(pd.DataFrame({
+            "population": others["setting"].astype(str) + " (models.csv)", "kind": "generator",
+            "model": others["model"], "top1": others["top1"],
+        }))  # fmt: skip
+    return pd.concat(parts, ignore_index=True).dropna(subset=["top1"])

@@ -19,6 +19,8 @@ from wiring_lab.analysis import (
     models_with_cl,
     node_damage_table,
     node_op_correlations,
+    search_populations,
+    search_progress,
     spearman_from_correlations,
     spearman_table,
     stage_graph_sets,
@@ -35,12 +37,13 @@ from wiring_lab.plots import (
     plot_learning_curves,
     plot_metric_vs_damage,
     plot_node_ops,
+    plot_search_edf,
+    plot_search_progress,
     plot_stage_graphs,
     plot_ws_curves,
     save_figure,
 )
 from wiring_lab.rundir import TABLES, table_path
-from wiring_lab.search.plots import plot_search_edf, plot_search_progress, search_populations
 
 # Node metrics shown against node-removal damage, in this order (those present are drawn).
 DAMAGE_METRICS = ("out_degree", "in_degree", "betweenness", "paths_through", "depth", "clustering")
@@ -169,7 +172,7 @@ def _build_metric_vs_damage(run_dir: Path):
 
 
 def _build_search_progress(run_dir: Path):
-    return plot_search_progress(_table(run_dir, "search_history"))
+    return plot_search_progress(search_progress(_table(run_dir, "search_history")))
 
 
 def _build_search_edf(run_dir: Path):
@@ -248,8 +251,8 @@ PLOT_FUNCTIONS = {
     "attack": "plot_attack",
     "learning_curves": "plot_learning_curves",
     "metric_vs_damage": "plot_metric_vs_damage",
-    "search_progress": "wiring_lab.search.plots.plot_search_progress",
-    "search_edf": "wiring_lab.search.plots.plot_search_edf",
+    "search_progress": "wiring_lab.plots.plot_search_progress",
+    "search_edf": "wiring_lab.plots.plot_search_edf",
 }
 
 

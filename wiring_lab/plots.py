@@ -556,3 +556,63 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
     fig.legend(handles, labels, loc="outside lower center", ncols=len(gens), markerscale=2)
     fig.suptitle("95% paired-bootstrap intervals of Spearman ρ in brackets", fontsize=8, color="0.3")
     return fig
+
+
+# --- search runs (Radosavovic et al. 2019 EDFs; best-so-far curves) --------------------------
+def _palette(names: list[str]) -> dict[str, Any]:
+    """One colour per population name, the same in every figure of a run."""
+    import seaborn as sns
+
+    names = sorted(set(names))
+    return dict(zip(names, sns.color_palette("colorblind", len(names))))
+
+
+def plot_search_progress(progress, metric: str = "best_val_so_far"):
+    """Best-so-far accuracy vs children trained, one line per run (mean and band over search seeds).
+
+    ``progress`` is :func:`wiring_lab.analysis.search_progress` of ``search_history.csv``.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
+
+    set_style()
+    _require(progress, ["population", "trained", "search_seed", metric], "search progress")
+    df = progress
+    colors = _palette(list(df["population"]))
+    fig, ax = plt.subplots(figsize=(4.6, 3.2), layout="constrained")
+    sns.lineplot(df, x="trained", y=metric, hue="population", hue_order=list(colors), palette=colors,
+                 units="search_seed" if df["search_seed"].nunique() > 1 else None,
+                 estimator=None if df["search_seed"].nunique() > 1 else "mean", drawstyle="steps-post", ax=ax, lw=1.5)
+    ax.set_xlabel("children trained")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel({"best_val_so_far": "best validation top-1 so far (%)", "best_test_so_far": "test top-1 of best-so-far child (%)"}.get(metric, metric))
+    ax.legend(title="search run", loc="lower right")
+    sns.despine(ax=ax)
+    return fig
+
+
+def plot_search_edf(populations):
+    """Error EDFs, F(e) = fraction of a population's networks with error < e: searched solid, generators dashed."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import seaborn as sns
+
+    set_style()
+    _require(populations, ["population", "top1"], "error EDF")
+    names = populations["population"].astype(str)
+    colors = _palette(list(names))
+    generators = set(names[populations["kind"] == "generator"]) if "kind" in populations.columns else set()
+    fig, ax = plt.subplots(figsize=(4.6, 3.2), layout="constrained")
+    for g in colors:
+        e = np.sort(100.0 - populations.loc[names == g, "top1"].to_numpy(dtype=float))
+        xs = np.concatenate([[e[0]], e])
+        ys = np.concatenate([[0.0], np.arange(1, len(e) + 1) / len(e)])
+        ax.step(xs, ys, where="post", color=colors[g], lw=1.5, ls="--" if g in generators else "-",
+                label=f"{g}: {len(e)} | {e.min():.2f} | {e.mean():.2f}")
+    ax.set_xlabel("top-1 test error (%)")
+    ax.set_ylabel("cumulative prob.")
+    ax.set_ylim(0, 1.02)
+    ax.legend(title="population: n | min | mean", loc="lower right", fontsize="small")
+    sns.despine(ax=ax)
+    return fig

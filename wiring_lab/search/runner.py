@@ -27,6 +27,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from wiring_lab._io import UserError, read_table, to_jsonable, write_json, write_table
+from wiring_lab.analysis import population_names
 from wiring_lab.executor import Task, run_tasks
 from wiring_lab.graphs import GraphSpec, generator_params, setting_label
 from wiring_lab.model import ModelConfig, stage_graphs
@@ -483,8 +484,6 @@ def search_summary(history: pd.DataFrame, resamples: int = 2000, seed: int = 0) 
     from scipy.stats import binomtest, bootstrap
 
     rows = []
-    from wiring_lab.search.plots import population_names
-
     df = history.assign(population=population_names(history))
     for pop, g in df.groupby("population", sort=True):
         g = g.dropna(subset=["test_top1"])
