@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "population_metrics": "metrics",
     "CorrelateConfig": "correlation",
     "correlate": "correlation",
+    "cluster_bootstrap_ci": "correlation",
     # studies, figures, reports
     "load_study": "study",
     "run_study": "study",
