@@ -218,11 +218,17 @@ def test_ironjr_export_recipe_on_ironjrs_own_file(tmp_path):
     """The recipe (run as the user would, in a subprocess) writes graph files metrics and export-graphs read."""
     out = tmp_path / "graphs"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    res = subprocess.run([sys.executable, "-m", "wiring_lab.importers.export_pickled", str(IRONJR), str(out)], env=env, capture_output=True, text=True)
+    # the recipe's command line, then the original DiGraphs as plain int edge lists (our own fixture)
+    code = (
+        "import sys, json, runpy, torch; sys.argv = ['export_pickled', sys.argv[1], sys.argv[2]]; "
+        "runpy.run_module('wiring_lab.importers.export_pickled', run_name='__main__'); "
+        "c = torch.load(sys.argv[1], weights_only=False); "
+        "print(json.dumps([[[int(u), int(v)] for u, v in g.edges] for g in c['graphs']]))"
+    )
+    res = subprocess.run([sys.executable, "-c", code, str(IRONJR), str(out)], env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    # the original DiGraphs, unpickled in a separate process (our own fixture), as plain int edge lists
-    code = "import sys, json, torch; c = torch.load(sys.argv[1], weights_only=False); print(json.dumps([[[int(u), int(v)] for u, v in g.edges] for g in c['graphs']]))"
-    original = json.loads(subprocess.run([sys.executable, "-c", code, str(IRONJR)], capture_output=True, text=True, check=True).stdout)
+    assert res.stdout.count("wrote ") == 3
+    original = json.loads(res.stdout.splitlines()[-1])
     files = sorted(out.glob("stage*.json"))
     assert [f.name for f in files] == [f"stage{i}.json" for i in range(len(original))]
     manifest = json.loads((FIX / "manifest.json").read_text())
