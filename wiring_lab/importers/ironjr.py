@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import torch
 
 from wiring_lab._io import UserError
-from wiring_lab.importers import ForeignFormat, register_format
+from wiring_lab.importers import ForeignFormat, _detect_obj, register_format
 from wiring_lab.importers._common import EXPORT_HINT, ForeignNetwork, pickle_globals, refusal_for_globals, unexpected_globals
 
 
@@ -45,8 +45,6 @@ def _describe(obj: Any) -> str:
 def load(path: Path, obj: Any, graphs: Sequence[Path] | None) -> ForeignNetwork:
     """Refuse, saying why: pickled graphs (export them), unexpected globals (named), or not this layout at all."""
     if obj is not None:  # it loaded with weights_only=True, so it pickles no graphs
-        from wiring_lab.importers import _detect_obj
-
         other = _detect_obj(obj)
         hint = f"; it looks like the {other} layout: use --format {other}" if other else ""
         raise UserError(f"{path}: not an ironjr/pytorch-randwire checkpoint: it holds no pickled networkx graphs, only {_describe(obj)}{hint}")

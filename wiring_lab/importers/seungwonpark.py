@@ -39,7 +39,7 @@ from wiring_lab.importers._common import (
     state_dict_of,
     strip_module,
 )
-from wiring_lab.model import ModelConfig, build_model
+from wiring_lab.model import ForeignLayout, ModelConfig, build_model
 
 STAGES = ("dagly3", "dagly4", "dagly5")
 INPUT_SIZES = {"MNIST": 28, "CIFAR10": 32, "ImageNet": 224}  # hp_str data.type -> the loader's image side
@@ -130,15 +130,17 @@ def load(path: Path, obj: Any, graphs: Sequence[Path] | None) -> ForeignNetwork:
         num_classes=classes,
         in_channels=in_maps,
         head_channels=head,
-        origin="seungwonpark",
-        stem=(
-            {"op": "conv3x3", "out": c // 2, "stride": 2, "bias": True, "relu": "none"},
-            {"op": "conv3x3", "out": c, "stride": 2, "bias": True, "relu": "before"},
+        layout=ForeignLayout(
+            origin="seungwonpark",
+            stem=(
+                {"op": "conv3x3", "out": c // 2, "stride": 2, "bias": True, "relu": "none"},
+                {"op": "conv3x3", "out": c, "stride": 2, "bias": True, "relu": "before"},
+            ),
+            stages=tuple(shapes),
+            head_relu_out=False,
+            head_bias=True,
+            log_softmax=True,
         ),
-        stages=tuple(shapes),
-        head_relu_out=False,
-        head_bias=True,
-        log_softmax=True,
     )
     ours = build_model(config, specs).state_dict()
     prefixes = {
