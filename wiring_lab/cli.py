@@ -476,7 +476,7 @@ def convert(
 @app.command("export-graphs")
 @user_errors
 def export_graphs(
-    checkpoint: Path = typer.Argument(..., help="checkpoint (native, or foreign with --format)"),
+    checkpoint: Path = typer.Argument(..., help="checkpoint (native, or foreign with --format) or graph file(s) (JSON file or directory)"),
     out: Path = typer.Option(..., help="directory for stage<i>.<ext>"),
     as_: str = typer.Option("json", "--as", help="json (node-link) | graphml | dot"),
     format: str = FormatOpt,
@@ -486,8 +486,13 @@ def export_graphs(
     from wiring_lab.loading import load_checkpoint
     from wiring_lab.export import export_graphs as run_export
 
-    ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
-    for path in run_export(ckpt.graphs, out, as_):
+    if format == "native" and not graphs and (checkpoint.is_dir() or checkpoint.suffix.lower() == ".json"):
+        from wiring_lab.checkpoint import load_graphs
+
+        specs = load_graphs(checkpoint)  # graph files alone, e.g. those export_pickled writes
+    else:
+        specs = load_checkpoint(checkpoint, graphs=graphs or None, format=format).graphs
+    for path in run_export(specs, out, as_):
         typer.echo(f"wrote {path}")
 
 

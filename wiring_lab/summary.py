@@ -6,7 +6,7 @@ import json
 from typing import Any, Sequence
 
 from wiring_lab.graphs import GraphSpec, setting_label, stage_dag
-from wiring_lab.model import ModelConfig, RandWire, count_macs, count_params
+from wiring_lab.model import REGIMES, ModelConfig, RandWire, count_macs, count_params
 
 
 def stage_rows(graphs: Sequence[GraphSpec], model: RandWire | None = None) -> list[dict[str, Any]]:
@@ -34,13 +34,20 @@ def stage_rows(graphs: Sequence[GraphSpec], model: RandWire | None = None) -> li
 def model_summary(model: RandWire, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """Config, params, multiply-adds, stage graphs and (for a checkpoint) accuracy and history."""
     cfg: ModelConfig = model.config
+    imported = (metadata or {}).get("imported_from")
+    size = cfg.input_size
+    if isinstance(imported, dict):  # a foreign network: its code's input size (None: unknown), no network seed
+        size = imported.get("input_size") if isinstance(imported.get("input_size"), int) else None
     out: dict[str, Any] = {
         "config": cfg.to_dict(),
         "params": count_params(model),
-        "macs": count_macs(model),
-        "input_size": cfg.input_size,
+        "macs": count_macs(model, input_size=size or cfg.input_size),
+        "input_size": size,
+        "seed": None if isinstance(imported, dict) else cfg.seed,
         "stages": stage_rows(model.graphs, model),
     }
+    if isinstance(imported, dict):
+        out["imported_from"] = imported
     if metadata:
         out["dataset"] = metadata.get("dataset")
         out["epochs"] = metadata.get("epochs_done", metadata.get("epochs"))
@@ -62,16 +69,19 @@ def format_summary(s: dict[str, Any]) -> str:
     """Human-readable text of :func:`model_summary`."""
     c = s["config"]
     params = ", ".join(f"{k}={v}" for k, v in c["params"].items())
+    size, seed = s.get("input_size", 0), s.get("seed", c["seed"])
+    size_text = f"{size}x{size}" if size else f"input size unknown, MACs at {REGIMES[c['regime']][0]}x{REGIMES[c['regime']][0]}"
+    origin = f", imported from {s['imported_from'].get('format')}" if isinstance(s.get("imported_from"), dict) else ""
     lines = [
-        f"network   {c['generator'].upper()}({params}), regime {c['regime']} ({s['input_size']}x{s['input_size']}), "
-        f"C={c['channels']}, N={c['nodes']}, node op {c['node_op']}, seed {c['seed']}",
+        f"network   {c['generator'].upper()}({params}), regime {c['regime']} ({size_text}), "
+        f"C={c['channels']}, N={c['nodes']}, node op {c['node_op']}, seed {'unknown' if seed is None else seed}{origin}",
         f"size      {s['params']:,} params ({_num(s['params'])}), {s['macs']:,} multiply-adds ({_num(s['macs'])})",
         "stages    stage  nodes  edges  in-fed  out-fed  channels  seed",
     ]
     for r in s["stages"]:
         lines.append(
             f"          {r['stage']:>5}  {r['n']:>5}  {r['edges']:>5}  {r['input_fed']:>6}  {r['output_fed']:>7}"
-            f"  {r.get('channels', ''):>8}  {r['seed']}"
+            f"  {r.get('channels', ''):>8}  {'unknown' if r['seed'] is None else r['seed']}"
         )
     if s.get("dataset"):
         final = s.get("final") or {}

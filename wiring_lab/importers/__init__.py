@@ -97,7 +97,7 @@ def import_network(path: str | Path, format: str = "auto", graphs: str | Path | 
         names = pickle_globals(path) if path.is_file() else set()
         if fmt is None:
             fmt = next((f for f in _FORMATS.values() if f.detect_globals and f.detect_globals(names)), None)
-        if fmt is not None and fmt.detect_globals is not None:
+        if fmt is not None and fmt.detect_globals is not None and names:
             fmt.load(path, None, None)  # a format that is refused: its load says why
         raise
     if fmt is None:

@@ -24,14 +24,42 @@ from wiring_lab.checkpoint import read_checkpoint
 from wiring_lab.graphs import MAX_NODES, GraphSpec
 from wiring_lab.model import ModelConfig
 
-# The script line a user runs in their own environment (where the foreign code is importable)
-# to turn a checkpoint that pickles Python objects into files wiring-lab can read.
+# What a user runs in their own environment (torch + networkx) to turn a checkpoint whose stage
+# graphs are pickled networkx objects into graph files wiring-lab reads. The script
+# (wiring_lab/importers/export_pickled.py) imports only torch, networkx and json; it unpickles the
+# file, so it is offered only for files whose pickle names nothing beyond the types below.
 EXPORT_HINT = (
-    "export them where that code is importable: python -c \"import torch,json; c=torch.load('CKPT', weights_only=False); "
-    "[json.dump({'n': g.number_of_nodes(), 'edges': [list(e) for e in g.edges]}, open(f'stage{i}.json', 'w')) "
-    "for i, g in enumerate(c['graphs'])]; torch.save({'model': c['model']}, 'weights.pt')\" "
-    "(stage<i>.json are wiring-lab graph files for metrics and export; this layout's weights are not imported)"
+    "if you trust the file, export its graphs where torch and networkx are installed: "
+    "python -m wiring_lab.importers.export_pickled CKPT OUT_DIR (the file wiring_lab/importers/export_pickled.py runs "
+    "on its own too; it unpickles CKPT) -> OUT_DIR/stage<i>.json for metrics and export-graphs; this layout's weights "
+    "are not imported"
 )
+
+# Globals a pickle of networkx graphs, numpy node labels and torch tensors names. Anything else
+# (os.system, builtins.eval, argparse.Namespace, __main__.X, ...) makes unpickling run or build
+# objects nobody vetted, so no message ever suggests weights_only=False for such a file.
+_CONTAINERS = ("dict", "list", "tuple", "set", "frozenset", "bytearray", "bytes", "slice", "complex", "int", "float", "str", "bool")
+_EXPECTED_BUILTINS = {f"{m}.{n}" for m in ("builtins", "__builtin__") for n in _CONTAINERS}  # protocol 2 says __builtin__
+_EXPECTED_EXACT = _EXPECTED_BUILTINS | {
+    "collections.OrderedDict", "_codecs.encode", "torch.Size", "torch.device",
+    "numpy.dtype", "numpy.ndarray", "numpy.core.multiarray.scalar", "numpy.core.multiarray._reconstruct",
+    "numpy._core.multiarray.scalar", "numpy._core.multiarray._reconstruct",
+}  # fmt: skip
+_EXPECTED_PATTERNS = (
+    r"networkx\.classes\.(graph|digraph|multigraph|multidigraph)\.(Graph|DiGraph|MultiGraph|MultiDiGraph)",
+    r"networkx\.classes\.(coreviews|reportviews)\.[A-Z]\w*",  # cached views networkx >= 2 keeps on a graph
+    r"numpy\.dtypes\.\w+DType",
+    r"torch\._utils\._rebuild_\w+",
+    r"torch\._tensor\._rebuild_from_type_v2",
+    r"torch\.nn\.parameter\.Parameter",
+    r"torch\.(\w+Storage|storage\.\w+|serialization\._get_layout)",
+    r"torch\.(float|double|half|bfloat16|int|long|short|uint8|int8|int16|int32|int64|float16|float32|float64|bool|complex64|complex128)",
+)
+
+
+def unexpected_globals(names: Iterable[str]) -> list[str]:
+    """The pickle globals that are not networkx graphs, numpy scalars / arrays, torch tensors or plain containers."""
+    return sorted(n for n in names if n not in _EXPECTED_EXACT and not any(re.fullmatch(p, n) for p in _EXPECTED_PATTERNS))
 
 
 @dataclass
@@ -79,18 +107,19 @@ def pickle_globals(path: Path) -> set[str]:
 def refusal_for_globals(path: Path, names: Iterable[str]) -> UserError | None:
     """A one-line refusal explaining *why* a file cannot be loaded safely, from its pickle globals."""
     names = sorted(names)
+    strange = unexpected_globals(names)
+    if strange:  # never suggest unpickling: name what the file would import or call
+        more = f" (and {len(strange) - 1} more)" if len(strange) > 1 else ""
+        return UserError(
+            f"{path}: refused: its pickle names {strange[0]}{more}, which is not a networkx graph, numpy scalar or "
+            "torch tensor; unpickling it would build or call that, so do not load it outside a "
+            "sandbox; ask for its state dict and graphs as plain files (torch.save of tensors only, graph edge lists)"
+        )
     graphs = sorted((n for n in names if n.startswith("networkx.")), key=lambda n: "graph." not in n.lower())
     if graphs:
         return UserError(
             f"{path}: refused: the stage graphs are pickled inside the checkpoint ({graphs[0]}), and loading them "
             f"would run code from the file; {EXPORT_HINT}"
-        )
-    others = [n for n in names if not n.startswith(("torch.", "collections.OrderedDict", "_codecs.encode", "builtins.set"))]
-    if others:
-        return UserError(
-            f"{path}: refused: the checkpoint pickles Python objects ({others[0]}) that weights_only loading does not "
-            "build; re-save it where that code is importable with torch.save({'model': state_dict, ...}) holding "
-            "only tensors, numbers and strings"
         )
     return None
 
@@ -149,8 +178,8 @@ def _plain(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
 _NetworkxYamlLoader.add_multi_constructor("tag:yaml.org,2002:python/", _plain)
 
 
-def read_networkx_yaml(path: Path, generator: str = "custom") -> GraphSpec:
-    """A graph written by ``nx.write_yaml`` (a pickled-object YAML dump), parsed as plain data."""
+def read_networkx_yaml(path: Path, generator: str = "custom", params: dict[str, Any] | None = None) -> GraphSpec:
+    """A graph written by ``nx.write_yaml`` (networkx 1.x or 2.x object dump), parsed as plain data."""
     text = read_text_file(path, "graph file")
     try:
         data = yaml.load(text, Loader=_NetworkxYamlLoader)  # noqa: S506 -- restricted SafeLoader subclass
@@ -161,21 +190,29 @@ def read_networkx_yaml(path: Path, generator: str = "custom") -> GraphSpec:
         raise UserError(f"{path}: not a YAML graph file (nested too deeply)") from None
     if isinstance(data, dict) and isinstance(data.get("state"), dict):  # !!python/object/new form
         data = data["state"]
-    if not isinstance(data, dict) or not isinstance(data.get("_adj", data.get("_succ")), dict):
-        raise UserError(f"{path}: not a networkx graph dump (no '_adj' adjacency mapping; expected nx.write_yaml output)")
-    adj = data.get("_succ", data.get("_adj"))
-    nodes = data.get("_node") if isinstance(data.get("_node"), dict) else adj
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a networkx graph dump (expected nx.write_yaml output, a mapping)")
+    # networkx >= 2 stores _adj/_node (_succ/_pred when directed); networkx 1.x adj/node/edge (succ/pred)
+    directed = isinstance(data.get("_succ", data.get("succ")), dict)
+    adj = data.get("_succ", data.get("succ")) if directed else data.get("_adj", data.get("adj"))
+    if not isinstance(adj, dict):
+        raise UserError(
+            f"{path}: not a networkx graph dump (no '_adj' or 'adj' adjacency mapping; expected nx.write_yaml output)"
+        )
+    nodes = next((data[k] for k in ("_node", "node") if isinstance(data.get(k), dict)), adj)
     labels = list(nodes)
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in labels) or sorted(labels) != list(range(len(labels))):
         raise UserError(f"{path}: graph nodes must be the integers 0..n-1 (found {labels[:5]!r}...)")
     edges = set()
     for u, nbrs in adj.items():
+        if not isinstance(u, int) or isinstance(u, bool) or u not in nodes:
+            raise UserError(f"{path}: adjacency names node {u!r}, which is not in the graph")
         if not isinstance(nbrs, dict):
             raise UserError(f"{path}: adjacency of node {u!r} is not a mapping")
         for v in nbrs:
             if not isinstance(v, int) or isinstance(v, bool) or v not in nodes:
                 raise UserError(f"{path}: edge ({u!r}, {v!r}) names a node that is not in the graph")
-            if "_succ" in data and u > v:
+            if directed and u > v:
                 raise UserError(f"{path}: directed edge ({u}, {v}) points from a higher to a lower node id")
             if u != v:
                 edges.add((min(u, v), max(u, v)))
@@ -184,7 +221,7 @@ def read_networkx_yaml(path: Path, generator: str = "custom") -> GraphSpec:
     if not labels:
         raise UserError(f"{path}: the graph has no nodes")
     try:
-        return GraphSpec(generator, {}, None, len(labels), tuple(sorted(edges)))
+        return GraphSpec(generator, dict(params or {}), None, len(labels), tuple(sorted(edges)))
     except ValueError as e:
         raise UserError(f"{path}: {e}") from None
 
@@ -237,7 +274,10 @@ def graph_files(names: Sequence[str], graphs: Sequence[Path] | None, search: Seq
     files = [g for g in (graphs or []) if not g.is_dir()]
     if files:
         if len(files) != len(names):
-            raise UserError(f"{what} has {len(names)} random stages but {len(files)} graph files were given with --graphs")
+            raise UserError(
+                f"{what}: {stages_and_files(len(names), len(files))} given with --graphs; pass one graph file per stage, "
+                "in stage order (or their directory)"
+            )
         missing = [f for f in files if not f.is_file()]
         if missing:
             raise UserError(f"{missing[0]}: no such graph file")
@@ -245,7 +285,29 @@ def graph_files(names: Sequence[str], graphs: Sequence[Path] | None, search: Seq
     return [find_graph_file(n, graphs, search, what) for n in names]
 
 
+def stages_and_files(stages: int, files: int) -> str:
+    """``"3 stages, 1 graph file"``."""
+    return f"{stages} stage{'s' * (stages != 1)}, {files} graph file{'s' * (files != 1)}"
+
+
+def check_stage_sizes(path: Path, counts: Sequence[int], specs: Sequence[GraphSpec], files: Sequence[Path]) -> None:
+    """Each stage graph's node count must be the checkpoint's, said as such before any weight is mapped."""
+    if len(counts) != len(specs):
+        raise UserError(f"{path}: {stages_and_files(len(counts), len(specs))}; pass one graph file per stage with --graphs")
+    for i, (n, spec, f) in enumerate(zip(counts, specs, files)):
+        if n != spec.n:
+            raise UserError(
+                f"{path}: stage {i}: the graph has {spec.n} nodes, the checkpoint {n} ({f}); pass the graph files this "
+                "checkpoint was trained with (--graphs)"
+            )
+
+
 # --- state dicts -----------------------------------------------------------------------------
+def strip_module(keys: Iterable[Any]) -> list[str]:
+    """String keys with a DataParallel ``module.`` prefix removed (for detection)."""
+    return [k[len("module."):] if k.startswith("module.") else k for k in keys if isinstance(k, str)]
+
+
 def map_state(
     path: Path,
     foreign: dict[str, torch.Tensor],

@@ -19,7 +19,8 @@ from wiring_lab.importers import ForeignFormat, register_format
 from wiring_lab.importers._common import ForeignNetwork, state_dict_of
 from wiring_lab.importers.jiaminren import Layout, is_family_state, load_family
 
-HEBO = Layout("hebo1221", "depthwise_separable_conv_3x3", "pointwise_conv_1x1", "conv1.0", "conv1.1", 1, "first")
+# input size: cfg.NN.IMG_SIZE (the head pools size//16 or size//32), not kept in the checkpoint
+HEBO = Layout("hebo1221", "depthwise_separable_conv_3x3", "pointwise_conv_1x1", "conv1.0", "conv1.1", 1, "first", None)
 
 
 def _detect(obj: Any) -> bool:

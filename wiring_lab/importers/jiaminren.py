@@ -23,6 +23,7 @@ from wiring_lab._io import UserError
 from wiring_lab.importers import ForeignFormat, register_format
 from wiring_lab.importers._common import (
     ForeignNetwork,
+    check_stage_sizes,
     count_indexed,
     graph_files,
     map_state,
@@ -30,6 +31,7 @@ from wiring_lab.importers._common import (
     shape_of,
     stage_prefixes,
     state_dict_of,
+    strip_module,
 )
 from wiring_lab.model import ForeignLayout, ModelConfig, build_model
 
@@ -45,17 +47,17 @@ class Layout:
     stem_bn: str
     small_conv2_stride: int
     aggregation: str  # "weighted", or "first" where the released forward uses only the first input
+    input_size: int | None  # image side the code runs on (None: a config value the checkpoint does not keep)
 
 
-JIAMINREN = Layout("jiaminren", "depthwise", "pointwise", "conv1", "bn1", 2, "weighted")
+JIAMINREN = Layout("jiaminren", "depthwise", "pointwise", "conv1", "bn1", 2, "weighted", 224)  # AvgPool2d(7) after /32
 
 
 def is_family_state(state: Any, layout: Layout) -> bool:
     """Whether a state dict has this layout's stage and stem key names."""
     if not isinstance(state, dict):
         return False
-    keys = [k for k in state if isinstance(k, str)]
-    keys = [k[len("module."):] if k.startswith("module.") else k for k in keys]
+    keys = strip_module(state)
     return any(".nodeop." in k for k in keys) and f"{layout.stem_conv}.{layout.depthwise}.weight" in keys
 
 
@@ -75,12 +77,8 @@ def load_family(path: Path, obj: Any, graphs: Sequence[Path] | None, layout: Lay
     files = graph_files([f"{s}.yaml" for s in stages], graphs, search, str(path))
     specs = [read_networkx_yaml(f) for f in files]
     dw, pw = layout.depthwise, layout.pointwise
-    shapes = []
-    for s, spec in zip(stages, specs):
-        n = count_indexed(state, f"{s}.nodeop")
-        if n != spec.n:
-            raise UserError(f"{path}: stage {s} has {n} nodes but its graph {files[stages.index(s)]} has {spec.n}")
-        shapes.append((n, shape_of(path, state, f"{s}.nodeop.0.conv.bn.weight")[0]))
+    check_stage_sizes(path, [count_indexed(state, f"{s}.nodeop") for s in stages], specs, files)
+    shapes = [(spec.n, shape_of(path, state, f"{s}.nodeop.0.conv.bn.weight")[0]) for s, spec in zip(stages, specs)]
     c = shapes[0][1]
     half = shape_of(path, state, f"{layout.stem_bn}.weight")[0]
     in_ch = shape_of(path, state, f"{layout.stem_conv}.{dw}.weight")[0]
@@ -119,7 +117,7 @@ def load_family(path: Path, obj: Any, graphs: Sequence[Path] | None, layout: Lay
             })  # fmt: skip
     mapped = map_state(path, state, ours, prefixes)
     extra = {k: obj[k] for k in ("epoch", "best_prec1") if isinstance(obj, dict) and isinstance(obj.get(k), (int, float))}
-    meta = {"imported_from": {"format": layout.name, "path": str(path), "graphs": [str(f) for f in files], **extra}}
+    meta = {"imported_from": {"format": layout.name, "path": str(path), "graphs": [str(f) for f in files], "input_size": layout.input_size, **extra}}
     return ForeignNetwork(config, specs, mapped, meta)
 
 

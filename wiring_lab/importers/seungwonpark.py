@@ -9,7 +9,9 @@ Layout of that code, and where it differs from the paper (modelled by ModelConfi
 - head: ReLU -> ``convlast`` 1x1 1280 (**bias**) -> ``bnlast`` -> (**no ReLU**) -> global average
   pool -> ``fc`` -> **log_softmax** (the network returns log-probabilities).
 Graph files: N, then E, then ``u v`` per line, named ``graph0..2`` in ``hp_str``'s ``model``
-section and read from ``model/graphs/generated/``.
+section and read from ``model/graphs/generated/`` of the repository, whose ``trainer.py``
+writes ``chkpt/<name>/chkpt_NNN.pt`` (so the repository is the checkpoint's grandparent).
+``hp_str``'s ``data.type`` (MNIST, CIFAR10, ImageNet) gives the input size.
 """
 
 from __future__ import annotations
@@ -24,17 +26,30 @@ import yaml
 from wiring_lab._io import UserError
 from wiring_lab.graphs import GraphSpec, generator_params
 from wiring_lab.importers import ForeignFormat, register_format
-from wiring_lab.importers._common import ForeignNetwork, graph_files, map_state, read_edge_text, shape_of, state_dict_of
+from wiring_lab.importers._common import (
+    ForeignNetwork,
+    check_stage_sizes,
+    count_indexed,
+    graph_files,
+    map_state,
+    read_edge_text,
+    shape_of,
+    stage_prefixes,
+    stages_and_files,
+    state_dict_of,
+    strip_module,
+)
 from wiring_lab.model import ForeignLayout, ModelConfig, build_model
 
 STAGES = ("dagly3", "dagly4", "dagly5")
+INPUT_SIZES = {"MNIST": 28, "CIFAR10": 32, "ImageNet": 224}  # hp_str data.type -> the loader's image side
 
 
 def _detect(obj: Any) -> bool:
     """A dict with a ``model`` state dict holding ``dagly`` stages (and usually ``hp_str``)."""
     if not isinstance(obj, dict) or not isinstance(obj.get("model"), dict):
         return False
-    return any(isinstance(k, str) and k.startswith("dagly3.nodes.") for k in obj["model"])
+    return any(k.startswith("dagly3.nodes.") for k in strip_module(obj["model"]))
 
 
 def _hparams(path: Path, hp_str: Any) -> dict[str, Any]:
@@ -75,9 +90,16 @@ def load(path: Path, obj: Any, graphs: Sequence[Path] | None) -> ForeignNetwork:
     model_hp = hp.get("model") if isinstance(hp.get("model"), dict) else {}
     names = [model_hp.get(f"graph{i}") for i in range(3)]
     explicit = [g for g in (graphs or []) if not g.is_dir()]
+    present = stage_prefixes(state, r"^(dagly(\d+))\.nodes\.")
+    if present != list(STAGES):
+        raise UserError(f"{path}: found random stages {', '.join(present) or 'none'}; this layout has dagly3, dagly4, dagly5")
+    if explicit and len(explicit) != len(STAGES):
+        raise UserError(f"{path}: {stages_and_files(len(STAGES), len(explicit))} given with --graphs; pass the three graph files in stage order")
     if not explicit and not all(isinstance(n, str) and n for n in names):
         raise UserError(f"{path}: hp_str names no graph files (model.graph0..2); pass the three graph files with --graphs")
-    search = [path.parent, path.parent / "model/graphs/generated", path.parent.parent / "model/graphs/generated", Path("model/graphs/generated")]
+    # trainer.py writes chkpt/<name>/chkpt_NNN.pt and reads graphs from model/graphs/generated/ of the repository
+    repo = path.parent.parent.parent
+    search = [path.parent, repo / "model/graphs/generated", path.parent / "model/graphs/generated", Path("model/graphs/generated")]
     files = graph_files([str(n) for n in names] if not explicit else [f.name for f in explicit], graphs, search, str(path))
 
     c = shape_of(path, state, "conv2.weight")[0]
@@ -96,6 +118,7 @@ def load(path: Path, obj: Any, graphs: Sequence[Path] | None) -> ForeignNetwork:
         for u, v in edges:  # the project's node weighs its inputs in the file's edge order
             preds[v].append(u)
         orders.append(preds)
+    check_stage_sizes(path, [count_indexed(state, f"{s}.nodes") for s in STAGES], specs, files)
     shapes = [(s.n, c * mult) for s, mult in zip(specs, (1, 2, 4))]
     gen = specs[0].generator if len({s.generator for s in specs}) == 1 else "custom"
     config = ModelConfig(
@@ -139,7 +162,9 @@ def load(path: Path, obj: Any, graphs: Sequence[Path] | None) -> ForeignNetwork:
                 transforms[f"{ours_p}.weight"] = lambda t, perm=perm: t[perm] if t.shape == perm.shape else t
     mapped = map_state(path, state, ours, prefixes, transforms=transforms)
     meta = {k: obj[k] for k in ("epoch", "step") if isinstance(obj, dict) and isinstance(obj.get(k), (int, float))}
-    meta = {"imported_from": {"format": "seungwonpark", "path": str(path), "graphs": [str(f) for f in files], **meta}}
+    data_hp = hp.get("data") if isinstance(hp.get("data"), dict) else {}
+    size = INPUT_SIZES.get(data_hp.get("type")) if isinstance(data_hp.get("type"), str) else None
+    meta = {"imported_from": {"format": "seungwonpark", "path": str(path), "graphs": [str(f) for f in files], "input_size": size, **meta}}
     return ForeignNetwork(config, specs, mapped, meta)
 
 
