@@ -247,6 +247,12 @@ def _grid_values(text: Optional[str], cast: Callable, name: str) -> Optional[lis
         raise ValueError(f"--{name} must be a comma-separated list of numbers (got {text!r})") from None
 
 
+def _number(text: str) -> int | float:
+    """``4`` -> 4, ``4.5`` -> 4.5 (WS takes an integer K, WS-flex any real K)."""
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
 def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
     """Write a table and its JSON sidecar (``<out>.json``, as the damage tables) holding the config."""
     from wiring_lab._io import write_json, write_table
@@ -274,11 +280,13 @@ def metrics(
     backend: str = typer.Option("tensor", help="tensor | networkx | graph-tool"),
     device: str = typer.Option("auto", help="auto | cpu | cuda (tensor backend)"),
     out: Optional[Path] = typer.Option(None, help="write the per-graph (or per-node) table here (.csv/.parquet)"),
+    progress: bool = typer.Option(True, help="population: show a progress bar over graphs"),
 ) -> None:
     """Graph metrics of a generator population (summary table) or of a checkpoint's stage graphs."""
     import pandas as pd
 
     from wiring_lab import metrics as M
+    from wiring_lab import populations as P  # registers ws-flex
 
     if file is not None:
         if generator is not None:
@@ -293,20 +301,22 @@ def metrics(
         raise ValueError("give a checkpoint/graph FILE or --generator (er, ba, ws, chain, complete)")
     grid = {
         name: values
-        for name, values in (("p", _grid_values(p, float, "p")), ("k", _grid_values(k, int, "k")), ("m", _grid_values(m, int, "m")))
+        for name, values in (("p", _grid_values(p, float, "p")), ("k", _grid_values(k, _number, "k")), ("m", _grid_values(m, int, "m")))
         if values is not None
     }
     config = M.PopulationConfig(generator, grid, nodes, samples, seed, backend, device)
-    df = M.population_metrics(config)
-    summary = M.summarise(df)
+    result = P.measure_population(config, out=out, progress=progress)  # rows streamed to --out chunk by chunk
     with pd.option_context("display.max_rows", None, "display.width", 200):
-        typer.echo(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-        curve = M.relative_to_p0(df)
-        if len(curve) > 1:
+        typer.echo(result.summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        if len(result.curve) > 1:
             typer.echo("\nWatts-Strogatz curve (means relative to P=0):")
-            typer.echo(curve.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+            typer.echo(result.curve.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if out is not None:
-        _write_with_sidecar(df, out, M.config_record(config))
+        from wiring_lab._io import write_json
+
+        side = out.with_name(out.name + ".json")
+        write_json(side, M.config_record(config) | {"population": P.population_record(config)})
+        typer.echo(f"wrote {out} ({result.rows} rows) and {side}")
 
 
 # --- correlate -------------------------------------------------------------------------------
