@@ -524,4 +524,6 @@ def summarise_arrays(groups: dict[tuple[str, str], dict[str, np.ndarray]], quant
                 row[f"q{round(q * 100):02d}"] = float(np.quantile(x, q)) if x.size else math.nan
             records.append(row)
     cols = ["generator", "setting", "metric", "mean", "std", "count", *[f"q{round(q * 100):02d}" for q in quantiles]]
-    return pd.DataFrame.from_records(records, columns=cols)
+    df = pd.DataFrame.from_records(records, columns=cols)
+    df["metric"] = pd.Categorical(df["metric"], categories=names, ordered=True)  # as summarise's
+    return df
