@@ -198,3 +198,56 @@ def test_bad_population_is_one_line(tmp_path):
     assert res.exit_code == 2 and "even k" in res.output
     res = CliRunner().invoke(app, ["metrics", "-g", "ws", "-n", "12", "--samples", "3", "--out", str(tmp_path / "x.txt")])
     assert res.exit_code == 2 and "must end in .csv or .parquet" in res.output
+
+
+def test_select_cl_covers_cells_evenly():
+    from wiring_lab.cl_sampling import select_cl
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    pop = pd.DataFrame({"setting": "x", "sample": np.arange(n), "avg_clustering": rng.random(n) ** 3, "avg_path_length": 2 + rng.random(n), "n_components": 1})
+    pop.loc[:9, "n_components"] = 2  # disconnected graphs are never kept
+    kept = select_cl(pop, bins=4, per_bin=3, seed=1)
+    per_cell = kept.groupby(["bin_c", "bin_l"]).size()
+    assert len(per_cell) == 16 and (per_cell == 3).all()
+    assert not set(kept["sample"]) & set(range(10))
+    # every kept row lies in the cell it is assigned to
+    edges = np.linspace(pop["avg_clustering"][10:].min(), pop["avg_clustering"][10:].max(), 5)
+    assert ((kept["avg_clustering"] >= edges[kept["bin_c"]] - 1e-12) & (kept["avg_clustering"] <= edges[kept["bin_c"] + 1] + 1e-12)).all()
+    assert kept.equals(select_cl(pop, bins=4, per_bin=3, seed=1))
+
+
+def test_sample_cl_command_end_to_end(tmp_path):
+    from wiring_lab.checkpoint import load_graphs
+
+    out = tmp_path / "cl"
+    res = CliRunner().invoke(app, ["sample-cl", "--k", "2,3.5,5", "--p", "0,0.2,0.6", "-n", "16", "--samples", "200", "--bins", "4", "--per-bin", "2", "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    kept = pd.read_csv(out / "kept.csv")
+    population = pd.read_parquet(out / "population.parquet")
+    assert len(population) == 9 * 200 and 0 < len(kept) <= 32
+    assert kept.groupby(["bin_c", "bin_l"]).size().max() <= 2
+    graphs = load_graphs(out / "graphs")
+    assert len(graphs) == len(kept)
+    # each file is its population member, and its metrics in kept.csv are networkx's
+    first = graphs[0]
+    row = kept.iloc[0]
+    assert first.member == row["sample"] and first.generator == "ws-flex"
+    assert P.member_graph("ws-flex", 16, 0, int(row["sample"]), k=row["k"], p=row["p"]) == first
+    ref = M.graph_metrics(first, backend="networkx").iloc[0]
+    assert row["avg_clustering"] == pytest.approx(ref["avg_clustering"], rel=1e-12)
+    assert row["avg_path_length"] == pytest.approx(ref["avg_path_length"], rel=1e-12)
+    assert (out / "cl_plane.png").stat().st_size > 10_000
+
+
+def test_plot_cl_plane_draws_population_and_kept():
+    from wiring_lab.cl_sampling import plot_cl_plane, select_cl
+
+    rng = np.random.default_rng(2)
+    pop = pd.DataFrame({"setting": "x", "sample": np.arange(800), "avg_clustering": rng.random(800), "avg_path_length": 2 + rng.random(800), "n_components": 1})
+    kept = select_cl(pop, bins=3, per_bin=1)
+    fig = plot_cl_plane(pop, kept)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "average clustering C" and ax.get_ylabel() == "average path length L"
+    assert len(ax.collections[-1].get_offsets()) == len(kept) == 9
+    assert "9 of 9 cells" in ax.get_title()

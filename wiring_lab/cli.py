@@ -319,6 +319,38 @@ def metrics(
         typer.echo(f"wrote {out} ({result.rows} rows) and {side}")
 
 
+@app.command("sample-cl")
+@user_errors
+def sample_cl(
+    generator: str = typer.Option("ws-flex", "--generator", "-g", help="ws-flex | ws | er | ba (batched generators)"),
+    p: Optional[str] = typer.Option(None, help="rewiring / edge probability, or a list: 0,0.25,0.5"),
+    k: Optional[str] = typer.Option(None, help="WS-flex average degree (any real) or WS K, or a list: 2,3.5,5"),
+    m: Optional[str] = typer.Option(None, help="BA edges per new node, or a list"),
+    nodes: int = typer.Option(32, "--nodes", "-n", help="N"),
+    samples: int = typer.Option(10000, help="graphs per setting"),
+    seed: int = typer.Option(0, help="population seed (and of the choice within a cell)"),
+    bins: int = typer.Option(10, help="cells per axis of the C-L grid"),
+    per_bin: int = typer.Option(1, "--per-bin", help="graphs kept per cell"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda (tensor backend)"),
+    out: Path = typer.Option(..., help="directory: graphs/*.json, kept.csv, population.parquet, cl_plane.png"),
+    progress: bool = typer.Option(True, help="show a progress bar over graphs"),
+) -> None:
+    """Keep graphs that cover the clustering / path-length plane evenly (You et al. 2020)."""
+    from wiring_lab import cl_sampling as CL
+
+    grid = {
+        name: values
+        for name, values in (("p", _grid_values(p, float, "p")), ("k", _grid_values(k, _number, "k")), ("m", _grid_values(m, int, "m")))
+        if values is not None
+    }
+    config = CL.CLSampleConfig(generator, grid, nodes, samples, seed, bins, per_bin, device)
+    result = CL.sample_cl(config, progress=progress)
+    CL.write_cl_sample(result, config, out)
+    cells = result.kept.groupby(["bin_c", "bin_l"]).ngroups if len(result.kept) else 0
+    typer.echo(f"kept {len(result.kept)} of {len(result.population)} graphs, {cells} of {bins * bins} cells covered")
+    typer.echo(f"wrote {out}/graphs ({len(result.graphs)} files), {out}/kept.csv, {out}/population.parquet, {out}/cl_plane.png")
+
+
 # --- correlate -------------------------------------------------------------------------------
 @app.command()
 @user_errors
