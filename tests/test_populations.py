@@ -251,3 +251,37 @@ def test_plot_cl_plane_draws_population_and_kept():
     assert ax.get_xlabel() == "average clustering C" and ax.get_ylabel() == "average path length L"
     assert len(ax.collections[-1].get_offsets()) == len(kept) == 9
     assert "9 of 9 cells" in ax.get_title()
+
+
+def test_study_trains_one_network_per_graph_of_a_graph_set(tmp_path):
+    import textwrap
+
+    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.graphs import save_graph
+    from wiring_lab.study import expand_study, load_study, run_study
+
+    pop = P.Population("ws-flex", {"k": 3.5, "p": 0.5}, n=6, samples=10, seed=1)
+    (tmp_path / "set").mkdir()
+    chosen = {f"cl_{i:04d}": pop.member(i) for i in (2, 7)}
+    for stem, spec in chosen.items():
+        save_graph(spec, tmp_path / "set" / f"{stem}.json")
+    study = tmp_path / "study.yaml"
+    study.write_text(textwrap.dedent("""\
+        name: graphset
+        networks:
+          - graphs: set
+        scales:
+          demo: {channels: 4, head_channels: 16, epochs: 1, seeds: 1, limit: 60, device: cpu}
+        """))
+    plan = expand_study(load_study(study), "demo", tmp_path / "run")
+    assert [n.name for n in plan.networks] == [f"ws-flex_{stem}_s0" for stem in chosen]
+    for net, spec in zip(plan.networks, chosen.values()):
+        assert net.model_config["nodes"] == 6 and net.model_config["generator"] == "ws-flex"
+        assert list(net.graphs) == [spec.to_dict()] * 3  # the same graph in every stage
+    # train one: a graph set can also be one file
+    one = tmp_path / "one.yaml"
+    one.write_text(study.read_text().replace("graphs: set", "graphs: set/cl_0007.json"))
+    result = run_study(one, "demo", tmp_path / "run1", progress=False, echo=lambda s: None)
+    assert all(o.status == "done" for o in result.outcomes), [o.error for o in result.outcomes]
+    ckpt = load_checkpoint(next((tmp_path / "run1" / "checkpoints").glob("*.pt")))
+    assert ckpt.graphs == [chosen["cl_0007"]] * 3
