@@ -285,3 +285,16 @@ def test_study_trains_one_network_per_graph_of_a_graph_set(tmp_path):
     assert all(o.status == "done" for o in result.outcomes), [o.error for o in result.outcomes]
     ckpt = load_checkpoint(next((tmp_path / "run1" / "checkpoints").glob("*.pt")))
     assert ckpt.graphs == [chosen["cl_0007"]] * 3
+
+
+@pytest.mark.gpu
+def test_population_metrics_on_cuda_equal_the_cpu_kernels(tmp_path):
+    pop = P.Population("ws", {"k": 4, "p": 0.75}, n=32, samples=3000, seed=0)
+    adj = np.concatenate([a for _, a in pop.chunks()])
+    cpu, _ = M.adjacency_metrics(adj, GRAPH_NAMES, (), device="cpu")
+    gpu, _ = M.adjacency_metrics(adj, GRAPH_NAMES, (), device="cuda")
+    for name in GRAPH_NAMES:
+        np.testing.assert_allclose(gpu[name], cpu[name], rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=name)
+    res = CliRunner().invoke(app, ["metrics", "-g", "ws", "-n", "32", "--samples", "3000", "--device", "cuda", "--out", str(tmp_path / "g.parquet"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert np.allclose(pd.read_parquet(tmp_path / "g.parquet")["avg_path_length"], cpu["avg_path_length"], rtol=1e-12)
