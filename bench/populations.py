@@ -2,8 +2,9 @@
 
 Each run is a fresh process under ``/usr/bin/time -v`` (start-up, generation, every graph-level
 metric, the summary; ``--out`` adds the streamed table), so the figures are what a user waits
-for. Wall time and peak resident memory per backend, side by side, with the load average
-before each run (the machine is shared: read the times with it).
+for. Wall time, CPU time (user + system over all threads: what the run would need on idle cores)
+and peak resident memory per backend, side by side, with the load average before each run (the
+machine is shared: read the wall times with it).
 
     python bench/populations.py                                   # 1e3 .. 1e6, every backend
     python bench/populations.py --sizes 1000,100000 --budget 60   # quick look
@@ -23,8 +24,9 @@ import tempfile
 from pathlib import Path
 
 
-def run_once(samples: int, backend: str, out: str | None, timeout: float) -> tuple[float, float] | None:
-    """Wall seconds and peak RSS (MiB) of one ``metrics`` command; None if it ran past ``timeout``."""
+def run_once(samples: int, backend: str, out: str | None, timeout: float) -> tuple[float, float, float] | None:
+    """Wall seconds, CPU seconds (user + system, all threads) and peak RSS (MiB) of one ``metrics``
+    command; None if it ran past ``timeout``."""
     cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "wiring_lab", "metrics", "-g", "ws", "--k", "4", "--p", "0.75", "-n", "32",
            "--samples", str(samples), "--backend", backend, "--no-progress"]  # fmt: skip
     if out:
@@ -38,7 +40,8 @@ def run_once(samples: int, backend: str, out: str | None, timeout: float) -> tup
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", proc.stderr).group(1)
     seconds = sum(float(x) * 60**i for i, x in enumerate(reversed(wall.split(":"))))
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
-    return seconds, rss_kb / 1024
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): (\S+)", proc.stderr).group(1)) for kind in ("User", "System"))
+    return seconds, cpu, rss_kb / 1024
 
 
 def main() -> None:
@@ -76,12 +79,12 @@ def main() -> None:
                 if got is None:
                     results[backend, n] = f"> {args.budget * 1.5:.0f} s"
                     continue
-                wall, rss = got
+                wall, cpu, rss = got
                 previous = (n, wall)
                 seconds[backend, n] = wall
-                results[backend, n] = f"{wall:8.1f} s {rss:7.0f} MiB (load {load:4.1f})"
+                results[backend, n] = f"{wall:7.1f} s ({cpu:6.1f} CPU s) {rss:5.0f} MiB, load {load:4.1f}"
                 print(f"{backend:<10} {n:>9,}: {results[backend, n]}", flush=True)
-    width = 36
+    width = 44
     print(f"\n{'graphs':>9} " + " ".join(f"{b:<{width}}" for b in backends) + " tensor speed-up")
     for n in sizes:
         cells = " ".join(f"{results.get((b, n), '-'):<{width}}" for b in backends)
