@@ -43,7 +43,7 @@ def test_er_edge_count_mean_variance_and_labels():
     mean, var = pairs * p, pairs * p * (1 - p)  # Binomial(66, 0.3)
     assert abs(e.mean() - mean) < 4 * math.sqrt(var / b)
     assert abs(e.var(ddof=1) / var - 1) < 0.1
-    # relabelling is uniform: every pair is joined with probability p, the first pair included
+    # after the random relabelling every pair is still joined with probability p
     assert abs(adj[:, 0, 1].mean() - p) < 4 * math.sqrt(p * (1 - p) / b)
     ref = np.array([len(edges) for edges in _per_graph(erdos_renyi, 400, 1, n=n, p=p)])
     assert stats.ks_2samp(e, ref).pvalue > 0.01
