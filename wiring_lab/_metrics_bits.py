@@ -166,17 +166,17 @@ def _dag(adj: np.ndarray, gm: set[str]) -> dict[str, np.ndarray]:
     indeg = (adj & lower).sum(-1)  # (B, N): neighbours with a lower index
     outdeg = (adj & lower.T).sum(-1)
     src, snk = indeg == 0, outdeg == 0
-    af = adj.astype(np.float64)
-    x = np.zeros((b, n, 2))  # x[:, u]: paths input -> u and their summed lengths plus one edge each
-    longest = np.zeros((b, n))  # edges on the longest input -> v path
-    s = src.astype(np.float64)
+    at = np.ascontiguousarray(adj.transpose(1, 2, 0), dtype=np.float64)  # (N, N, B): rows contiguous over graphs
+    s = src.T.astype(np.float64)  # (N, B)
+    count = np.zeros((n, b))  # paths input -> v
+    length_plus = np.zeros((n, b))  # their summed lengths, plus one edge each (the edge out of v)
+    longest = np.zeros((n, b))  # edges on the longest input -> v path
     for v in range(n):
-        pv = af[:, v, :v]  # (B, v): predecessors of v
-        r = np.matmul(pv[:, None, :], x[:, :v, :])[:, 0]  # (B, 2): paths into v, their summed lengths
-        x[:, v, 0] = r[:, 0] + s[:, v]
-        x[:, v, 1] = r[:, 1] + s[:, v] + x[:, v, 0]
-        longest[:, v] = (pv * longest[:, :v]).max(-1, initial=0.0) + 1.0  # a source: 1 (the input edge)
-    count, length_plus = x[..., 0], x[..., 1]  # length_plus: summed lengths + count (each path's edge out)
+        pv = at[v, :v]  # (v, B): predecessors of v
+        count[v] = (pv * count[:v]).sum(0) + s[v]
+        length_plus[v] = (pv * length_plus[:v]).sum(0) + s[v] + count[v]
+        longest[v] = (pv * longest[:v]).max(0, initial=0.0) + 1.0  # a source: 1 (the input edge)
+    count, length_plus, longest = count.T, length_plus.T, longest.T
     out = {}
     paths = (count * snk).sum(-1)
     if "n_io_paths" in gm:
