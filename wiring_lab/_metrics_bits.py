@@ -2,12 +2,13 @@
 
 Part of the ``tensor`` backend: on a CPU, graph-level metrics of graphs with at most 64 nodes
 run here instead of on torch, with the definitions of :mod:`wiring_lab.metrics` and the same
-numbers. Each node's neighbourhood is one uint64 bit mask; breadth-first search from every
-source advances a layer with table look-ups (the "four Russians" trick: per graph, the union of
-the neighbourhoods of every set of 8 consecutive nodes is tabulated once), so a layer costs a
-few integer operations per (graph, source) instead of an N x N matrix product. Clustering and
-assortativity use one small float32 matrix product (exact: entries <= N^2); DAG path counts are
-accumulated in float64 in index order (the topological order of every stage DAG).
+numbers. Each node's neighbourhood is one bit mask (uint32 for N <= 32, else uint64);
+breadth-first search from every source advances a layer with table look-ups (the "four
+Russians" trick: per graph, the union of the neighbourhoods of every set of 8 consecutive nodes
+is tabulated once), so a layer costs a few integer operations per (graph, source) instead of an
+N x N matrix product. Clustering and assortativity use one small float32 matrix product (exact:
+entries <= N^2); DAG path counts are accumulated in float64 in index order (the topological
+order of every stage DAG), over a graphs-last copy so each step is one row operation.
 
 Pure numpy, so it needs no torch import.
 """
@@ -55,17 +56,21 @@ def compute_batched(adj: np.ndarray, graph_metrics: set[str], workers: int | Non
 
 
 def _popcount(x: np.ndarray) -> np.ndarray:
-    """Set bits of every uint64 in ``x`` (same shape, int64)."""
-    words = x.view(np.uint16).reshape(*x.shape, 4)
+    """Set bits of every uint32 / uint64 in ``x`` (same shape, int64)."""
+    words = x.view(np.uint16).reshape(*x.shape, x.itemsize // 2)
     return _POP16[words].sum(-1, dtype=np.int64)
 
 
 def _masks(adj: np.ndarray) -> np.ndarray:
-    """Neighbourhood bit masks (B, N) uint64 of a (B, N, N) bool adjacency: bit u of row v = edge (v, u)."""
+    """Neighbourhood bit masks (B, N) of a (B, N, N) bool adjacency: bit u of row v = edge (v, u).
+
+    uint32 for N <= 32 (half the memory traffic of uint64), else uint64.
+    """
     b, n, _ = adj.shape
-    packed = np.zeros((b, n, 8), dtype=np.uint8)
+    width = 4 if n <= 32 else 8
+    packed = np.zeros((b, n, width), dtype=np.uint8)
     packed[..., : (n + 7) // 8] = np.packbits(adj, axis=-1, bitorder="little")
-    return packed.view("<u8")[..., 0].astype(np.uint64)
+    return packed.view(f"<u{width}")[..., 0].astype(np.uint32 if width == 4 else np.uint64)
 
 
 def compute(adj: np.ndarray, graph_metrics: set[str]) -> dict[str, np.ndarray]:
@@ -111,21 +116,22 @@ def _bfs(nb: np.ndarray, n: int, gm: set[str]) -> dict[str, np.ndarray]:
     b = nb.shape[0]
     nbytes = (n + 7) // 8
     # table[g, j, x]: union of the neighbourhoods of nodes 8j + i for the bits i set in byte x
-    table = np.zeros((b, nbytes, 256), dtype=np.uint64)
+    word = nb.dtype.type
+    table = np.zeros((b, nbytes, 256), dtype=word)
     for j in range(nbytes):
         for bit in range(min(8, n - 8 * j)):
             lo = 1 << bit
             table[:, j, lo : 2 * lo] = table[:, j, :lo] | nb[:, 8 * j + bit, None]
     flat = table.reshape(-1)
     offset = (np.arange(b, dtype=np.intp)[:, None, None] * (nbytes * 256)) + np.arange(nbytes, dtype=np.intp) * 256  # (B, 1, bytes)
-    reach = np.broadcast_to(np.uint64(1) << np.arange(n, dtype=np.uint64), (b, n)).copy()  # s reaches s
+    reach = np.broadcast_to(word(1) << np.arange(n, dtype=word), (b, n)).copy()  # s reaches s
     seen = np.ones((b, n), dtype=np.int64)  # nodes reached from s, s included
     seen_sum = np.zeros((b, n), dtype=np.int64)  # sum over layers k < K of seen_k
     inv_sum = np.zeros((b, n))
     diameter = np.zeros(b)
     layers = 0
     for k in range(1, n):
-        idx = reach.view(np.uint8).reshape(b, n, 8)[..., :nbytes] + offset  # (B, N, bytes)
+        idx = reach.view(np.uint8).reshape(b, n, reach.itemsize)[..., :nbytes] + offset  # (B, N, bytes)
         parts = flat[idx]  # (B, N, bytes)
         nxt = reach | parts[..., 0]
         for j in range(1, nbytes):
@@ -149,7 +155,7 @@ def _bfs(nb: np.ndarray, n: int, gm: set[str]) -> dict[str, np.ndarray]:
     if "avg_path_length" in gm:
         out["avg_path_length"] = np.divide(dist_sum.sum(-1).astype(np.float64), pairs, out=np.full_like(pairs, np.nan), where=pairs > 0)
     if "n_components" in gm:
-        low = reach & (~reach + np.uint64(1))  # lowest set bit: the smallest node id of s's component
+        low = reach & (~reach + word(1))  # lowest set bit: the smallest node id of s's component
         first = np.log2(low.astype(np.float64)).astype(np.int64)
         out["n_components"] = (first == np.arange(n)).sum(-1).astype(np.float64)
     if "diameter" in gm:
