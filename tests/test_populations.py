@@ -256,7 +256,7 @@ def test_plot_cl_plane_draws_population_and_kept():
 def test_study_trains_one_network_per_graph_of_a_graph_set(tmp_path):
     import textwrap
 
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.graphs import save_graph
     from wiring_lab.study import expand_study, load_study, run_study
 
