@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["wiring_lab.graphs", "wiring_lab.model"])
+@pytest.mark.parametrize("module", ["wiring_lab.graphs", "wiring_lab.model", "wiring_lab.populations"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0

@@ -54,6 +54,9 @@ _EXPORTS: dict[str, str] = {
     "CorrelateConfig": "correlation",
     "correlate": "correlation",
     "cluster_bootstrap_ci": "correlation",
+    "Population": "populations",
+    "CLSampleConfig": "cl_sampling",
+    "sample_cl": "cl_sampling",
     # studies, figures, reports
     "load_study": "study",
     "run_study": "study",
@@ -70,6 +73,10 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'wiring_lab' has no attribute {name!r}")
+    # every name sees the ws-flex generator (You et al. 2020) like a built-in one: generate_graph,
+    # list_generators, ModelConfig and loading a ws-flex network. Importing populations registers
+    # it (numpy only, no torch); graphs.py cannot import it (populations builds on graphs).
+    importlib.import_module("wiring_lab.populations")
     value = getattr(importlib.import_module(f"wiring_lab.{module}"), name)
     globals()[name] = value  # later lookups skip __getattr__
     return value

@@ -29,6 +29,8 @@ _NEEDS_DAG_NODE = {"in_degree", "out_degree", "depth", "height", "paths_through"
 # Elements of one (chunk, N, N) tensor (512 kB in float64): small chunks stay in the CPU caches,
 # which beats one large batch; a GPU gets larger chunks (see default_chunk).
 _CHUNK_ELEMENTS = 1 << 16
+# Below this N, 0/1 matrices and their products (entries <= N, row sums <= N^2) are exact in float32.
+_EXACT32_NODES = 4096
 
 
 def default_chunk(n: int, device: torch.device | str = "cpu") -> int:
@@ -99,7 +101,8 @@ def _compute_chunk(a: torch.Tensor, gm: set[str], nm: set[str]) -> tuple[dict, d
     if "degree" in nm:
         out["degree"] = deg
     if gm & {"avg_clustering", "transitivity"} or "clustering" in nm:
-        closed = ((a @ a) * a).sum(-1)  # (A^3)_ii: twice the triangles at i
+        a32 = a.to(torch.float32) if n <= _EXACT32_NODES else a  # counts <= N^2: exact in float32
+        closed = ((a32 @ a32) * a32).sum(-1).to(a.dtype)  # (A^3)_ii: twice the triangles at i
         triads = deg * (deg - 1)  # twice the paths of length 2 centred at i
         local = torch.where(triads > 0, closed / triads.clamp(min=1), torch.zeros_like(closed))
         if "clustering" in nm:
@@ -112,7 +115,8 @@ def _compute_chunk(a: torch.Tensor, gm: set[str], nm: set[str]) -> tuple[dict, d
     if "assortativity" in gm:
         g["assortativity"] = _assortativity(a, deg)
     if gm & _NEEDS_BFS_GRAPH or nm & _NEEDS_BFS_NODE:
-        bfs = _bfs(a, keep_layers="betweenness" in nm)
+        # Without betweenness no path counts are needed: reachability layers, 0/1 in float32 (exact).
+        bfs = _bfs(a, keep_layers=True) if "betweenness" in nm else _reach_bfs(a)
         if "avg_path_length" in gm:
             pairs = bfs.pairs.sum(-1)
             g["avg_path_length"] = torch.where(pairs > 0, bfs.dist_sum.sum(-1) / pairs.clamp(min=1), torch.full_like(pairs, math.nan))
@@ -177,6 +181,32 @@ def _bfs(a: torch.Tensor, keep_layers: bool) -> _BFS:
     return _BFS(sigma, layers, pairs, dist_sum, inv_sum, ecc)
 
 
+def _reach_bfs(a: torch.Tensor) -> _BFS:
+    """Distance sums from every source without path counts: ``sigma`` is 0/1 reachability.
+
+    One batched matmul per distance layer on 0/1 reachability matrices (float32 where exact).
+    """
+    b, n, _ = a.shape
+    work = a.to(torch.float32) if n <= _EXACT32_NODES else a
+    reach = torch.eye(n, dtype=work.dtype, device=a.device).expand(b, n, n).clone()  # s reaches t within k
+    seen = torch.ones((b, n), dtype=a.dtype, device=a.device)  # nodes reached from s, s included
+    zeros = torch.zeros((b, n), dtype=a.dtype, device=a.device)
+    dist_sum, inv_sum, ecc = zeros.clone(), zeros.clone(), zeros.clone()
+    for k in range(1, n):
+        nxt = torch.baddbmm(reach, reach, work).clamp_(max=1)  # reach + one more edge
+        total = nxt.sum(-1).to(a.dtype)
+        count = total - seen  # (B, N): nodes at distance exactly k
+        if not bool(count.any()):
+            break
+        reach, seen = nxt, total
+        dist_sum += k * count
+        inv_sum += count / k
+        ecc.masked_fill_(count > 0, float(k))
+        if bool((seen == n).all()):
+            break
+    return _BFS(reach, [], seen - 1, dist_sum, inv_sum, ecc)
+
+
 def _betweenness(a: torch.Tensor, bfs: _BFS) -> torch.Tensor:
     """Brandes' betweenness, summed over ordered sources, normalised by (N-1)(N-2) as networkx's.
 
@@ -217,7 +247,8 @@ def _dag_metrics(a: torch.Tensor, gm: set[str], nm: set[str], g: dict, out: dict
     src = (indeg == 0).to(a.dtype)  # fed by the input node
     snk = (outdeg == 0).to(a.dtype)  # read by the output node
     p_in, l_in, dep = _walk_layers(src, up, transpose=False)
-    p_out, _, hgt = _walk_layers(snk, up, transpose=True)
+    if nm & {"height", "paths_through"}:
+        p_out, _, hgt = _walk_layers(snk, up, transpose=True)
     if "in_degree" in nm:
         out["in_degree"] = indeg
     if "out_degree" in nm:
@@ -234,7 +265,7 @@ def _dag_metrics(a: torch.Tensor, gm: set[str], nm: set[str], g: dict, out: dict
     if "mean_io_path_length" in gm:
         g["mean_io_path_length"] = ((l_in + p_in) * snk).sum(-1) / paths
     if "depth" in gm:
-        g["depth"] = (dep + hgt).amax(-1)
+        g["depth"] = ((dep + 1) * snk).amax(-1)  # a longest input -> output path leaves through a sink
     if "n_input_fed" in gm:
         g["n_input_fed"] = src.sum(-1)
     if "n_output_fed" in gm:

@@ -245,6 +245,12 @@ def _grid_values(text: Optional[str], cast: Callable, name: str) -> Optional[lis
         raise ValueError(f"--{name} must be a comma-separated list of numbers (got {text!r})") from None
 
 
+def _number(text: str) -> int | float:
+    """``4`` -> 4, ``4.5`` -> 4.5 (WS takes an integer K, WS-flex any real K)."""
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
 def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
     """Write a table and its JSON sidecar (``<out>.json``, as the damage tables) holding the config."""
     from wiring_lab._io import write_json, write_table
@@ -272,11 +278,13 @@ def metrics(
     backend: str = typer.Option("tensor", help="tensor | networkx | graph-tool"),
     device: str = typer.Option("auto", help="auto | cpu | cuda (tensor backend)"),
     out: Optional[Path] = typer.Option(None, help="write the per-graph (or per-node) table here (.csv/.parquet)"),
+    progress: bool = typer.Option(True, help="population: show a progress bar over graphs"),
 ) -> None:
     """Graph metrics of a generator population (summary table) or of a checkpoint's stage graphs."""
     import pandas as pd
 
     from wiring_lab import metrics as M
+    from wiring_lab import populations as P  # registers ws-flex
 
     if file is not None:
         if generator is not None:
@@ -291,20 +299,54 @@ def metrics(
         raise ValueError("give a checkpoint/graph FILE or --generator (er, ba, ws, chain, complete)")
     grid = {
         name: values
-        for name, values in (("p", _grid_values(p, float, "p")), ("k", _grid_values(k, int, "k")), ("m", _grid_values(m, int, "m")))
+        for name, values in (("p", _grid_values(p, float, "p")), ("k", _grid_values(k, _number, "k")), ("m", _grid_values(m, int, "m")))
         if values is not None
     }
     config = M.PopulationConfig(generator, grid, nodes, samples, seed, backend, device)
-    df = M.population_metrics(config)
-    summary = M.summarise(df)
+    result = P.measure_population(config, out=out, progress=progress)  # rows streamed to --out chunk by chunk
     with pd.option_context("display.max_rows", None, "display.width", 200):
-        typer.echo(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-        curve = M.relative_to_p0(df)
-        if len(curve) > 1:
+        typer.echo(result.summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        if len(result.curve) > 1:
             typer.echo("\nWatts-Strogatz curve (means relative to P=0):")
-            typer.echo(curve.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+            typer.echo(result.curve.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if out is not None:
-        _write_with_sidecar(df, out, M.config_record(config))
+        from wiring_lab._io import write_json
+
+        side = out.with_name(out.name + ".json")
+        write_json(side, M.config_record(config) | {"population": P.population_record(config)})
+        typer.echo(f"wrote {out} ({result.rows} rows) and {side}")
+
+
+@app.command("sample-cl")
+@user_errors
+def sample_cl(
+    generator: str = typer.Option("ws-flex", "--generator", "-g", help="ws-flex | ws | er | ba (batched generators)"),
+    p: Optional[str] = typer.Option(None, help="rewiring / edge probability, or a list: 0,0.25,0.5"),
+    k: Optional[str] = typer.Option(None, help="WS-flex average degree (any real) or WS K, or a list: 2,3.5,5"),
+    m: Optional[str] = typer.Option(None, help="BA edges per new node, or a list"),
+    nodes: int = typer.Option(32, "--nodes", "-n", help="N"),
+    samples: int = typer.Option(10000, help="graphs per setting"),
+    seed: int = typer.Option(0, help="population seed (and of the choice within a cell)"),
+    bins: int = typer.Option(10, help="cells per axis of the C-L grid"),
+    per_bin: int = typer.Option(1, "--per-bin", help="graphs kept per cell"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda (tensor backend)"),
+    out: Path = typer.Option(..., help="directory: graphs/*.json, kept.csv, population.parquet, cl_plane.png"),
+    progress: bool = typer.Option(True, help="show a progress bar over graphs"),
+) -> None:
+    """Keep graphs that cover the clustering / path-length plane evenly (You et al. 2020)."""
+    from wiring_lab import cl_sampling as CL
+
+    grid = {
+        name: values
+        for name, values in (("p", _grid_values(p, float, "p")), ("k", _grid_values(k, _number, "k")), ("m", _grid_values(m, int, "m")))
+        if values is not None
+    }
+    config = CL.CLSampleConfig(generator, grid, nodes, samples, seed, bins, per_bin, device)
+    result = CL.sample_cl(config, progress=progress)
+    CL.write_cl_sample(result, config, out)
+    cells = result.kept.groupby(["bin_c", "bin_l"]).ngroups if len(result.kept) else 0
+    typer.echo(f"kept {len(result.kept)} of {len(result.population)} graphs, {cells} of {bins * bins} cells covered")
+    typer.echo(f"wrote {out}/graphs ({len(result.graphs)} files), {out}/kept.csv, {out}/population.parquet, {out}/cl_plane.png")
 
 
 # --- correlate -------------------------------------------------------------------------------

@@ -23,9 +23,11 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
+
 import numpy as np
 
 FORMAT = "wiring-lab-graph"
@@ -54,6 +56,7 @@ class GraphSpec:
     seed: int | None  # seed the graph was generated from (None for imported graphs)
     n: int  # number of nodes, input/output nodes not counted
     edges: tuple[tuple[int, int], ...] = field(default=())  # undirected, u < v, sorted
+    member: int | None = None  # index in the batched population drawn from ``seed`` (populations.py); None: ``seed`` is this graph's own
 
     def __post_init__(self) -> None:
         if not isinstance(self.n, (int, np.integer)) or isinstance(self.n, bool) or self.n < 1:
@@ -77,6 +80,8 @@ class GraphSpec:
             if e in canon:
                 raise ValueError(f"duplicate edge {e}: each pair of nodes is joined at most once")
             canon.add(e)
+        if self.member is not None and (isinstance(self.member, bool) or not isinstance(self.member, (int, np.integer)) or self.member < 0):
+            raise ValueError(f"'member' must be a non-negative integer or null (got {self.member!r})")
         object.__setattr__(self, "n", int(self.n))
         object.__setattr__(self, "edges", tuple(sorted(canon)))
         object.__setattr__(self, "params", dict(self.params))
@@ -84,7 +89,7 @@ class GraphSpec:
     # --- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain-container form, as stored in JSON files and checkpoints."""
-        return {
+        d = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "generator": self.generator,
@@ -93,6 +98,9 @@ class GraphSpec:
             "n": self.n,
             "edges": [list(e) for e in self.edges],
         }
+        if self.member is not None:  # only population members carry it: other files keep their bytes
+            d["member"] = self.member
+        return d
 
     @classmethod
     def from_dict(cls, d: Any) -> "GraphSpec":
@@ -116,7 +124,7 @@ class GraphSpec:
         gen = d.get("generator", "custom")
         if not isinstance(gen, str):
             raise ValueError("'generator' must be a string")
-        return cls(gen, params, seed, d["n"], tuple(tuple(e) if isinstance(e, list) else e for e in edges))
+        return cls(gen, params, seed, d["n"], tuple(tuple(e) if isinstance(e, list) else e for e in edges), d.get("member"))
 
     def to_json(self) -> str:
         """Deterministic JSON text (same graph, same bytes)."""
@@ -136,6 +144,7 @@ class GraphSpec:
     # --- networkx --------------------------------------------------------------------------
     def to_networkx(self) -> nx.Graph:
         """Undirected generated graph (input/output nodes excluded)."""
+        import networkx as nx  # imported where used: population commands never need it
         g = nx.Graph(generator=self.generator, params=dict(self.params), seed=self.seed)
         g.add_nodes_from(range(self.n))
         g.add_edges_from(self.edges)
@@ -162,6 +171,7 @@ class GraphSpec:
 
     def to_dag(self) -> nx.DiGraph:
         """The stage DAG with its input node (id ``n``) and output node (id ``n + 1``)."""
+        import networkx as nx
         dag = stage_dag(self)
         g = nx.DiGraph(generator=self.generator, params=dict(self.params), seed=self.seed)
         g.add_nodes_from(range(self.n), role="node")

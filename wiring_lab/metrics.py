@@ -145,11 +145,7 @@ def _check_backend(backend: str) -> str:
 def _compute(specs: Sequence[GraphSpec], gm: list[str], nm: list[str], backend: str, device: Any, chunk: int | None):
     """Dispatch one group of equal-size graphs to a backend."""
     if backend == "tensor":
-        from wiring_lab import _metrics_tensor
-        from wiring_lab._io import resolve_device
-
-        dev = resolve_device(device) if isinstance(device, str) else device
-        return _metrics_tensor.compute(adjacency(specs), gm, nm, device=dev, chunk=chunk)
+        return adjacency_metrics(adjacency(specs), gm, nm, device=device, chunk=chunk)
     if backend == "networkx":
         from wiring_lab import _metrics_nx
 
@@ -157,6 +153,40 @@ def _compute(specs: Sequence[GraphSpec], gm: list[str], nm: list[str], backend: 
     from wiring_lab import _metrics_gt
 
     return _metrics_gt.compute(specs, gm, nm)
+
+
+def _cpu_only_torch() -> bool:
+    """Whether the installed torch is a CPU-only build (read from its version file, without importing it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return True
+    try:
+        text = (Path(list(spec.submodule_search_locations)[0]) / "version.py").read_text()
+    except OSError:
+        return False
+    return any(line.replace(" ", "").startswith(("cuda=None", "cuda:Optional[str]=None")) for line in text.splitlines())
+
+
+def adjacency_metrics(
+    adj: np.ndarray, gm: Sequence[str], nm: Sequence[str] = (), device: Any = "auto", chunk: int | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Tensor backend on a (B, N, N) bool adjacency: graph-level (B,) and node-level (B, N) arrays.
+
+    On a CPU, graph-level metrics of graphs with N <= 64 run on bit-parallel numpy kernels
+    (``_metrics_bits``: same definitions, same numbers, no torch import); everything else on torch.
+    """
+    from wiring_lab import _metrics_bits
+
+    on_cpu = (device == "cpu" or (device == "auto" and _cpu_only_torch())) if isinstance(device, str) else device.type == "cpu"
+    if on_cpu and _metrics_bits.supported(adj.shape[1], set(gm), set(nm)):
+        return _metrics_bits.compute_batched(adj, set(gm)), {}
+    from wiring_lab import _metrics_tensor
+    from wiring_lab._io import resolve_device
+
+    dev = resolve_device(device) if isinstance(device, str) else device
+    return _metrics_tensor.compute(adj, gm, nm, device=dev, chunk=chunk)
 
 
 def adjacency(specs: Sequence[GraphSpec]) -> np.ndarray:

@@ -58,6 +58,7 @@ class NetworkGrid:
     nodes: int | None = None  # overrides the scale's N for this entry
     channels: int | None = None  # overrides the scale's C for this entry
     line: int = 0  # where the entry starts in the study file
+    graphs: str | None = None  # graph set (dir/file of graph JSONs, e.g. sample-cl's graphs/): one network per graph, in every stage
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class Study:
 
 
 STUDY_KEYS = ("name", "description", "figures", "networks", "scales", "damage", "attack", "metrics")
-NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels")
+NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels", "graphs")
 # the recipe keys of a scale are TrainConfig's (seed aside: a scale lists its seeds)
 TRAIN_KEYS = ("dataset", "data_root", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "edge_drop", "workers")
 SCALE_KEYS = TRAIN_KEYS[:2] + tuple(f for f in Scale.__dataclass_fields__ if f not in ("name", "train")) + TRAIN_KEYS[2:]
@@ -213,8 +214,11 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
         arch = r.get("arch", "str", "randwire")
         if arch not in ARCHS:
             raise r.bad("arch", f"unknown arch; choose one of {', '.join(ARCHS)}")
-        generator = r.get("generator", "str", "chain" if arch == "plain" else None, required=arch != "plain")
-        if generator not in list_generators():
+        graphs = r.get("graphs", "str")
+        if graphs is not None:  # a graph set: the generator is read from the graph files
+            graphs = str(Path(path).parent / graphs)
+        generator = r.get("generator", "str", "chain" if arch == "plain" else "graphs" if graphs else None, required=arch != "plain" and not graphs)
+        if generator not in list_generators() and not graphs:
             raise r.bad("generator", f"unknown generator; choose one of {', '.join(list_generators())}")
         params = {}
         for key, kind in (("p", "num"), ("k", "int+"), ("m", "int+")):
@@ -234,6 +238,7 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
                 nodes=r.get("nodes", "int+"),
                 channels=r.get("channels", "int+"),
                 line=r.line(),
+                graphs=graphs,
             )
         )
     return tuple(grids)
@@ -373,6 +378,7 @@ class Network:
     model_config: dict[str, Any]
     train_config: dict[str, Any]
     line: int  # its entry in the study file
+    graphs: tuple[dict[str, Any], ...] = ()  # stage graphs given by a graph set (else generated from model_config)
 
 
 @dataclass
@@ -390,6 +396,17 @@ class StudyPlan:
 
 def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _graph_set(path: str) -> dict[str, Any]:
+    """The graphs of a graph-set entry, by file stem (a directory of JSONs, or one file holding a list)."""
+    import wiring_lab.populations  # noqa: F401  registers ws-flex, the usual generator of a C-L graph set
+    from wiring_lab.checkpoint import load_graphs
+
+    path = Path(path)
+    specs = load_graphs(path)
+    stems = [f.stem for f in sorted(path.glob("*.json"))] if path.is_dir() else [f"{path.stem}{i}" for i in range(len(specs))]
+    return dict(zip(stems, specs))
 
 
 def network_name(generator: str, arch: str, params: dict[str, Any], node_op: str, seed: int, nodes: int | None) -> str:
@@ -473,16 +490,21 @@ def expand_study(
     seen: dict[str, int] = {}
     for grid in scale.networks or study.networks:
         keys = sorted(grid.params)
-        for values in itertools.product(*(grid.params[k] for k in keys)):
-            params = dict(zip(keys, values))
+        if grid.graphs:  # a graph set: one network per graph, its parameters read from the file
+            combos = [(dict(graph.params), stem, graph) for stem, graph in _graph_set(grid.graphs).items()]
+        else:
+            combos = [(dict(zip(keys, values)), None, None) for values in itertools.product(*(grid.params[k] for k in keys))]
+        for params, stem, graph in combos:
             for op, seed in itertools.product(grid.node_ops, scale.seeds):
                 name = network_name(grid.generator, grid.arch, params, op, seed, grid.nodes)
+                if graph is not None:
+                    name = "_".join([graph.generator, stem] + ([op.replace("+", "-")] if op != "sepconv3x3" else []) + [f"s{seed}"])
                 try:
                     mc = ModelConfig(
                         regime=regime,
                         channels=grid.channels or scale.channels or dc,
-                        nodes=grid.nodes or scale.nodes or dn,
-                        generator=grid.generator,
+                        nodes=graph.n if graph is not None else grid.nodes or scale.nodes or dn,
+                        generator=grid.generator if graph is None else graph.generator,
                         params=params,
                         seed=seed,
                         node_op=op,
@@ -491,15 +513,20 @@ def expand_study(
                         head_channels=scale.head_channels or dh,
                         arch=grid.arch,
                     )
-                    stage_graphs(mc)  # generator parameters out of range fail here, not in a worker
+                    if graph is None:
+                        stage_graphs(mc)  # generator parameters out of range fail here, not in a worker
+                    elif any(n != graph.n for n, _ in mc.stage_shapes()):
+                        raise ValueError(f"graph {stem} has {graph.n} nodes, but stages of {[n for n, _ in mc.stage_shapes()]} nodes; use a regime whose stages all have N nodes")
                 except ValueError as e:
                     raise UserError(f"{study.path}:{grid.line}: network {name}: {str(e).splitlines()[0]}") from None
-                name = network_name(grid.generator, grid.arch, mc.params, op, seed, grid.nodes)  # defaults filled in
+                if graph is None:
+                    name = network_name(grid.generator, grid.arch, mc.params, op, seed, grid.nodes)  # defaults filled in
                 if name in seen:
                     raise UserError(f"{study.path}:{grid.line}: network {name} is listed twice (also line {seen[name]})")
                 seen[name] = grid.line
                 tc = asdict(train_config) | {"seed": seed}
-                networks.append(Network(name, mc.to_dict(), tc, grid.line))
+                stages = tuple(graph.to_dict() for _ in mc.stage_shapes()) if graph is not None else ()
+                networks.append(Network(name, mc.to_dict(), tc, grid.line, stages))
     analyses = {key: _analysis_settings(study, scale, key) for key in ANALYSES}
     for key, settings in analyses.items():
         if settings is not None:
@@ -516,6 +543,8 @@ def expand_study(
     data_kw = {"dataset": scale.dataset, "data_root": scale.data_root}
     for net in networks:
         kwargs = {"name": net.name, "model_config": net.model_config, "train_config": net.train_config, **common}
+        if net.graphs:
+            kwargs["graphs"] = list(net.graphs)
         # the digest in the file name ties a result to its exact settings: edit the study, and
         # the unit runs again (into a fresh --out) instead of a stale result being reused
         digest = _digest({k: v for k, v in kwargs.items() if k not in ("run_dir", "device")})

@@ -19,8 +19,10 @@ from wiring_lab._io import torch_threads
 from wiring_lab.checkpoint import read_graphs
 from wiring_lab.damage import AttackConfig, DamageConfig, attack_curve, damage_sweep
 from wiring_lab.data import load_dataset
+from wiring_lab.graphs import GraphSpec
 from wiring_lab.metrics import stage_metrics, stage_node_metrics
 from wiring_lab.model import ModelConfig
+from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex: a worker rebuilds ws-flex networks (graph sets)
 from wiring_lab.rundir import checkpoint_path
 from wiring_lab.summary import graph_records, history_records, model_record
 from wiring_lab.train import TrainConfig, train_network
@@ -56,13 +58,18 @@ def train_task(
     threads: int = 1,
     limit: int | None = None,
     image_size: int | None = None,
+    graphs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) one network into ``RUN_DIR/checkpoints/NAME.pt``; its models/history rows."""
+    """Train (or resume) one network into ``RUN_DIR/checkpoints/NAME.pt``; its models/history rows.
+
+    ``graphs``: the stage graphs (a graph-set network), else generated from ``model_config``.
+    """
     mc, tc = ModelConfig(**model_config), TrainConfig(**train_config)
     data = task_data(tc.dataset, tc.data_root, image_size, limit)
     out = checkpoint_path(run_dir, name)
     with torch_threads(threads):
-        ckpt = train_network(mc, tc, out, device=device, resume=True, data=data, progress=False)
+        specs = [GraphSpec.from_dict(g) for g in graphs] if graphs else None
+        ckpt = train_network(mc, tc, out, device=device, resume=True, data=data, progress=False, graphs=specs)
     rel = str(out.relative_to(run_dir)) if out.is_relative_to(run_dir) else str(out)
     models = [model_record(name, ckpt.model, ckpt.metadata, checkpoint=rel)]
     history = history_records(name, ckpt.metadata)

@@ -1,0 +1,529 @@
+"""Batched graph populations: B graphs per call as a (B, N, N) adjacency, drawn in seeded chunks.
+
+Each batched generator follows its paper's sequential definition (``graphs.py``, DESIGN.md)
+step by step, every step vectorised over the batch: WS rewires (v, v+i) for i = 1..K/2 and v
+clockwise; BA adds nodes one at a time, each choosing M distinct targets by degree; ER joins
+every pair with probability P, then relabels the nodes in a random order. Random numbers come
+from numpy on the CPU, so a population is the same on every platform (and for every metric
+backend or device).
+
+A population is (generator, parameters, N, samples, seed). Its members are drawn in chunks of
+:func:`chunk_size` graphs; chunk c uses ``PCG64(SeedSequence(seed, spawn_key=(c,)))``, so member
+i is regenerated from (seed, i) by drawing its chunk alone (:meth:`Population.member`), and the
+first S members are the same whatever ``samples`` is. The per-graph generators of ``graphs.py``
+(``wiring-lab generate``, model stages) keep their own per-graph seeds: the two draw different
+graphs from the same distribution.
+
+Importing this module registers the ``ws-flex`` generator (You et al. 2020).
+
+>>> pop = Population("ws", {"k": 4, "p": 0.0}, n=8, samples=3, seed=0)
+>>> pop.member(2).edges[:3]
+((0, 1), (0, 2), (0, 6))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from wiring_lab.graphs import GraphSpec, _check_n, _check_p, _rng, generator_params, register_generator
+
+# Cells (graphs x N x N) of one seeded chunk: 4096 graphs of N=32 (4 MB of bool adjacency).
+# Part of a population's definition: changing it changes which graphs a seed draws.
+_CHUNK_CELLS = 1 << 22
+_MAX_CHUNK = 4096
+
+
+def chunk_size(n: int) -> int:
+    """Graphs per seeded chunk of an N-node population (fixed by N: it defines the members)."""
+    return max(1, min(_MAX_CHUNK, _CHUNK_CELLS // (n * n)))
+
+
+def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
+    """The generator of chunk ``chunk`` of the population drawn from ``seed``."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(int(chunk),))))
+
+
+# --- batched generators: (b, n, rng, **params) -> (b, n, n) bool, symmetric, zero diagonal ----------
+def batch_er(b: int, n: int, rng: np.random.Generator, p: float) -> np.ndarray:
+    """B ER(P) graphs: each pair joined with probability ``p``, then node indices in a random order."""
+    iu, ju = np.triu_indices(n, k=1)  # pairs in a fixed (row-major) order
+    keep = rng.random((b, iu.size)) < p  # (B, N(N-1)/2)
+    perm = np.argsort(rng.random((b, n)), axis=1)  # a uniform permutation per graph: node i -> perm[i]
+    g, e = np.nonzero(keep)
+    pu, pv = perm[g, iu[e]], perm[g, ju[e]]
+    adj = np.zeros((b, n, n), dtype=bool)
+    adj[g, pu, pv] = True
+    adj[g, pv, pu] = True
+    return adj
+
+
+def batch_ba(b: int, n: int, rng: np.random.Generator, m: int) -> np.ndarray:
+    """B BA(M) graphs: node M joins nodes 0..M-1; each later node picks M distinct nodes by degree."""
+    adj = np.zeros((b, n, n), dtype=bool)
+    adj[:, :m, m] = adj[:, m, :m] = True
+    deg = np.zeros((b, n))
+    deg[:, :m], deg[:, m] = 1.0, m
+    rows = np.arange(b)
+    for v in range(m + 1, n):
+        weights = deg[:, :v].copy()  # (B, v): degrees before v's edges
+        for _ in range(m):  # sequential sampling without replacement, proportional to degree
+            cum = np.cumsum(weights, axis=1)
+            r = rng.random(b) * cum[:, -1]
+            u = (cum <= r[:, None]).sum(1)  # first node whose cumulative weight exceeds r
+            weights[rows, u] = 0.0
+            adj[rows, u, v] = adj[rows, v, u] = True
+        deg[:, :v] += adj[:, :v, v]
+        deg[:, v] = m
+    return adj
+
+
+def _lattice_rewire(forward: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Ring lattice with ``forward[g, v]`` edges (v, v+1..v+forward) per node, then clockwise rewiring.
+
+    For i = 1..max(forward), for v = 0..N-1 (every step vectorised over the graphs that have the
+    edge (v, v+i)): with probability ``p`` the edge becomes (v, w), w uniform among the nodes that
+    are neither v nor a neighbour of v (none: the edge stays).
+    """
+    b, n = forward.shape
+    # Batch-last layout (N, N, B): a step reads and writes rows adj[v, x, :], which stay in cache.
+    adj = np.zeros((n, n, b), dtype=bool)
+    top = int(forward.max()) if forward.size else 0
+    for i in range(1, top + 1):
+        has = (forward >= i).T  # (N, B)
+        for v in range(n):
+            adj[v, (v + i) % n] = adj[(v + i) % n, v] = has[v]
+    flat = adj.reshape(-1)  # view: cell (x, y, g) is flat[(x * n + y) * b + g]
+    for i in range(1, top + 1):
+        coins = rng.random((n, b)) < p  # one coin per edge (v, v+i), clockwise
+        coins &= (forward >= i).T  # (N, B): graphs that have the edge
+        for v in range(n):
+            u = (v + i) % n
+            g = np.flatnonzero(coins[v])
+            if g.size == 0:
+                continue
+            g, w = _non_neighbour(adj[v], g, v, rng)
+            adj[v, u, g] = adj[u, v, g] = False
+            flat[(v * n + w) * b + g] = True
+            flat[(w * n + v) * b + g] = True
+    return adj.transpose(2, 0, 1)  # (B, N, N) view: consumers copy the graphs they take
+
+
+def _non_neighbour(row: np.ndarray, g: np.ndarray, v: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """For graphs ``g``, a node uniform among those neither ``v`` nor adjacent to ``v`` (``row``: (N, B)).
+
+    Rejection sampling; graphs where v is already joined to every node are dropped (nothing to
+    rewire to), and both arrays come back in the order of ``g``.
+    """
+    n = row.shape[0]
+    w = rng.integers(0, n - 1, g.size)
+    w += w >= v  # uniform over the N - 1 nodes other than v
+    todo = np.flatnonzero(row[w, g])  # already a neighbour: draw again
+    w[todo] = -1
+    rounds = 0
+    while todo.size:
+        x = rng.integers(0, n - 1, todo.size)
+        x += x >= v  # uniform over the N - 1 nodes other than v
+        ok = ~row[x, g[todo]]
+        w[todo[ok]] = x[ok]
+        todo = todo[~ok]
+        rounds += 1
+        if rounds % 32 == 0 and todo.size:  # rare: is any node left to rewire to?
+            full = row[:, g[todo]].sum(0) >= n - 1
+            todo = todo[~full]
+    keep = w >= 0
+    return g[keep], w[keep]
+
+
+def batch_ws(b: int, n: int, rng: np.random.Generator, k: int, p: float) -> np.ndarray:
+    """B WS(K, P) graphs: K/2 neighbours per side, then (v, v+i) rewired for i = 1..K/2, v clockwise."""
+    return _lattice_rewire(np.full((b, n), k // 2), p, rng)
+
+
+def flex_forward(b: int, n: int, k: float, rng: np.random.Generator) -> np.ndarray:
+    """WS-flex forward edge counts (B, N): floor(K/2) per node, plus one for round(K N / 2) edges in all."""
+    edges = int(round(k * n / 2))
+    low = math.floor(k / 2)
+    extra = edges - n * low  # 0 <= extra <= N nodes, chosen uniformly, get ceil(K/2)
+    forward = np.full((b, n), low)
+    if extra:
+        chosen = np.argsort(rng.random((b, n)), axis=1)[:, :extra]
+        np.put_along_axis(forward, chosen, low + 1, axis=1)
+    return forward
+
+
+def batch_ws_flex(b: int, n: int, rng: np.random.Generator, k: float, p: float) -> np.ndarray:
+    """B WS-flex(K, P) graphs (You et al. 2020): round(K N / 2) ring edges, then WS rewiring."""
+    return _lattice_rewire(flex_forward(b, n, k, rng), p, rng)
+
+
+def batch_chain(b: int, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """B copies of the path 0 - 1 - ... - (n-1)."""
+    adj = np.zeros((b, n, n), dtype=bool)
+    i = np.arange(n - 1)
+    adj[:, i, i + 1] = adj[:, i + 1, i] = True
+    return adj
+
+
+def batch_complete(b: int, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """B copies of the complete graph."""
+    adj = np.ones((b, n, n), dtype=bool)
+    adj[:, np.arange(n), np.arange(n)] = False
+    return adj
+
+
+def _check_int(name: str, v: Any) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer (got {v!r})")
+
+
+def _check_ws_flex(n: int, k: Any, p: Any) -> None:
+    """WS-flex needs 0 < K and 2 ceil(K/2) < N (the forward edges of a node stay distinct)."""
+    _check_n(n)
+    _check_p(p)
+    if isinstance(k, bool) or not isinstance(k, (int, float, np.integer, np.floating)) or not math.isfinite(k) or k <= 0:
+        raise ValueError(f"WS-flex needs a positive average degree k (got {k!r})")
+    if 2 * math.ceil(k / 2) >= n:
+        raise ValueError(f"WS-flex needs 2 ceil(k/2) < n (got k={k}, n={n}); choose a smaller k or a larger n")
+
+
+def check_batch_params(generator: str, n: int, params: dict[str, Any]) -> None:
+    """The per-graph generators' checks of ``n`` and parameters, without drawing a graph."""
+    _check_n(n)
+    if generator == "er":
+        _check_p(params["p"])
+    elif generator == "ba":
+        _check_int("m", params["m"])
+        if not 1 <= params["m"] < n:
+            raise ValueError(f"BA needs 1 <= m < n (got m={params['m']}, n={n}); choose a smaller m or a larger n")
+    elif generator == "ws":
+        k = params["k"]
+        _check_int("k", k)
+        if k % 2:
+            raise ValueError(f"WS needs an even k (got k={k}); choose k={k - 1} or k={k + 1}")
+        if not 2 <= k < n:
+            raise ValueError(f"WS needs 2 <= k < n (got k={k}, n={n}); choose a smaller k or a larger n")
+        _check_p(params["p"])
+    elif generator == "ws-flex":
+        _check_ws_flex(n, params["k"], params["p"])
+
+
+BATCH_GENERATORS: dict[str, Callable[..., np.ndarray]] = {
+    "er": batch_er,
+    "ba": batch_ba,
+    "ws": batch_ws,
+    "ws-flex": batch_ws_flex,
+    "chain": batch_chain,
+    "complete": batch_complete,
+}
+
+
+def register_batch_generator(name: str, fn: Callable[..., np.ndarray]) -> None:
+    """Add a batched generator ``fn(b, n, rng, **params) -> (b, n, n) bool`` for a registered ``name``."""
+    BATCH_GENERATORS[name] = fn
+
+
+def generate_batch(generator: str, b: int, n: int, rng: np.random.Generator, **params: Any) -> np.ndarray:
+    """``b`` graphs of one generator setting as a (b, n, n) bool adjacency (omitted parameters: paper defaults)."""
+    if generator not in BATCH_GENERATORS:
+        raise ValueError(f"generator {generator!r} has no batched form; choose one of {', '.join(sorted(BATCH_GENERATORS))}")
+    full = generator_params(generator, **params)
+    check_batch_params(generator, n, full)
+    return BATCH_GENERATORS[generator](b, n, rng, **full)
+
+
+def adjacency_edges(adj: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """Edges ``(u, v)``, u < v, sorted, of one (N, N) adjacency."""
+    u, v = np.nonzero(np.triu(adj, 1))
+    return tuple(zip(u.tolist(), v.tolist()))
+
+
+# --- WS-flex as a per-graph generator ----------------------------------------------------------------
+def ws_flex(n: int, k: float, p: float, seed: int) -> list[tuple[int, int]]:
+    """WS-flex(K, P) of You et al. 2020: any real average degree K (a batch of one)."""
+    _check_ws_flex(n, k, p)
+    return list(adjacency_edges(batch_ws_flex(1, n, _rng(seed), k=k, p=float(p))[0]))
+
+
+register_generator("ws-flex", ws_flex, {"k": 4.0, "p": 0.75})
+
+
+# --- populations -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Population:
+    """``samples`` graphs of one generator setting, drawn from ``seed`` in seeded chunks."""
+
+    generator: str  # a registered generator with a batched form (BATCH_GENERATORS)
+    params: dict[str, Any] = field(default_factory=dict)  # omitted parameters take the paper defaults
+    n: int = 32  # N
+    samples: int = 1000  # number of members
+    seed: int = 0  # population seed: member i is drawn by chunk i // chunk_size(n)
+
+    def __post_init__(self) -> None:
+        if self.generator not in BATCH_GENERATORS:
+            raise ValueError(f"generator {self.generator!r} has no batched form; choose one of {', '.join(sorted(BATCH_GENERATORS))}")
+        full = generator_params(self.generator, **self.params)
+        check_batch_params(self.generator, self.n, full)
+        _check_int("samples", self.samples)
+        if self.samples < 1:
+            raise ValueError(f"samples must be at least 1 (got {self.samples})")
+        _rng(self.seed)  # validates
+        object.__setattr__(self, "params", full)
+
+    @property
+    def chunk(self) -> int:
+        """Graphs per seeded chunk."""
+        return chunk_size(self.n)
+
+    def draw_chunk(self, c: int) -> np.ndarray:
+        """All ``chunk`` graphs of chunk ``c`` (B, N, N), members c*chunk .. (c+1)*chunk - 1, before truncation."""
+        return BATCH_GENERATORS[self.generator](self.chunk, self.n, chunk_rng(self.seed, c), **self.params)
+
+    def chunks(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first member, adjacency)`` of every chunk overlapping members ``start..stop-1``."""
+        stop = self.samples if stop is None else min(stop, self.samples)
+        for c in range(start // self.chunk, -(-stop // self.chunk)):
+            first = c * self.chunk
+            adj = self.draw_chunk(c)
+            lo, hi = max(start, first) - first, min(stop, first + self.chunk) - first
+            yield first + lo, adj[lo:hi]
+
+    def member(self, i: int) -> GraphSpec:
+        """Member ``i`` as a GraphSpec recording the population seed and the index (its chunk redrawn)."""
+        if not 0 <= i < self.samples:
+            raise ValueError(f"member {i} is outside this population of {self.samples} graphs")
+        adj = self.draw_chunk(i // self.chunk)[i % self.chunk]
+        return GraphSpec(self.generator, self.params, self.seed, self.n, adjacency_edges(adj), member=int(i))
+
+    def members(self, indices: Any) -> list[GraphSpec]:
+        """Several members, each chunk drawn once."""
+        indices = [int(i) for i in indices]
+        by_chunk: dict[int, list[int]] = {}
+        for i in indices:
+            if not 0 <= i < self.samples:
+                raise ValueError(f"member {i} is outside this population of {self.samples} graphs")
+            by_chunk.setdefault(i // self.chunk, []).append(i)
+        found: dict[int, GraphSpec] = {}
+        for c, members in by_chunk.items():
+            adj = self.draw_chunk(c)
+            for i in members:
+                found[i] = GraphSpec(self.generator, self.params, self.seed, self.n, adjacency_edges(adj[i % self.chunk]), member=i)
+        return [found[i] for i in indices]
+
+
+def member_graph(generator: str, n: int, seed: int, index: int, **params: Any) -> GraphSpec:
+    """Regenerate member ``index`` of the population (generator, params, N, seed)."""
+    return Population(generator, params, n, index + 1, seed).member(index)
+
+
+# --- measuring populations, streamed ----------------------------------------------------------------
+class TableWriter:
+    """Append DataFrames to one CSV or Parquet file, chunk by chunk; the file appears atomically on close."""
+
+    def __init__(self, path: str | Path):
+        from wiring_lab._io import UserError
+
+        self.path = Path(path)
+        self.suffix = self.path.suffix.lower()
+        if self.suffix not in (".csv", ".parquet", ".pq"):
+            raise UserError(f"{self.path}: table files must end in .csv or .parquet")
+        self.rows = 0
+        self._tmp: Path | None = None
+        self._file: Any = None
+        self._parquet: Any = None
+
+    def __enter__(self) -> "TableWriter":
+        import os
+        import tempfile
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(tmp)
+        return self
+
+    def write(self, df: Any) -> None:
+        """Append the rows of ``df`` (the first chunk fixes the columns)."""
+        if self.suffix == ".csv":
+            if self._file is None:
+                self._file = open(self._tmp, "w", newline="")
+            df.to_csv(self._file, header=self.rows == 0, index=False)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self._parquet is None:
+                table = pa.Table.from_pandas(df, preserve_index=False)
+                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+            else:
+                table = pa.Table.from_pandas(df, schema=self._parquet.schema, preserve_index=False)
+            self._parquet.write_table(table)
+        self.rows += len(df)
+
+    def __exit__(self, kind: Any, value: Any, tb: Any) -> None:
+        import os
+
+        for f in (self._file, self._parquet):
+            if f is not None:
+                f.close()
+        if kind is None:
+            os.chmod(self._tmp, 0o644)
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class PopulationResult:
+    """What measuring a population returns: the summary tables (its rows went to the table file)."""
+
+    summary: Any  # DataFrame: one row per (generator, setting, metric): mean, std, count, quantiles
+    curve: Any  # DataFrame: Watts-Strogatz C(P)/C(0), L(P)/L(0) where a P = 0 setting exists (else empty)
+    rows: int  # graphs measured
+
+
+def population_of(config: Any, setting: dict[str, Any]) -> Population:
+    """The population of one setting of a :class:`wiring_lab.metrics.PopulationConfig`."""
+    return Population(config.generator, setting, config.nodes, config.samples, config.seed)
+
+
+def population_record(config: Any) -> dict[str, Any]:
+    """How the rows' graphs are drawn, for the table's JSON sidecar."""
+    return {
+        "draw": "batched (wiring_lab.populations): member i of a setting is in chunk i // chunk_size, "
+        "drawn with PCG64(SeedSequence(seed, spawn_key=(chunk,)))",
+        "chunk_size": chunk_size(config.nodes),
+        "regenerate": "Population(generator, params, n, samples, seed).member(sample)",
+    }
+
+
+def _measure_chunk(adj: np.ndarray, pop: Population, names: list[str], backend: str, device: Any) -> dict[str, np.ndarray]:
+    """Graph-level metric arrays of one chunk of members."""
+    from wiring_lab import metrics as M
+
+    if backend == "tensor":
+        return M.adjacency_metrics(adj, names, (), device=device)[0]
+    specs = [GraphSpec(pop.generator, pop.params, pop.seed, pop.n, adjacency_edges(a)) for a in adj]
+    return M.metric_arrays(specs, names, (), backend=backend)[0]
+
+
+def iter_population_metrics(
+    config: Any, metrics: list[str] | None = None, progress: bool = False
+) -> Iterator[Any]:
+    """Per-chunk DataFrames of graph metrics of every setting's population (the rows of ``metrics --out``).
+
+    Columns: ``generator, setting, p, k, m, n, seed, sample`` (``seed`` is the population seed,
+    ``sample`` the member index: :meth:`Population.member` regenerates the graph), then metrics.
+    Graphs are drawn, measured and handed over one seeded chunk at a time; the next chunk is
+    drawn in a background thread while this one is measured.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+    from tqdm import tqdm
+
+    from wiring_lab import metrics as M
+    from wiring_lab._io import UserError
+    from wiring_lab.graphs import setting_label
+
+    names = list(metrics or (M.GRAPH_METRICS + M.EXTRA_GRAPH_METRICS))
+    M._check_backend(config.backend)
+    pops = []
+    for setting in config.settings():
+        try:
+            pops.append(population_of(config, setting))
+        except ValueError as e:
+            raise UserError(f"{setting_label(config.generator, setting)}: {e}") from None
+    bar = tqdm(total=config.samples * len(pops), unit="graph", unit_scale=True, disable=not progress, mininterval=0.5)
+    with bar, ThreadPoolExecutor(1) as drawer:
+        for pop in pops:
+            label = setting_label(pop.generator, pop.params)
+            starts = list(range(0, pop.samples, pop.chunk))
+            pending = drawer.submit(pop.draw_chunk, 0)
+            for c, first in enumerate(starts):
+                adj = pending.result()[: pop.samples - first]
+                if c + 1 < len(starts):
+                    pending = drawer.submit(pop.draw_chunk, c + 1)
+                values = _measure_chunk(adj, pop, names, config.backend, config.device)
+                b = adj.shape[0]
+                df = pd.DataFrame(
+                    {
+                        "generator": pop.generator,
+                        "setting": label,
+                        "p": float(pop.params.get("p", math.nan)),
+                        "k": pop.params.get("k", math.nan),
+                        "m": pop.params.get("m", math.nan),
+                        "n": pop.n,
+                        "seed": pop.seed,
+                        "sample": np.arange(first, first + b),
+                        **{k: values[k] for k in names},
+                    }
+                )
+                yield M._as_int_columns(df)
+                bar.update(b)
+
+
+def measure_population(config: Any, out: str | Path | None = None, progress: bool = False) -> PopulationResult:
+    """Graph metrics of a population config, streamed to ``out`` (CSV/Parquet), summarised in memory.
+
+    Memory: one chunk of graphs and rows at a time, plus the metric values themselves
+    (8 bytes x metrics per graph) for the exact quantiles of the summary.
+    """
+    import contextlib
+
+    import pandas as pd
+
+    from wiring_lab import metrics as M
+
+    groups: dict[tuple, dict[str, list[np.ndarray]]] = {}
+    keys_of: dict[tuple, dict[str, Any]] = {}
+    rows = 0
+    with TableWriter(out) if out is not None else contextlib.nullcontext() as writer:
+        for df in iter_population_metrics(config, progress=progress):
+            if writer is not None:
+                writer.write(df)
+            key = (df["generator"].iat[0], df["setting"].iat[0])
+            keys_of[key] = {c: df[c].iat[0] for c in ("generator", "setting", "p", "k", "m", "n")}
+            cols = groups.setdefault(key, {})
+            for name in M.GRAPH_METRICS + M.EXTRA_GRAPH_METRICS:
+                cols.setdefault(name, []).append(df[name].to_numpy(dtype=np.float64))
+            rows += len(df)
+    summary = summarise_arrays({k: {m: np.concatenate(v) for m, v in cols.items()} for k, cols in groups.items()})
+    means = pd.DataFrame(
+        [
+            {**keys_of[k], "avg_clustering": _nanmean(np.concatenate(c["avg_clustering"])), "avg_path_length": _nanmean(np.concatenate(c["avg_path_length"]))}
+            for k, c in groups.items()
+        ]
+    )
+    return PopulationResult(summary, M.relative_to_p0(means), rows)
+
+
+def _nanmean(x: np.ndarray) -> float:
+    """Mean of the non-NaN values (NaN if none), as pandas' mean, without numpy's empty-slice warning."""
+    ok = ~np.isnan(x)
+    return float(x[ok].mean()) if ok.any() else math.nan
+
+
+def summarise_arrays(groups: dict[tuple[str, str], dict[str, np.ndarray]], quantiles: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)) -> Any:
+    """:func:`wiring_lab.metrics.summarise` from per-(generator, setting) metric arrays."""
+    import pandas as pd
+
+    records = []
+    names = list(dict.fromkeys(name for cols in groups.values() for name in cols))
+    for name in names:  # metric-major, as summarise's melt
+        for (generator, setting), cols in groups.items():
+            x = cols[name][~np.isnan(cols[name])]
+            row = {"generator": generator, "setting": setting, "metric": name, "count": x.size}
+            row["mean"] = float(x.mean()) if x.size else math.nan
+            row["std"] = float(x.std(ddof=1)) if x.size > 1 else math.nan
+            for q in quantiles:
+                row[f"q{round(q * 100):02d}"] = float(np.quantile(x, q)) if x.size else math.nan
+            records.append(row)
+    cols = ["generator", "setting", "metric", "mean", "std", "count", *[f"q{round(q * 100):02d}" for q in quantiles]]
+    df = pd.DataFrame.from_records(records, columns=cols)
+    df["metric"] = pd.Categorical(df["metric"], categories=names, ordered=True)  # as summarise's
+    return df
