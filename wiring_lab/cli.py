@@ -352,6 +352,13 @@ def _int_list(text: Optional[str], name: str) -> Optional[tuple[int, ...]]:
         raise ValueError(f"--{name} takes comma-separated integers (got {text!r})") from None
 
 
+AblationOpt = typer.Option(
+    "drop", help="what a removed node or edge becomes: drop (its term leaves every sum and the output mean), "
+    "zero (read as zeros; the output mean keeps its denominator) or mean (read as its mean activation)",
+)
+MeanImagesOpt = typer.Option(1000, "--mean-images", help="--ablation mean: seeded training images the means are taken over")
+
+
 @app.command()
 @user_errors
 def damage(
@@ -363,12 +370,14 @@ def damage(
     stage: Optional[str] = typer.Option(None, help="stages to damage, 0-based, comma-separated (default: all)"),
     node: Optional[str] = typer.Option(None, "--node", help="only these node ids (edges: those touching them)"),
     sample: Optional[int] = typer.Option(None, help="evaluate a seeded sample of K variants"),
-    seed: int = typer.Option(0, help="seed of the sample, the bootstrap and the recalibration batches"),
+    seed: int = typer.Option(0, help="seed of the sample, the bootstrap, the recalibration batches and the mean reference set"),
     dataset: Optional[str] = typer.Option(None, help="override the checkpoint's data set"),
     data_root: Optional[Path] = typer.Option(None, help="data directory"),
     limit: Optional[int] = typer.Option(None, help="evaluate on the first N test images"),
     batch_size: int = typer.Option(256),
     cascade: bool = typer.Option(False, help="also remove nodes left without any input"),
+    ablation: str = AblationOpt,
+    mean_images: int = MeanImagesOpt,
     recalibrate_bn: int = typer.Option(0, "--recalibrate-bn", help="re-estimate BN statistics on K training batches"),
     naive: bool = typer.Option(False, help="re-run the whole network per variant (baseline, for checking)"),
     bootstrap: int = typer.Option(1000, help="paired-bootstrap resamples for the delta's 95% interval"),
@@ -389,6 +398,8 @@ def damage(
         limit=limit,
         batch_size=batch_size,
         cascade=cascade,
+        ablation=ablation,
+        mean_images=mean_images,
         recalibrate_bn=recalibrate_bn,
         naive=naive,
         bootstrap=bootstrap,
@@ -417,6 +428,8 @@ def attack(
     repeats: int = typer.Option(5, help="random orders drawn"),
     seed: int = typer.Option(0),
     cascade: bool = typer.Option(False, help="also remove nodes left without any input"),
+    ablation: str = AblationOpt,
+    mean_images: int = MeanImagesOpt,
     dataset: Optional[str] = typer.Option(None),
     data_root: Optional[Path] = typer.Option(None),
     limit: Optional[int] = typer.Option(None, help="evaluate on the first N test images"),
@@ -438,6 +451,8 @@ def attack(
         repeats=repeats,
         seed=seed,
         cascade=cascade,
+        ablation=ablation,
+        mean_images=mean_images,
         limit=limit,
         batch_size=batch_size,
         dataset=dataset,
@@ -445,7 +460,10 @@ def attack(
     )
     df = attack_curve(_checkpoint_source(checkpoint, format, graphs), config, device=device, progress=progress)
     write_table(df, out)
-    write_json(out.with_name(out.name + ".json"), {"checkpoint": str(checkpoint), "config": config})
+    write_json(
+        out.with_name(out.name + ".json"),
+        {"checkpoint": str(checkpoint), "config": config, "ablation": config.ablation, "cascade": config.cascade},
+    )
     typer.echo(attack_summary(df).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     typer.echo(f"wrote {out}")
 
