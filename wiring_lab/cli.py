@@ -189,6 +189,8 @@ def train(
     edge_drop: float = typer.Option(0.0, help="probability per step of dropping one input edge of a node"),
     image_size: Optional[int] = typer.Option(None, help="imagefolder: crop size (default 224)"),
     workers: int = typer.Option(0, help="data loader workers (image folders)"),
+    val_fraction: float = typer.Option(0.1, help="share of the training split held out (stratified, seeded) for per-epoch monitoring; 0: none"),
+    val_seed: int = typer.Option(0, help="seed of the validation hold-out"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     resume: bool = typer.Option(False, help="continue OUT from its last finished epoch"),
 ) -> None:
@@ -224,12 +226,15 @@ def train(
         edge_drop=edge_drop,
         seed=seed,
         workers=workers,
+        val_fraction=val_fraction,
+        val_seed=val_seed,
     )
 
     def report(row: dict) -> None:
+        val = f"val loss {row['val_loss']:.4f} top-1 {row['val_top1']:.2f}% " if "val_loss" in row else ""
         typer.echo(
             f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f} top-1 {row['train_top1']:.2f}% | "
-            f"test loss {row['test_loss']:.4f} top-1 {row['test_top1']:.2f}% ({row['seconds']:.1f} s)"
+            f"{val}({row['seconds']:.1f} s)"
         )
 
     ckpt = run_train(mc, tc, out, device=device, resume=resume, data=data, on_epoch=report)

@@ -117,7 +117,7 @@ def _require(df, columns: Sequence[str], what: str) -> None:
 NUMERIC_COLUMNS = frozenset(
     "stage node source target in_degree out_degree in_degree_io out_degree_io target_in_degree top1 top5 loss "
     "delta_top1 delta_top1_lo delta_top1_hi seed p k m n fraction removed repeat epoch train_loss train_top1 "
-    "test_loss test_top1 test_top5 lr_end seconds channels nodes epochs n_params macs".split()
+    "test_loss test_top1 test_top5 val_loss val_top1 val_top5 lr_end seconds channels nodes epochs n_params macs".split()
     + ["avg_degree", "avg_clustering", "avg_path_length", "n_components", "diameter", "transitivity", "global_efficiency",
        "assortativity", "depth", "mean_io_path_length", "n_io_paths", "n_input_fed", "n_output_fed"]
 )
@@ -505,12 +505,17 @@ def plot_attack(attack):
 
 # --- learning curves ---------------------------------------------------------------------------
 def plot_learning_curves(history, models=None):
-    """Per-epoch loss (train dashed, test solid) and test top-1 of every network, coloured by generator."""
+    """Per-epoch loss (train dashed, monitored solid) and monitored top-1 of every network, coloured by generator.
+
+    The monitored split is the validation hold-out (``val_*`` columns); histories written before
+    training held one out monitored the test split (``test_*``) and are drawn as such.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     set_style()
-    _require(history, ["model", "epoch", "train_loss", "test_loss", "test_top1"], "learning curves")
+    mon = "val" if "val_loss" in history.columns and history["val_loss"].notna().any() else "test"
+    _require(history, ["model", "epoch", "train_loss", f"{mon}_loss", f"{mon}_top1"], "learning curves")
     df = history.copy()
     if models is not None and {"model", "generator", "setting"} <= set(models.columns):
         df = df.merge(models[["model", "generator", "setting"]].drop_duplicates("model"), on="model", how="left")
@@ -523,20 +528,20 @@ def plot_learning_curves(history, models=None):
     for model, sub in df.sort_values("epoch").groupby("model", sort=False):
         color = colors[sub["generator"].iloc[0]]
         a1.plot(sub["epoch"], sub["train_loss"], "--", color=color, lw=0.9, alpha=0.8)
-        a1.plot(sub["epoch"], sub["test_loss"], "-", color=color, lw=1.1, alpha=0.9)
-        a2.plot(sub["epoch"], sub["test_top1"], "-", color=color, lw=1.1, alpha=0.9)
+        a1.plot(sub["epoch"], sub[f"{mon}_loss"], "-", color=color, lw=1.1, alpha=0.9)
+        a2.plot(sub["epoch"], sub[f"{mon}_top1"], "-", color=color, lw=1.1, alpha=0.9)
     a1.set_ylabel("cross-entropy loss")
-    a2.set_ylabel("test top-1 accuracy (%)")
+    a2.set_ylabel(f"{'validation' if mon == 'val' else 'test'} top-1 accuracy (%)")
     for a in (a1, a2):
         a.set_xlabel("epoch")
         a.xaxis.get_major_locator().set_params(integer=True)
         _despine(a)
     count = df.groupby("generator")["model"].nunique()
     handles = [Line2D([], [], color=colors[g], label=f"{_gen_name(g)} ({count[g]} net{'s' if count[g] != 1 else ''})") for g in gens]
-    # the training loss is the optimised one (with label smoothing), the test loss plain cross-entropy
-    handles += [Line2D([], [], color="0.3", ls="--", label="train (label-smoothed)"), Line2D([], [], color="0.3", ls="-", label="test")]
+    # the training loss is the optimised one (with label smoothing), the monitored loss plain cross-entropy
+    handles += [Line2D([], [], color="0.3", ls="--", label="train (label-smoothed)"), Line2D([], [], color="0.3", ls="-", label="validation" if mon == "val" else "test")]
     a1.legend(handles=handles, loc="upper right", ncols=1)
-    a2.set_ylim(max(0.0, df["test_top1"].min() - 3), 100.5)
+    a2.set_ylim(max(0.0, df[f"{mon}_top1"].min() - 3), 100.5)
     return fig
 
 

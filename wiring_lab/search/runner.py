@@ -133,6 +133,7 @@ class SearchConfig:
             label_smoothing=self.label_smoothing,
             edge_drop=self.edge_drop,
             seed=seed,
+            val_fraction=0.0,  # the search holds out its own validation set (search_data)
         )
 
 
