@@ -31,8 +31,8 @@ from wiring_lab.evaluate import evaluate, per_image
 
 LIMIT = 120  # test images: enough to separate variants, small enough to be quick
 CONTRACT = [
-    "model", "generator", "setting", "stage", "kind", "node", "source", "target", "in_degree", "out_degree",
-    "in_degree_io", "out_degree_io", "target_in_degree", "top1", "top5", "loss", "delta_top1",
+    "model", "generator", "setting", "stage", "kind", "node", "source", "target", "in_degree_graph", "out_degree_graph",
+    "in_degree_dag", "out_degree_dag", "target_in_degree_dag", "top1", "top5", "loss", "delta_top1",
     "delta_top1_lo", "delta_top1_hi", "seed", "wall_s", "cascade", "recalibrate_bn",
 ]  # fmt: skip
 
@@ -79,11 +79,18 @@ def test_degree_columns_match_the_dag(tiny_ckpt, digits):
     n = tiny_ckpt.graphs[1].n
     for _, r in df[df["kind"] == "node"].iterrows():
         v = int(r["node"])
-        assert r["in_degree_io"] == g.in_degree(v) and r["out_degree_io"] == g.out_degree(v)
-        assert r["in_degree"] == sum(1 for u in g.predecessors(v) if u < n)
-        assert r["out_degree"] == sum(1 for u in g.successors(v) if u < n)
+        assert r["in_degree_dag"] == g.in_degree(v) and r["out_degree_dag"] == g.out_degree(v)
+        assert r["in_degree_graph"] == sum(1 for u in g.predecessors(v) if u < n)
+        assert r["out_degree_graph"] == sum(1 for u in g.successors(v) if u < n)
     for _, r in df[df["kind"] == "edge"].iterrows():
-        assert r["target_in_degree"] == g.in_degree(int(r["target"]))
+        assert r["target_in_degree_dag"] == g.in_degree(int(r["target"]))
+    # the node-metrics table names (and counts) the same degrees the same way
+    from wiring_lab.metrics import node_metrics
+
+    nm = node_metrics(tiny_ckpt.graphs[1], backend="networkx").set_index("node")
+    nodes = df[df["kind"] == "node"].set_index("node")
+    for col in ("in_degree_graph", "out_degree_graph", "in_degree_dag", "out_degree_dag"):
+        assert nodes[col].astype(int).tolist() == nm.loc[nodes.index, col].tolist(), col
 
 
 def test_removing_a_node_with_no_path_to_the_output_changes_nothing(tiny_ckpt, digits):
@@ -499,3 +506,47 @@ def test_engine_equals_naive_on_cuda(tiny_ckpt, digits):
     slow = damage_sweep(tiny_ckpt, DamageConfig(remove="both", limit=LIMIT, naive=True), data=digits, device="cuda", progress=False)
     assert fast["top1"].tolist() == slow["top1"].tolist()
     assert (fast["loss"] - slow["loss"]).abs().max() < 1e-5
+
+
+def test_old_degree_column_names_still_load(tmp_path):
+    """A table written with the old degree names reads back under the *_graph / *_dag names; old metric names still select."""
+    from wiring_lab._io import read_table
+    from wiring_lab.columns import LEGACY_COLUMNS
+    from wiring_lab.graphs import generate_graph
+    from wiring_lab.metrics import node_metrics
+    from wiring_lab.plots import plot_damage
+
+    old = pd.DataFrame({"model": ["m"] * 3, "generator": ["ws"] * 3, "kind": ["intact", "node", "edge"], "stage": [0, 0, 0],
+                        "node": [None, 1, None], "in_degree": [None, 0, None], "out_degree": [None, 2, None],
+                        "in_degree_io": [None, 1, None], "out_degree_io": [None, 2, None], "target_in_degree": [None, None, 3],
+                        "delta_top1": [0.0, -1.0, -0.5]})  # fmt: skip
+    path = tmp_path / "damage.csv"
+    old.to_csv(path, index=False)
+    new = read_table(path)
+    assert {"in_degree_graph", "out_degree_graph", "in_degree_dag", "out_degree_dag", "target_in_degree_dag"} <= set(new.columns)
+    assert not set(LEGACY_COLUMNS) & set(new.columns)
+    assert new.loc[1, "out_degree_dag"] == 2 and new.loc[2, "target_in_degree_dag"] == 3
+    # a table holding both spellings keeps the new column and leaves the old one alone
+    both = pd.DataFrame({"degree": [1], "degree_graph": [2]})
+    assert list(read_table_from(both, tmp_path).columns) == ["degree", "degree_graph"]
+    spec = generate_graph("ws", 8, seed=1, k=4, p=0.5)
+    a = node_metrics(spec, backend="networkx", metrics=["degree", "out_degree"])
+    b = node_metrics(spec, backend="networkx", metrics=["degree_graph", "out_degree_graph"])
+    assert list(a.columns) == ["node", "degree_graph", "out_degree_graph"] and a.equals(b)
+    fig = plot_damage(old)  # old in-memory tables draw as well
+    assert "DAG" in fig.axes[0].get_xlabel()
+    import doctest
+
+    import wiring_lab.columns
+
+    res = doctest.testmod(wiring_lab.columns)
+    assert res.attempted > 0 and res.failed == 0
+
+
+def read_table_from(df, tmp_path):
+    """``df`` written to CSV and read back with the project's table reader."""
+    from wiring_lab._io import read_table
+
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    return read_table(path)

@@ -61,7 +61,7 @@ DEFAULT_FRACTIONS = tuple(round(0.05 * i, 2) for i in range(11))  # 0, 0.05, ...
 
 DAMAGE_COLUMNS = [
     "model", "generator", "setting", "stage", "kind", "node", "source", "target",
-    "in_degree", "out_degree", "in_degree_io", "out_degree_io", "target_in_degree",
+    "in_degree_graph", "out_degree_graph", "in_degree_dag", "out_degree_dag", "target_in_degree_dag",
     "top1", "top5", "loss", "delta_top1", "delta_top1_lo", "delta_top1_hi",
     "seed", "wall_s", "ablation", "cascade", "recalibrate_bn", "n_removed", "n_recomputed", "n_images",
 ]  # fmt: skip
@@ -69,7 +69,7 @@ ATTACK_COLUMNS = [
     "model", "generator", "setting", "order", "repeat", "fraction", "removed", "top1", "top5", "loss", "seed",
     "ablation", "cascade",
 ]  # fmt: skip
-_INT_COLUMNS = ("stage", "node", "source", "target", "in_degree", "out_degree", "in_degree_io", "out_degree_io", "target_in_degree")
+_INT_COLUMNS = ("stage", "node", "source", "target", "in_degree_graph", "out_degree_graph", "in_degree_dag", "out_degree_dag", "target_in_degree_dag")
 
 
 def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
@@ -253,18 +253,21 @@ def dag_edges(dag) -> list[tuple[int, int]]:
 
 
 def _degree_columns(dag, v: Variant) -> dict[str, Any]:
-    """Degrees that describe a variant's removed element (node: in/out; edge: the target's in-degree)."""
+    """Degrees that describe a variant's removed element (node: in/out; edge: the target's in-degree).
+
+    ``*_graph``: in the generated graph; ``*_dag``: with the input/output nodes' edges (wiring_lab.columns).
+    """
     if v.kind == "node":
         n = v.node
         return {
-            "in_degree": len(dag.preds[n]),
-            "out_degree": len(dag.succs[n]),
-            "in_degree_io": max(1, len(dag.preds[n])),
-            "out_degree_io": max(1, len(dag.succs[n])),
+            "in_degree_graph": len(dag.preds[n]),
+            "out_degree_graph": len(dag.succs[n]),
+            "in_degree_dag": max(1, len(dag.preds[n])),
+            "out_degree_dag": max(1, len(dag.succs[n])),
         }
     if v.kind == "edge":
         t = v.target
-        return {"target_in_degree": len(dag.output_fed) if t == dag.output_id else max(1, len(dag.preds[t]))}
+        return {"target_in_degree_dag": len(dag.output_fed) if t == dag.output_id else max(1, len(dag.preds[t]))}
     return {}
 
 
@@ -633,13 +636,15 @@ def attack_orders(ckpt: Checkpoint, config: AttackConfig) -> list[list[tuple[int
     generated undirected graph (betweenness normalised, so stages of equal N compare); ties are
     broken by a shuffle seeded with ``config.seed``.
     """
+    from wiring_lab.columns import canonical_metric
     from wiring_lab.metrics import node_metrics
 
     pairs = [(s, v) for s, st in enumerate(ckpt.model.stages) for v in range(st.dag.n)]
     if config.order == "random":
         return [[pairs[i] for i in np.random.default_rng([config.seed, r]).permutation(len(pairs))] for r in range(config.repeats)]
-    ranked = node_metrics([st.graph for st in ckpt.model.stages], device="cpu", metrics=[config.order])
-    score = {(int(r.graph), int(r.node)): float(getattr(r, config.order)) for r in ranked.itertuples()}
+    metric = canonical_metric(config.order)  # "degree": degree_graph, undirected in the generated graph
+    ranked = node_metrics([st.graph for st in ckpt.model.stages], device="cpu", metrics=[metric])
+    score = {(int(r.graph), int(r.node)): float(getattr(r, metric)) for r in ranked.itertuples()}
     shuffled = [pairs[i] for i in np.random.default_rng(config.seed).permutation(len(pairs))]
     return [sorted(shuffled, key=lambda p: -score[p])]  # stable sort keeps the shuffled order in ties
 

@@ -18,7 +18,7 @@ from wiring_lab._io import UserError, read_table
 from wiring_lab.rundir import TABLES, checkpoint_path, table_path
 
 # Node metrics shown against node-removal damage, in this order (those present are drawn).
-DAMAGE_METRICS = ("out_degree", "in_degree", "betweenness", "paths_through", "depth", "clustering")
+DAMAGE_METRICS = ("out_degree_graph", "in_degree_graph", "betweenness", "paths_through", "depth", "clustering")
 MIN_CL_NETWORKS = 10  # fewer networks leave the C-L heat map mostly empty
 # Studies (``wiring-lab ablate``) whose tables make the figures a demo run cannot
 ABLATE = "wiring-lab ablate ablations/{}.yaml --out RUN_DIR"
@@ -106,6 +106,9 @@ def models_with_cl(models, stage_metrics):
 
 def node_damage_table(damage, node_metrics):
     """Node-removal rows of ``damage`` joined with the removed node's metrics (on model, stage, node)."""
+    from wiring_lab.columns import rename_legacy_columns
+
+    damage, node_metrics = rename_legacy_columns(damage), rename_legacy_columns(node_metrics)
     nodes = damage[damage["kind"] == "node"].copy()
     nodes["node"] = nodes["node"].astype(int)
     nodes["stage"] = nodes["stage"].astype(int)

@@ -20,9 +20,11 @@ GENERATOR_ORDER = ("er", "ba", "ws", "chain", "complete")
 GENERATOR_NAMES = {"er": "ER", "ba": "BA", "ws": "WS", "chain": "chain", "complete": "complete"}
 ATTACK_ORDER = ("random", "degree", "betweenness")
 NODE_METRIC_LABELS = {
-    "in_degree": "in-degree (graph)",
-    "out_degree": "out-degree (graph)",
-    "degree": "degree (undirected)",
+    "in_degree_graph": "in-degree (graph)",
+    "out_degree_graph": "out-degree (graph)",
+    "in_degree_dag": "in-degree (DAG)",
+    "out_degree_dag": "out-degree (DAG)",
+    "degree_graph": "degree (undirected)",
     "clustering": "local clustering",
     "betweenness": "betweenness centrality",
     "closeness": "closeness centrality",
@@ -35,11 +37,11 @@ NODE_METRIC_LABELS = {
 
 # x-axis labels of Fig. 5's degree columns (damage.csv)
 DEGREE_LABELS = {
-    "out_degree_io": "out-degree of the removed node (DAG)",
-    "out_degree": "out-degree of the removed node (graph)",
-    "in_degree_io": "in-degree of the removed node (DAG)",
-    "in_degree": "in-degree of the removed node (graph)",
-    "target_in_degree": "in-degree of the edge's target (DAG)",
+    "out_degree_dag": "out-degree of the removed node (DAG)",
+    "out_degree_graph": "out-degree of the removed node (graph)",
+    "in_degree_dag": "in-degree of the removed node (DAG)",
+    "in_degree_graph": "in-degree of the removed node (graph)",
+    "target_in_degree_dag": "in-degree of the edge's target (DAG)",
 }
 
 
@@ -115,7 +117,8 @@ def _require(df, columns: Sequence[str], what: str) -> None:
 
 # Columns every table defines as numbers (rundir.TABLES); a table holding text there is malformed.
 NUMERIC_COLUMNS = frozenset(
-    "stage node source target in_degree out_degree in_degree_io out_degree_io target_in_degree top1 top5 loss "
+    "stage node source target in_degree_graph out_degree_graph in_degree_dag out_degree_dag target_in_degree_dag degree_graph "
+    "in_degree out_degree in_degree_io out_degree_io target_in_degree top1 top5 loss "
     "delta_top1 delta_top1_lo delta_top1_hi seed p k m n fraction removed repeat epoch train_loss train_top1 "
     "test_loss test_top1 test_top5 val_loss val_top1 val_top5 lr_end seconds channels nodes epochs n_params macs".split()
     + ["avg_degree", "avg_clustering", "avg_path_length", "n_components", "diameter", "transitivity", "global_efficiency",
@@ -279,13 +282,16 @@ def _boxes(ax, sub, x: str, y: str, color) -> None:
         ax.set_xticks(range(min(positions), max(positions) + 1, step))
 
 
-def plot_damage(damage, node_degree: str = "out_degree_io", edge_degree: str = "target_in_degree"):
+def plot_damage(damage, node_degree: str = "out_degree_dag", edge_degree: str = "target_in_degree_dag"):
     """RandWire Fig. 5: Δ top-1 vs degree; top row node removal, bottom row edge removal, one column per generator."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    from wiring_lab.columns import rename_legacy_columns
+
     set_style()
+    damage = rename_legacy_columns(damage)  # tables from before the *_graph / *_dag names
     _require(damage, ["generator", "kind", "delta_top1"], "damage")
     df = damage[damage["kind"].isin(["node", "edge"])]
     if df.empty:
