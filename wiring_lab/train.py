@@ -99,8 +99,8 @@ def split_validation(data: Data, fraction: float, seed: int) -> tuple[Data, Data
         return data, None
     labels = _labels(data.train)
     n = len(labels)
-    n_val = int(round(fraction * n))
-    if n_val < 1 or n - n_val < 1:
+    n_val = max(1, int(round(fraction * n)))
+    if n - n_val < 1:
         raise UserError(f"val_fraction {fraction} leaves no validation or no training images of {n} ({data.name})")
     idx = np.arange(n)
     counts = np.bincount(labels)
