@@ -121,6 +121,16 @@ def test_unknown_scale_lists_the_file_scales(tmp_path):
         expand_study(load_study(path), "paper", tmp_path)
 
 
+def test_scale_sets_the_validation_hold_out(tmp_path):
+    """A scale's val_fraction / val_seed reach its TrainConfig; a bad fraction names the scale."""
+    text = TINY.format(epochs=1).replace("    device: cpu\n", "    device: cpu\n    val_fraction: 0.2\n    val_seed: 3\n")
+    train = load_study(write_study(tmp_path, text)).scales["demo"].train
+    assert (train.val_fraction, train.val_seed) == (0.2, 3)
+    assert load_study(write_study(tmp_path, TINY.format(epochs=1), "d.yaml")).scales["demo"].train.val_fraction == 0.1
+    with pytest.raises(UserError, match="scales.demo: val_fraction"):
+        load_study(write_study(tmp_path, text.replace("val_fraction: 0.2", "val_fraction: 1"), "b.yaml"))
+
+
 # --- the shipped study files --------------------------------------------------------------------
 def test_ablation_files_exist_for_every_paper_ablation():
     names = {p.stem for p in ABLATIONS}
@@ -235,16 +245,16 @@ def test_ray_and_local_executors_give_identical_tables(tmp_path, local_run):
     assert [o.status for o in outcomes] == ["done", "failed", "done"]
     assert outcomes[1].error == "RuntimeError: unit 1 broke" and outcomes[2].result == {"x": 2, "square": 4}
     local, remote = tables(local_dir), tables(tmp_path / "ray")
-    assert set(local) == set(remote) == {"models", "history"}
+    assert set(local) == set(remote) == {"models", "history", "graphs"}
     for name in local:
         pd.testing.assert_frame_equal(local[name], remote[name])
 
 
 # --- the plain CNN baseline --------------------------------------------------------------------
 def test_plain_cnn_checkpoint_round_trip(tmp_path, digits):
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.model import ModelConfig, PlainCNN
-    from wiring_lab.train import TrainConfig, model_config_for, train
+    from wiring_lab.train import TrainConfig, model_config_for, train_network
 
     cfg = model_config_for(digits, channels=4, nodes=2, head_channels=16, generator="chain", arch="plain", node_op="conv3x3")
     from dataclasses import replace
@@ -252,7 +262,7 @@ def test_plain_cnn_checkpoint_round_trip(tmp_path, digits):
     from torch.utils.data import TensorDataset
 
     small = replace(digits, train=TensorDataset(*(t[:128] for t in digits.train.tensors)))
-    ckpt = train(cfg, TrainConfig(epochs=1), tmp_path / "plain.pt", device="cpu", data=small, progress=False)
+    ckpt = train_network(cfg, TrainConfig(epochs=1), tmp_path / "plain.pt", device="cpu", data=small, progress=False)
     loaded = load_checkpoint(tmp_path / "plain.pt")
     assert isinstance(loaded.model, PlainCNN) and loaded.config.arch == "plain"
     x = torch.randn(3, 1, 8, 8)

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from wiring_lab._io import UserError
-from wiring_lab.checkpoint import load_checkpoint
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.evaluate import evaluate
-from wiring_lab.train import TrainConfig, _cosine_lr, model_config_for, split_validation, train
+from wiring_lab.train import TrainConfig, _cosine_lr, model_config_for, split_validation, train_network
 
 
 def test_short_digits_training_beats_90_percent(tiny_ckpt):
@@ -34,7 +34,7 @@ def _tiny(digits, **kw):
 def test_resume_reaches_the_same_weights(digits, tmp_path):
     mc = _tiny(digits)
     tc = TrainConfig(epochs=3, seed=4, edge_drop=0.1, batch_size=128)
-    full = train(mc, tc, tmp_path / "full.pt", device="cpu", data=digits, progress=False)
+    full = train_network(mc, tc, tmp_path / "full.pt", device="cpu", data=digits, progress=False)
 
     class Stop(Exception):
         pass
@@ -45,9 +45,9 @@ def test_resume_reaches_the_same_weights(digits, tmp_path):
 
     part = tmp_path / "part.pt"
     with pytest.raises(Stop):
-        train(mc, tc, part, device="cpu", data=digits, progress=False, on_epoch=stop_after_first)
+        train_network(mc, tc, part, device="cpu", data=digits, progress=False, on_epoch=stop_after_first)
     assert len(load_checkpoint(part).metadata["history"]) == 1
-    resumed = train(mc, tc, part, device="cpu", data=digits, progress=False, resume=True)
+    resumed = train_network(mc, tc, part, device="cpu", data=digits, progress=False, resume=True)
     for (k, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
         assert torch.equal(a, b), k
     assert [h["val_top1"] for h in resumed.metadata["history"]] == [h["val_top1"] for h in full.metadata["history"]]
@@ -56,12 +56,12 @@ def test_resume_reaches_the_same_weights(digits, tmp_path):
 
 def test_existing_output_is_never_overwritten(digits, tiny_ckpt_path):
     with pytest.raises(UserError, match="exists; pass --resume"):
-        train(_tiny(digits), TrainConfig(epochs=1), tiny_ckpt_path, device="cpu", data=digits, progress=False)
+        train_network(_tiny(digits), TrainConfig(epochs=1), tiny_ckpt_path, device="cpu", data=digits, progress=False)
 
 
 def test_resume_with_other_settings_is_refused(digits, tiny_ckpt_path):
     with pytest.raises(UserError, match="another model config"):
-        train(_tiny(digits), TrainConfig(epochs=1), tiny_ckpt_path, device="cpu", data=digits, progress=False, resume=True)
+        train_network(_tiny(digits), TrainConfig(epochs=1), tiny_ckpt_path, device="cpu", data=digits, progress=False, resume=True)
 
 
 @pytest.mark.parametrize("kw", [{"epochs": 0}, {"lr": -1.0}, {"edge_drop": 1.5}, {"batch_size": 0}])
@@ -120,7 +120,7 @@ def test_test_split_is_evaluated_once_at_the_end(digits, tmp_path, monkeypatch):
     def stop(row):
         stops.append(load_checkpoint(tmp_path / "v.pt").metadata["final"])
 
-    ckpt = train(_tiny(digits), TrainConfig(epochs=3, batch_size=128, val_fraction=0.25, val_seed=1), tmp_path / "v.pt",
+    ckpt = train_network(_tiny(digits), TrainConfig(epochs=3, batch_size=128, val_fraction=0.25, val_seed=1), tmp_path / "v.pt",
                  device="cpu", data=digits, progress=False, on_epoch=stop)  # fmt: skip
     n_val = round(0.25 * len(digits.train))
     assert seen == [n_val, n_val, n_val, "test"]
@@ -145,7 +145,7 @@ def test_checkpoints_from_before_the_hold_out_load_and_resume(digits, tmp_path):
         raise Stop
 
     with pytest.raises(Stop):
-        train(mc, TrainConfig(epochs=2, val_fraction=0.0), path, device="cpu", data=digits, progress=False, on_epoch=stop)
+        train_network(mc, TrainConfig(epochs=2, val_fraction=0.0), path, device="cpu", data=digits, progress=False, on_epoch=stop)
     obj = torch.load(path, weights_only=True)
     meta = obj["metadata"]
     for key in ("val_fraction", "val_seed"):
@@ -156,8 +156,8 @@ def test_checkpoints_from_before_the_hold_out_load_and_resume(digits, tmp_path):
     old = load_checkpoint(path)
     assert old.metadata["history"][0]["test_top1"] == 90.0
     with pytest.raises(UserError, match="another training config"):
-        train(mc, TrainConfig(epochs=2), path, device="cpu", data=digits, progress=False, resume=True)
-    done = train(mc, TrainConfig(epochs=2, val_fraction=0.0), path, device="cpu", data=digits, progress=False, resume=True)
+        train_network(mc, TrainConfig(epochs=2), path, device="cpu", data=digits, progress=False, resume=True)
+    done = train_network(mc, TrainConfig(epochs=2, val_fraction=0.0), path, device="cpu", data=digits, progress=False, resume=True)
     assert [h["epoch"] for h in done.metadata["history"]] == [1, 2] and done.metadata["final"]["test_top1"] > 0
 
 
@@ -170,7 +170,7 @@ def test_bad_validation_settings(kw):
 @pytest.mark.gpu
 def test_training_step_on_cuda(digits, tmp_path):
     mc = _tiny(digits)
-    ckpt = train(mc, TrainConfig(epochs=1), tmp_path / "gpu.pt", device="cuda", data=digits, progress=False)
+    ckpt = train_network(mc, TrainConfig(epochs=1), tmp_path / "gpu.pt", device="cuda", data=digits, progress=False)
     assert next(ckpt.model.parameters()).is_cuda
 
 
