@@ -122,11 +122,11 @@ def test_damage_rows_join_node_metrics(run_dir):
     expected = [nx.betweenness_centrality(models[m][s].to_networkx())[int(v)] for m, s, v in zip(node["model"], node["stage"], node["node"])]
     np.testing.assert_allclose(node["betweenness"], expected, atol=1e-12)
     edge = data[data["kind"] == "edge"]
-    assert edge["source_degree"].isna().sum() > 0  # the input node is no generated node
+    assert edge["source_degree_graph"].isna().sum() > 0  # the input node is no generated node
     corr = res.correlations.set_index(["group", "metric", "method"])
     r = corr.loc[("kind=node", "betweenness", "pearson")]
     assert r["r"] < -0.95 and r["n"] == len(node)
-    r_edge = corr.loc[("kind=edge", "target_in_degree", "spearman")]
+    r_edge = corr.loc[("kind=edge", "target_in_degree_graph", "spearman")]
     assert r_edge["r"] < -0.8
     # CLI: same rows, one-line summary per group, tables written
     out = root / "tables" / "correlations.csv"
@@ -190,7 +190,7 @@ def test_correlate_real_damage_sweep(run_dir, digits):
     assert len(node) == models["model0"][1].n and node["betweenness"].notna().all()
     edge = result.data[result.data["kind"] == "edge"]
     inner = edge["target"] < models["model0"][1].n
-    assert edge.loc[inner, "target_degree"].notna().all() and edge.loc[~inner, "target_degree"].isna().all()
+    assert edge.loc[inner, "target_degree_graph"].notna().all() and edge.loc[~inner, "target_degree_graph"].isna().all()
     assert set(result.correlations["group"]) == {"kind=node", "kind=edge"}
 
 

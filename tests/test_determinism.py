@@ -65,7 +65,7 @@ def test_training_twice_gives_identical_weights_and_records_the_seed(digits, tmp
     b = train_network(mc, tc, tmp_path / "b.pt", device="cpu", data=digits, progress=False)
     sa, sb = a.model.state_dict(), b.model.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
-    assert [h["test_loss"] for h in a.metadata["history"]] == [h["test_loss"] for h in b.metadata["history"]]
+    assert [h["val_loss"] for h in a.metadata["history"]] == [h["val_loss"] for h in b.metadata["history"]]
     raw = torch.load(tmp_path / "a.pt", weights_only=True)
     assert raw["model_config"]["seed"] == 7 and raw["metadata"]["train_config"]["seed"] == 7
     assert all(g["seed"] is not None for g in raw["graphs"])  # each stage's graph seed

@@ -296,11 +296,11 @@ def test_learning_curves_lines_per_model():
 def test_metric_vs_damage_spearman():
     joined = analysis.node_damage_table(damage_table(), node_metrics_table())
     assert len(joined) == 12
-    stats = analysis.spearman_table(joined, ["out_degree", "paths_through"], resamples=200, cluster="none")
+    stats = analysis.spearman_table(joined, ["out_degree_graph", "paths_through"], resamples=200, cluster="none")
     from scipy.stats import spearmanr
 
-    expect = spearmanr(joined["out_degree"], joined["delta_top1"]).statistic
-    row = stats.set_index("metric").loc["out_degree"]
+    expect = spearmanr(joined["out_degree_graph"], joined["delta_top1"]).statistic
+    row = stats.set_index("metric").loc["out_degree_graph"]
     assert row["spearman_rho"] == pytest.approx(expect)
     assert row["rho_lo"] <= row["spearman_rho"] <= row["rho_hi"]
     fig = plots.plot_metric_vs_damage(joined, stats)
@@ -384,7 +384,7 @@ def test_bad_tables_are_user_errors():
 
 def test_metric_vs_damage_uses_correlate_table(run_dir):
     joined = analysis.node_damage_table(damage_table(), node_metrics_table())
-    metrics = ["out_degree", "betweenness"]
+    metrics = ["out_degree_graph", "betweenness"]
     corr = pd.DataFrame([{"metric": m, "target": "delta_top1", "group": "kind=node", "n": 12, "method": meth, "r": r,
                           "lo": r - 0.1, "hi": r + 0.1, "p": 0.01}
                          for m, r in zip(metrics, (-0.5, -0.25)) for meth in ("pearson", "spearman")])

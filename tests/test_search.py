@@ -281,3 +281,14 @@ def test_search_study_errors_name_file_and_line(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(UserError, match=match):
         load_search_study(path, "demo")
+
+
+def test_children_hold_out_nothing_the_search_holds_out_its_own():
+    """val_fraction of a search is its reward's hold-out; the children's TrainConfig keeps none."""
+    from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
+
+    assert "val_fraction" not in TRAIN_FIELDS and "val_seed" not in TRAIN_FIELDS
+    cfg = SearchConfig.from_flat(strategy="random", budget=2, val_fraction=0.3, epochs=1)
+    assert cfg.val_fraction == 0.3 and cfg.train.val_fraction == 0.0
+    assert SearchConfig().train.val_fraction == 0.0
+    assert SearchConfig(train={"epochs": 1, "val_fraction": 0.1}).train_config(7).val_fraction == 0.0

@@ -121,6 +121,16 @@ def test_unknown_scale_lists_the_file_scales(tmp_path):
         expand_study(load_study(path), "paper", tmp_path)
 
 
+def test_scale_sets_the_validation_hold_out(tmp_path):
+    """A scale's val_fraction / val_seed reach its TrainConfig; a bad fraction names the scale."""
+    text = TINY.format(epochs=1).replace("    device: cpu\n", "    device: cpu\n    val_fraction: 0.2\n    val_seed: 3\n")
+    train = load_study(write_study(tmp_path, text)).scales["demo"].train
+    assert (train.val_fraction, train.val_seed) == (0.2, 3)
+    assert load_study(write_study(tmp_path, TINY.format(epochs=1), "d.yaml")).scales["demo"].train.val_fraction == 0.1
+    with pytest.raises(UserError, match="scales.demo: val_fraction"):
+        load_study(write_study(tmp_path, text.replace("val_fraction: 0.2", "val_fraction: 1"), "b.yaml"))
+
+
 # --- the shipped study files --------------------------------------------------------------------
 def test_ablation_files_exist_for_every_paper_ablation():
     names = {p.stem for p in ABLATIONS}

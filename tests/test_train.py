@@ -7,13 +7,16 @@ import torch
 
 from wiring_lab._io import UserError
 from wiring_lab.loading import load_checkpoint
-from wiring_lab.train import TrainConfig, _cosine_lr, model_config_for, train_network
+from wiring_lab.evaluate import evaluate
+from wiring_lab.train import TrainConfig, _cosine_lr, model_config_for, split_validation, train_network
 
 
 def test_short_digits_training_beats_90_percent(tiny_ckpt):
     hist = tiny_ckpt.metadata["history"]
     assert [h["epoch"] for h in hist] == [1, 2, 3, 4]
     assert tiny_ckpt.metadata["final"]["test_top1"] > 90.0
+    assert all({"val_loss", "val_top1", "val_top5"} <= set(h) and not any(k.startswith("test_") for k in h) for h in hist)
+    assert hist[-1]["val_top1"] > 85.0
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
     assert tiny_ckpt.metadata["train_config"]["label_smoothing"] == 0.1
 
@@ -47,7 +50,8 @@ def test_resume_reaches_the_same_weights(digits, tmp_path):
     resumed = train_network(mc, tc, part, device="cpu", data=digits, progress=False, resume=True)
     for (k, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
         assert torch.equal(a, b), k
-    assert [h["test_top1"] for h in resumed.metadata["history"]] == [h["test_top1"] for h in full.metadata["history"]]
+    assert [h["val_top1"] for h in resumed.metadata["history"]] == [h["val_top1"] for h in full.metadata["history"]]
+    assert resumed.metadata["final"] == full.metadata["final"]
 
 
 def test_existing_output_is_never_overwritten(digits, tiny_ckpt_path):
@@ -75,8 +79,109 @@ def test_edge_drop_only_in_training_mode(tiny_ckpt, digits):
     assert torch.equal(a, b)
 
 
+def test_validation_split_is_stratified_seeded_and_disjoint(digits):
+    """The hold-out is carved from the training split only: disjoint, complete, per-class proportional, seeded."""
+    fit, val = split_validation(digits, 0.2, seed=3)
+    fit2, val2 = split_validation(digits, 0.2, seed=3)
+    _, val3 = split_validation(digits, 0.2, seed=4)
+    x = digits.train.tensors[0].reshape(len(digits.train), -1)
+    rows = {tuple(r.tolist()): i for i, r in enumerate(x)}
+    assert len(rows) == len(x), "digits training images are distinct, so rows identify them"
+    ids = lambda ds: sorted(rows[tuple(r.tolist())] for r in ds.tensors[0].reshape(len(ds), -1))  # noqa: E731
+    fi, vi = ids(fit.train), ids(val)
+    assert not set(fi) & set(vi) and sorted(fi + vi) == list(range(len(x)))
+    assert len(vi) == round(0.2 * len(x))
+    assert ids(val2) == vi and ids(val3) != vi and torch.equal(fit2.train.tensors[1], fit.train.tensors[1])
+    all_counts = torch.bincount(digits.train.tensors[1], minlength=10).double()
+    val_counts = torch.bincount(val.tensors[1], minlength=10).double()
+    assert ((val_counts - 0.2 * all_counts).abs() <= 1).all()  # stratified
+    assert fit.test is digits.test
+    same, none = split_validation(digits, 0.0, seed=0)
+    assert same is digits and none is None
+
+
+def test_test_split_is_evaluated_once_at_the_end(digits, tmp_path, monkeypatch):
+    """Per epoch only the hold-out is evaluated; the test split once, after the last epoch."""
+    import wiring_lab.train as T
+
+    seen = []
+    real = T.evaluate
+
+    def spy(model, dataset, *a, **kw):
+        seen.append("test" if dataset is digits.test else len(dataset))
+        return real(model, dataset, *a, **kw)
+
+    monkeypatch.setattr(T, "evaluate", spy)
+    trained = []
+    real_batches = T.batches
+    monkeypatch.setattr(T, "batches", lambda ds, *a, **kw: (trained.append(ds), real_batches(ds, *a, **kw))[1])
+    stops = []
+
+    def stop(row):
+        stops.append(load_checkpoint(tmp_path / "v.pt").metadata["final"])
+
+    ckpt = train_network(_tiny(digits), TrainConfig(epochs=3, batch_size=128, val_fraction=0.25, val_seed=1), tmp_path / "v.pt",
+                 device="cpu", data=digits, progress=False, on_epoch=stop)  # fmt: skip
+    n_val = round(0.25 * len(digits.train))
+    assert seen == [n_val, n_val, n_val, "test"]
+    assert stops[:2] == [None, None] and stops[2]["test_top1"] == ckpt.metadata["final"]["test_top1"]
+    assert all(len(ds) == len(digits.train) - n_val for ds in trained)  # trained on the rest only
+    info = ckpt.metadata["info"]
+    assert (info["n_train"], info["n_val"], info["n_test"]) == (len(digits.train) - n_val, n_val, len(digits.test))
+    _, val = split_validation(digits, 0.25, 1)
+    assert ckpt.metadata["history"][-1]["val_top1"] == pytest.approx(evaluate(ckpt.model, val, "cpu").top1)
+    assert ckpt.metadata["final"]["test_top1"] == pytest.approx(evaluate(ckpt.model, digits.test, "cpu").top1)
+
+
+def test_checkpoints_from_before_the_hold_out_load_and_resume(digits, tmp_path):
+    """An older checkpoint (test_* history, no val fields in its train config) loads, and resumes as it was trained."""
+    path = tmp_path / "old.pt"
+    mc = _tiny(digits)
+
+    class Stop(Exception):
+        pass
+
+    def stop(row):
+        raise Stop
+
+    with pytest.raises(Stop):
+        train_network(mc, TrainConfig(epochs=2, val_fraction=0.0), path, device="cpu", data=digits, progress=False, on_epoch=stop)
+    obj = torch.load(path, weights_only=True)
+    meta = obj["metadata"]
+    for key in ("val_fraction", "val_seed"):
+        meta["train_config"].pop(key)
+    meta["history"] = [{**h, "test_loss": 0.5, "test_top1": 90.0, "test_top5": 99.0} for h in meta["history"]]
+    meta["final"] = {"test_top1": 90.0, "test_top5": 99.0, "test_loss": 0.5}
+    torch.save(obj, path)
+    old = load_checkpoint(path)
+    assert old.metadata["history"][0]["test_top1"] == 90.0
+    with pytest.raises(UserError, match="another training config"):
+        train_network(mc, TrainConfig(epochs=2), path, device="cpu", data=digits, progress=False, resume=True)
+    done = train_network(mc, TrainConfig(epochs=2, val_fraction=0.0), path, device="cpu", data=digits, progress=False, resume=True)
+    assert [h["epoch"] for h in done.metadata["history"]] == [1, 2] and done.metadata["final"]["test_top1"] > 0
+
+
+@pytest.mark.parametrize("kw", [{"val_fraction": 1.0}, {"val_fraction": -0.1}, {"val_seed": -1}, {"val_fraction": True}])
+def test_bad_validation_settings(kw):
+    with pytest.raises(ValueError, match="val_"):
+        TrainConfig(**kw)
+
+
 @pytest.mark.gpu
 def test_training_step_on_cuda(digits, tmp_path):
     mc = _tiny(digits)
     ckpt = train_network(mc, TrainConfig(epochs=1), tmp_path / "gpu.pt", device="cuda", data=digits, progress=False)
     assert next(ckpt.model.parameters()).is_cuda
+
+
+def test_learning_curves_draw_the_validation_split(tiny_ckpt):
+    """The learning-curve figure plots the val_* columns of new histories and says so."""
+    import pandas as pd
+
+    from wiring_lab.plots import plot_learning_curves
+
+    hist = pd.DataFrame([{"model": "tiny", **h} for h in tiny_ckpt.metadata["history"]])
+    fig = plot_learning_curves(hist)
+    acc = fig.axes[1]
+    assert "validation" in acc.get_ylabel()
+    assert list(acc.lines[0].get_ydata()) == pytest.approx(hist["val_top1"].tolist())

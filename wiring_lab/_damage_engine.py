@@ -4,13 +4,19 @@ Everything here runs through the model's own pieces (``model.stem``, ``Stage.nod
 ``Node.aggregate(inputs, mask)``, ``Node.transform``, ``Stage.combine``, ``model.classify``),
 so networks whose nodes or stages subclass the native ones are damaged the same way.
 
+Ablations (what "removed" means, DESIGN.md "Damage"): ``drop`` zeroes the removed term's
+aggregation weight and the output node averages the output-fed nodes that remain; ``zero`` does
+the same in the sums but the output node reads zeros and keeps its denominator; ``mean`` reads
+the removed tensor's mean activation on a reference set (:func:`mean_activations`) wherever it
+was read. :class:`StageEdits` holds the tensors that carry a variant's ablation.
+
 Exactness. The cached engine and the naive re-evaluation make the same calls, in the same
 order, on the same batches: a node that a removal cannot reach gets the same inputs in both, so
 its cached output is the value the naive pass recomputes; a node that a removal reaches is
-recomputed with the same mask. The one difference is the value sitting behind a zeroed mask
-entry (the intact output of a removed node in the engine, its recomputed output in the naive
-pass); it is multiplied by 0, so at most the sign of an exact zero differs, which no later
-sum, ReLU, argmax or loss can see.
+recomputed with the same edits. The one difference is the value sitting behind a zeroed mask
+entry or a replaced input (the intact output of a removed node in the engine, its recomputed
+output in the naive pass); it is multiplied by 0 or never read, so at most the sign of an exact
+zero differs, which no later sum, ReLU, argmax or loss can see.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from torch import nn
 
 from wiring_lab.graphs import StageDAG
 
+ABLATIONS = ("drop", "zero", "mean")
+
 
 @dataclass(frozen=True)
 class StageDamage:
@@ -32,12 +40,21 @@ class StageDamage:
     dead_edges: frozenset[tuple[int, int]]  # removed edges, DAG ids (input = N, output = N + 1)
     masks: tuple[tuple[int, tuple[int, ...]], ...]  # (node, zeroed input positions in preds order)
     recompute: tuple[int, ...]  # surviving nodes whose inputs change, ascending (topological)
-    keep: tuple[int, ...]  # output-fed nodes still averaged by the output node
+    keep: tuple[int, ...]  # output-fed nodes the output node still reads intact
     intact_output: bool  # keep is every output-fed node
+    ablation: str = "drop"  # drop | zero | mean: what a removed term becomes (module docstring)
 
 
-def stage_damage(dag: StageDAG, nodes: Iterable[int] = (), edges: Iterable[tuple[int, int]] = (), cascade: bool = False) -> StageDamage:
+def stage_damage(
+    dag: StageDAG,
+    nodes: Iterable[int] = (),
+    edges: Iterable[tuple[int, int]] = (),
+    cascade: bool = False,
+    ablation: str = "drop",
+) -> StageDamage:
     """Remove ``nodes`` and ``edges`` (DAG ids) from a stage; with ``cascade``, input-less nodes too."""
+    if ablation not in ABLATIONS:
+        raise ValueError(f"ablation must be one of {', '.join(ABLATIONS)} (got {ablation!r})")
     inp, outp = dag.input_id, dag.output_id
     removed = set(nodes)
     dead = set(edges)
@@ -65,32 +82,81 @@ def stage_damage(dag: StageDAG, nodes: Iterable[int] = (), edges: Iterable[tuple
             changed.add(w)
     keep = tuple(v for v in dag.output_fed if v not in removed and (v, outp) not in dead)
     return StageDamage(
-        frozenset(removed), frozenset(dead), tuple(masks), tuple(sorted(changed)), keep, keep == dag.output_fed
+        frozenset(removed), frozenset(dead), tuple(masks), tuple(sorted(changed)), keep, keep == dag.output_fed, ablation
     )
 
 
-def mask_tensors(stage: nn.Module, damage: StageDamage, device: torch.device) -> dict[int, torch.Tensor]:
-    """(in_degree,) multipliers of the aggregation weights of every masked node (built once per variant)."""
-    out: dict[int, torch.Tensor] = {}
+@dataclass(frozen=True)
+class StageMeans:
+    """Mean activations of one stage on the intact network over a reference set (mean ablation)."""
+
+    input: torch.Tensor  # (1, C, H, W): the input node's output (``Stage.stage_input``)
+    nodes: tuple[torch.Tensor, ...]  # (1, C', H', W') per node, in node order
+
+
+@dataclass(frozen=True)
+class StageEdits:
+    """The tensors that carry one variant's ablation in one stage (built once per variant)."""
+
+    masks: dict[int, torch.Tensor]  # node -> (in_degree,) multipliers of its aggregation weights (drop, zero)
+    fills: dict[int, dict[int, torch.Tensor]]  # node -> {input position: (1, C, H, W) it reads instead} (mean)
+    output_fills: dict[int, torch.Tensor | None]  # removed output-fed node -> what the output node reads (None: zeros)
+
+
+def stage_edits(stage: nn.Module, damage: StageDamage, device: torch.device, means: StageMeans | None = None) -> StageEdits:
+    """The masks or replacement tensors of a damaged stage under its ablation."""
+    if damage.ablation == "mean" and means is None:
+        raise ValueError("mean ablation needs the stage's mean activations (mean_activations)")
+    dag = stage.dag
+    masks: dict[int, torch.Tensor] = {}
+    fills: dict[int, dict[int, torch.Tensor]] = {}
     for w, zeroed in damage.masks:
+        if damage.ablation == "mean":
+            sources = dag.preds[w] or (dag.input_id,)
+            fills[w] = {i: means.input if sources[i] == dag.input_id else means.nodes[sources[i]] for i in zeroed}
+            continue
         node = stage.nodes[w]
         dtype = node.weight.dtype if getattr(node, "weight", None) is not None else torch.get_default_dtype()
         m = torch.ones(node.in_degree, dtype=dtype)
         m[list(zeroed)] = 0
-        out[w] = m.to(device)
-    return out
+        masks[w] = m.to(device)
+    output_fills: dict[int, torch.Tensor | None] = {}
+    if damage.ablation != "drop":
+        for v in dag.output_fed:
+            if v not in damage.keep:
+                output_fills[v] = means.nodes[v] if damage.ablation == "mean" else None
+    return StageEdits(masks, fills, output_fills)
 
 
-def run_node(stage: nn.Module, v: int, x: torch.Tensor, outs: list, mask: torch.Tensor | None) -> torch.Tensor:
-    """Node ``v``'s output from the stage input ``x`` and the node outputs so far."""
+def run_node(
+    stage: nn.Module,
+    v: int,
+    x: torch.Tensor,
+    outs: list,
+    mask: torch.Tensor | None,
+    fill: dict[int, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Node ``v``'s output from the stage input ``x`` and the node outputs so far (``fill``: replaced inputs)."""
     node = stage.nodes[v]
-    return node.transform(node.aggregate(stage.node_inputs(v, x, outs), mask))
+    inputs = stage.node_inputs(v, x, outs)
+    if fill:
+        inputs = [fill[i].expand_as(t) if i in fill else t for i, t in enumerate(inputs)]
+    return node.transform(node.aggregate(inputs, mask))
 
 
-def combine_kept(stage: nn.Module, outs: Sequence[torch.Tensor], damage: StageDamage) -> torch.Tensor:
-    """The output node's mean over the surviving output-fed nodes (zeros if none survive)."""
+def combine_kept(stage: nn.Module, outs: Sequence[torch.Tensor], damage: StageDamage, edits: StageEdits | None = None) -> torch.Tensor:
+    """The output node: ``drop`` averages the surviving output-fed nodes (zeros if none survive);
+    ``zero`` / ``mean`` read zeros / the mean activation for the removed ones and keep the denominator."""
     if damage.intact_output:
         return stage.combine(outs)
+    if damage.ablation != "drop":
+        reads = list(outs)
+        fills = edits.output_fills if edits is not None else {}
+        for v in stage.dag.output_fed:
+            if v not in damage.keep:
+                f = fills.get(v)
+                reads[v] = torch.zeros_like(outs[v]) if f is None else f.expand_as(outs[v])
+        return stage.combine(reads)
     if damage.keep:
         return stage.combine(outs, keep=list(damage.keep))
     return torch.zeros_like(outs[stage.dag.output_fed[0]])
@@ -100,7 +166,7 @@ def run_damaged_stage(
     stage: nn.Module,
     x: torch.Tensor,
     damage: StageDamage,
-    masks: dict[int, torch.Tensor],
+    edits: StageEdits,
     cached: Sequence[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """A damaged stage's output; with ``cached`` intact node outputs, only ``damage.recompute`` runs."""
@@ -111,8 +177,8 @@ def run_damaged_stage(
         outs = list(cached)
         todo = damage.recompute
     for v in todo:
-        outs[v] = run_node(stage, v, x, outs, masks.get(v))
-    return combine_kept(stage, outs, damage)
+        outs[v] = run_node(stage, v, x, outs, edits.masks.get(v), edits.fills.get(v))
+    return combine_kept(stage, outs, damage, edits)
 
 
 @dataclass
@@ -146,7 +212,7 @@ def run_intact(model: nn.Module, x: torch.Tensor, upto: int | None = None) -> In
 def run_variant(
     model: nn.Module,
     damage: dict[int, StageDamage],
-    masks: dict[int, dict[int, torch.Tensor]],
+    masks: dict[int, StageEdits],
     x: torch.Tensor | None = None,
     cache: IntactCache | None = None,
 ) -> torch.Tensor:
@@ -168,7 +234,7 @@ def run_variants_stacked(
     model: nn.Module,
     stage: int,
     damages: Sequence[StageDamage],
-    masks: Sequence[dict[int, torch.Tensor]],
+    masks: Sequence[StageEdits],
     cache: IntactCache,
 ) -> list[torch.Tensor]:
     """Several single-stage variants of one stage: damaged stage each, later stages on the stack."""
@@ -178,6 +244,29 @@ def run_variants_stacked(
     for s in range(stage + 1, len(model.stages)):
         y = model.stages[s](y)
     return list(model.classify(y).split(ys[0].shape[0]))
+
+
+@torch.no_grad()
+def mean_activations(model: nn.Module, images: Iterable[torch.Tensor]) -> list[StageMeans]:
+    """Every stage's mean input-node output and node outputs (per channel and position) over ``images``.
+
+    Sums are kept in float64 and divided once, so the result depends only on the images, not on
+    how they are batched beyond float32 rounding inside the network.
+    """
+    sums: list[list[torch.Tensor]] | None = None
+    count = 0
+    for x in images:
+        cache = run_intact(model, x, upto=len(model.stages) - 1)
+        parts = [
+            [st.stage_input(cache.inputs[s])] + list(cache.outs[s]) for s, st in enumerate(model.stages)
+        ]
+        batch = [[t.double().sum(0, keepdim=True) for t in p] for p in parts]
+        sums = batch if sums is None else [[a + b for a, b in zip(ps, pb)] for ps, pb in zip(sums, batch)]
+        count += x.shape[0]
+    if sums is None or count == 0:
+        raise ValueError("mean ablation needs at least one reference image")
+    dtype = next(model.parameters()).dtype
+    return [StageMeans(p[0].div(count).to(dtype), tuple(t.div(count).to(dtype) for t in p[1:])) for p in sums]
 
 
 # --- batch-norm recalibration ----------------------------------------------------------------
@@ -214,7 +303,7 @@ def load_bn_state(bns: Sequence[nn.Module], state: Sequence[tuple[torch.Tensor, 
 def recalibrate(
     model: nn.Module,
     damage: dict[int, StageDamage] | None,
-    masks: dict[int, dict[int, torch.Tensor]],
+    masks: dict[int, StageEdits],
     train_batches: Sequence[torch.Tensor],
 ) -> tuple[list[nn.Module], list]:
     """Re-estimate the changeable BN statistics of a variant (cumulative average over the batches).

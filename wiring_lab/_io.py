@@ -119,7 +119,9 @@ def read_table(path: str | Path):
         raise UserError(f"{path}: not a readable table ({e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     if df.empty:
         raise UserError(f"{path}: the table has no rows")
-    return df
+    from wiring_lab.columns import rename_legacy_columns
+
+    return rename_legacy_columns(df)  # older tables' degree columns under their current names
 
 
 @contextmanager

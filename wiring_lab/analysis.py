@@ -37,6 +37,9 @@ def models_with_cl(models: pd.DataFrame, stage_metrics: pd.DataFrame) -> pd.Data
 
 def node_damage_table(damage: pd.DataFrame, node_metrics: pd.DataFrame) -> pd.DataFrame:
     """Node-removal rows of ``damage`` joined with the removed node's metrics (on model, stage, node)."""
+    from wiring_lab.columns import rename_legacy_columns
+
+    damage, node_metrics = rename_legacy_columns(damage), rename_legacy_columns(node_metrics)
     nodes = damage[damage["kind"] == "node"].copy()
     nodes["node"] = nodes["node"].astype(int)
     nodes["stage"] = nodes["stage"].astype(int)

@@ -187,6 +187,8 @@ def train(
     edge_drop: float = typer.Option(0.0, help="probability per step of dropping one input edge of a node"),
     image_size: Optional[int] = typer.Option(None, help="imagefolder: crop size (default 224)"),
     workers: int = typer.Option(0, help="data loader workers (image folders)"),
+    val_fraction: float = typer.Option(0.1, help="share of the training split held out (stratified, seeded) for per-epoch monitoring; 0: none"),
+    val_seed: int = typer.Option(0, help="seed of the validation hold-out"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     resume: bool = typer.Option(False, help="continue OUT from its last finished epoch"),
 ) -> None:
@@ -222,12 +224,15 @@ def train(
         edge_drop=edge_drop,
         seed=seed,
         workers=workers,
+        val_fraction=val_fraction,
+        val_seed=val_seed,
     )
 
     def report(row: dict) -> None:
+        val = f"val loss {row['val_loss']:.4f} top-1 {row['val_top1']:.2f}% " if "val_loss" in row else ""
         typer.echo(
             f"epoch {row['epoch']:>3}: train loss {row['train_loss']:.4f} top-1 {row['train_top1']:.2f}% | "
-            f"test loss {row['test_loss']:.4f} top-1 {row['test_top1']:.2f}% ({row['seconds']:.1f} s)"
+            f"{val}({row['seconds']:.1f} s)"
         )
 
     ckpt = run_train(mc, tc, out, device=device, resume=resume, data=data, on_epoch=report)
@@ -397,6 +402,13 @@ def _int_list(text: Optional[str], name: str) -> Optional[tuple[int, ...]]:
         raise ValueError(f"--{name} takes comma-separated integers (got {text!r})") from None
 
 
+AblationOpt = typer.Option(
+    "drop", help="what a removed node or edge becomes: drop (its term leaves every sum and the output mean), "
+    "zero (read as zeros; the output mean keeps its denominator) or mean (read as its mean activation)",
+)
+MeanImagesOpt = typer.Option(1000, "--mean-images", help="--ablation mean: seeded training images the means are taken over")
+
+
 @app.command()
 @user_errors
 def damage(
@@ -408,12 +420,14 @@ def damage(
     stage: Optional[str] = typer.Option(None, help="stages to damage, 0-based, comma-separated (default: all)"),
     node: Optional[str] = typer.Option(None, "--node", help="only these node ids (edges: those touching them)"),
     sample: Optional[int] = typer.Option(None, help="evaluate a seeded sample of K variants"),
-    seed: int = typer.Option(0, help="seed of the sample, the bootstrap and the recalibration batches"),
+    seed: int = typer.Option(0, help="seed of the sample, the bootstrap, the recalibration batches and the mean reference set"),
     dataset: Optional[str] = typer.Option(None, help="override the checkpoint's data set"),
     data_root: Optional[Path] = typer.Option(None, help="data directory"),
     limit: Optional[int] = typer.Option(None, help="evaluate on the first N test images"),
     batch_size: int = typer.Option(256),
     cascade: bool = typer.Option(False, help="also remove nodes left without any input"),
+    ablation: str = AblationOpt,
+    mean_images: int = MeanImagesOpt,
     recalibrate_bn: int = typer.Option(0, "--recalibrate-bn", help="re-estimate BN statistics on K training batches"),
     naive: bool = typer.Option(False, help="re-run the whole network per variant (baseline, for checking)"),
     bootstrap: int = typer.Option(1000, help="paired-bootstrap resamples for the delta's 95% interval"),
@@ -434,6 +448,8 @@ def damage(
         limit=limit,
         batch_size=batch_size,
         cascade=cascade,
+        ablation=ablation,
+        mean_images=mean_images,
         recalibrate_bn=recalibrate_bn,
         naive=naive,
         bootstrap=bootstrap,
@@ -462,6 +478,8 @@ def attack(
     repeats: int = typer.Option(5, help="random orders drawn"),
     seed: int = typer.Option(0),
     cascade: bool = typer.Option(False, help="also remove nodes left without any input"),
+    ablation: str = AblationOpt,
+    mean_images: int = MeanImagesOpt,
     dataset: Optional[str] = typer.Option(None),
     data_root: Optional[Path] = typer.Option(None),
     limit: Optional[int] = typer.Option(None, help="evaluate on the first N test images"),
@@ -483,6 +501,8 @@ def attack(
         repeats=repeats,
         seed=seed,
         cascade=cascade,
+        ablation=ablation,
+        mean_images=mean_images,
         limit=limit,
         batch_size=batch_size,
         dataset=dataset,
@@ -490,7 +510,10 @@ def attack(
     )
     df = attack_curve(_checkpoint_source(checkpoint, format, graphs), config, device=device, progress=progress)
     write_table(df, out)
-    write_json(out.with_name(out.name + ".json"), {"checkpoint": str(checkpoint), "config": config})
+    write_json(
+        out.with_name(out.name + ".json"),
+        {"checkpoint": str(checkpoint), "config": config, "ablation": config.ablation, "cascade": config.cascade},
+    )
     typer.echo(attack_summary(df).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     typer.echo(f"wrote {out}")
 

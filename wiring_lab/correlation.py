@@ -784,6 +784,13 @@ def correlate(
     """Join metrics to damage or model rows, then correlation and regression rows per group."""
     if df is None or len(df) == 0:
         raise UserError(f"{table_path}: the table has no rows")
+    from dataclasses import replace
+
+    from wiring_lab.columns import canonical_metric, rename_legacy_columns
+
+    df = rename_legacy_columns(df)  # tables and metric names from before the *_graph / *_dag scheme
+    if config.metrics is not None:
+        config = replace(config, metrics=tuple(canonical_metric(m) for m in config.metrics))
     kind = table_kind(df, table_path)
     target = config.target or ("delta_top1" if kind == "damage" else "top1")
     if target not in df.columns:

@@ -1,12 +1,26 @@
 """Damage studies (RandWire Fig. 5): remove one node or edge of a trained network and measure the loss.
 
-Semantics (README, "Damage"). Removing node ``v``: ``v``'s output leaves every successor's
-weighted sum (the other terms keep their sigmoid weights, nothing is renormalised) and the
-output node's mean (the mean over the output-fed nodes that remain; none left: the stage output
-is zeros). A successor left with no input receives zeros and still runs (ReLU -> op -> BN of
-zeros); with ``cascade`` such nodes are removed too, recursively. Removing edge ``u -> w`` (DAG
-ids: input node N, output node N + 1): ``u``'s term leaves ``w``'s sum; an edge to the output
-node removes ``u`` from the output mean; an edge from the input node leaves ``w`` with zeros.
+Semantics (README, "Damage"); what "removed" means is the ``ablation``, recorded in every row:
+
+- ``drop`` (default): ``v``'s output leaves every successor's weighted sum (the other terms keep
+  their sigmoid weights, nothing is renormalised) and the output node's mean (the mean over the
+  output-fed nodes that remain; none left: the stage output is zeros).
+- ``zero``: ``v``'s output tensor is read as zeros everywhere; in the sums this equals ``drop``,
+  but the output node keeps its denominator (divides by every output-fed node).
+- ``mean``: ``v``'s output is read as its mean activation (per channel and position) over a
+  seeded reference set of ``mean_images`` training images, computed once on the intact network.
+
+A successor left with no input receives zeros (or means) and still runs (ReLU -> op -> BN);
+with ``cascade`` such nodes are removed too, recursively, under the same ablation. Removing
+edge ``u -> w`` (DAG ids: input node N, output node N + 1) replaces the one term ``w`` reads
+from ``u`` the same way; an edge to the output node is the output node's read of ``u``; an edge
+from the input node leaves ``w`` reading zeros (``drop``, ``zero``) or the stage input's mean.
+
+Why ``drop`` is the default: it is the literal reading of "remove one node", all the paper
+(Xie et al. 2019, Fig. 5) says, and it is what every earlier wiring-lab table computed, so a
+``drop`` row equals the row an older version wrote for the same variant. It is not neutral (a
+removed output-fed node also shrinks the output mean's denominator), which is why ``zero`` and
+``mean`` exist as controls and reports show their headline numbers under all three.
 
 Speed: per batch the intact network runs once and keeps every stage's input and node outputs;
 a variant recomputes only the surviving descendants of what it removed, the stage output, the
@@ -42,17 +56,21 @@ from wiring_lab.evaluate import per_image
 from wiring_lab.graphs import setting_label
 
 REMOVE_KINDS = ("node", "edge", "both")
+ABLATIONS = engine.ABLATIONS  # drop | zero | mean
 ATTACK_ORDERS = ("random", "degree", "betweenness")
 DEFAULT_FRACTIONS = tuple(round(0.05 * i, 2) for i in range(11))  # 0, 0.05, ..., 0.5
 
 DAMAGE_COLUMNS = [
     "model", "generator", "setting", "stage", "kind", "node", "source", "target",
-    "in_degree", "out_degree", "in_degree_io", "out_degree_io", "target_in_degree",
+    "in_degree_graph", "out_degree_graph", "in_degree_dag", "out_degree_dag", "target_in_degree_dag",
     "top1", "top5", "loss", "delta_top1", "delta_top1_lo", "delta_top1_hi",
-    "seed", "wall_s", "cascade", "recalibrate_bn", "n_removed", "n_recomputed", "n_images",
+    "seed", "wall_s", "ablation", "cascade", "recalibrate_bn", "n_removed", "n_recomputed", "n_images",
 ]  # fmt: skip
-ATTACK_COLUMNS = ["model", "generator", "setting", "order", "repeat", "fraction", "removed", "top1", "top5", "loss", "seed"]
-_INT_COLUMNS = ("stage", "node", "source", "target", "in_degree", "out_degree", "in_degree_io", "out_degree_io", "target_in_degree")
+ATTACK_COLUMNS = [
+    "model", "generator", "setting", "order", "repeat", "fraction", "removed", "top1", "top5", "loss", "seed",
+    "ablation", "cascade",
+]  # fmt: skip
+_INT_COLUMNS = ("stage", "node", "source", "target", "in_degree_graph", "out_degree_graph", "in_degree_dag", "out_degree_dag", "target_in_degree_dag")
 
 
 def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
@@ -63,6 +81,13 @@ def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) 
         raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})")
 
 
+def _check_ablation(ablation: Any, mean_images: Any) -> None:
+    """Raise a ValueError unless ``ablation`` is a known name and ``mean_images`` a positive count."""
+    if ablation not in ABLATIONS:
+        raise ValueError(f"ablation must be one of {', '.join(ABLATIONS)} (got {ablation!r})")
+    _check_count("mean_images", mean_images, 1)
+
+
 @dataclass(frozen=True)
 class DamageConfig:
     """A damage sweep: what to remove, where, on which images, and how to evaluate."""
@@ -71,10 +96,12 @@ class DamageConfig:
     stages: tuple[int, ...] | None = None  # stage indices (0-based); None: every stage
     nodes: tuple[int, ...] | None = None  # restrict to these node ids (edges: touching one of them)
     sample: int | None = None  # evaluate a seeded sample of this many variants
-    seed: int = 0  # sample, bootstrap and recalibration-batch seed
+    seed: int = 0  # sample, bootstrap, recalibration-batch and mean-reference-set seed
     limit: int | None = None  # evaluate on the first N test images
     batch_size: int = 256
     cascade: bool = False  # nodes left without any input are removed too
+    ablation: str = "drop"  # drop | zero | mean: what a removed node's or edge's term becomes
+    mean_images: int = 1000  # mean ablation: seeded training images the mean activations are taken over
     recalibrate_bn: int = 0  # K > 0: re-estimate changeable BN statistics on K training batches
     naive: bool = False  # re-run the whole network for every variant (the baseline, for checking)
     bootstrap: int = 1000  # paired-bootstrap resamples of the test images for the delta's 95% CI
@@ -99,6 +126,7 @@ class DamageConfig:
         for name in ("batch_size", "bootstrap", "chunk", "variant_batch"):
             _check_count(name, getattr(self, name), 1)
         _check_count("recalibrate_bn", self.recalibrate_bn, 0)
+        _check_ablation(self.ablation, self.mean_images)
 
 
 @dataclass(frozen=True)
@@ -112,11 +140,14 @@ class AttackConfig:
     limit: int | None = None
     batch_size: int = 256
     cascade: bool = False
+    ablation: str = "drop"  # drop | zero | mean (as DamageConfig)
+    mean_images: int = 1000
     naive: bool = False
     dataset: str | None = None
     data_root: str | None = None
 
     def __post_init__(self) -> None:
+        _check_ablation(self.ablation, self.mean_images)
         if self.order not in ATTACK_ORDERS:
             raise ValueError(f"order must be one of {', '.join(ATTACK_ORDERS)} (got {self.order!r})")
         fr = tuple(float(f) for f in self.fractions)
@@ -201,12 +232,12 @@ def enumerate_variants(ckpt: Checkpoint, config: DamageConfig) -> list[Variant]:
         chosen = set(range(dag.n) if config.nodes is None else config.nodes)
         if config.remove in ("node", "both"):
             for v in sorted(chosen):
-                d = engine.stage_damage(dag, nodes=[v], cascade=config.cascade)
+                d = engine.stage_damage(dag, nodes=[v], cascade=config.cascade, ablation=config.ablation)
                 variants.append(Variant("node", s, node=v, damage={s: d}))
         if config.remove in ("edge", "both"):
             for u, w in dag_edges(dag):
                 if u in chosen or w in chosen:
-                    d = engine.stage_damage(dag, edges=[(u, w)], cascade=config.cascade)
+                    d = engine.stage_damage(dag, edges=[(u, w)], cascade=config.cascade, ablation=config.ablation)
                     variants.append(Variant("edge", s, source=u, target=w, damage={s: d}))
     if config.sample is not None and config.sample < len(variants):
         pick = np.random.default_rng(config.seed).choice(len(variants), size=config.sample, replace=False)
@@ -223,18 +254,21 @@ def dag_edges(dag) -> list[tuple[int, int]]:
 
 
 def _degree_columns(dag, v: Variant) -> dict[str, Any]:
-    """Degrees that describe a variant's removed element (node: in/out; edge: the target's in-degree)."""
+    """Degrees that describe a variant's removed element (node: in/out; edge: the target's in-degree).
+
+    ``*_graph``: in the generated graph; ``*_dag``: with the input/output nodes' edges (wiring_lab.columns).
+    """
     if v.kind == "node":
         n = v.node
         return {
-            "in_degree": len(dag.preds[n]),
-            "out_degree": len(dag.succs[n]),
-            "in_degree_io": max(1, len(dag.preds[n])),
-            "out_degree_io": max(1, len(dag.succs[n])),
+            "in_degree_graph": len(dag.preds[n]),
+            "out_degree_graph": len(dag.succs[n]),
+            "in_degree_dag": max(1, len(dag.preds[n])),
+            "out_degree_dag": max(1, len(dag.succs[n])),
         }
     if v.kind == "edge":
         t = v.target
-        return {"target_in_degree": len(dag.output_fed) if t == dag.output_id else max(1, len(dag.preds[t]))}
+        return {"target_in_degree_dag": len(dag.output_fed) if t == dag.output_id else max(1, len(dag.preds[t]))}
     return {}
 
 
@@ -249,14 +283,43 @@ def _train_batches(data: Data, k: int, batch_size: int, seed: int, device: torch
     return out
 
 
+def reference_images(data: Data, k: int, batch_size: int, seed: int, device: torch.device) -> tuple[list[torch.Tensor], list[int]]:
+    """The mean ablation's reference set: ``k`` training images drawn without replacement, seeded.
+
+    Returns the image batches (on ``device``) and the chosen training indices (ascending).
+    """
+    n = len(data.train)
+    if n == 0:
+        raise UserError(f"data set {data.name} has no training images for the mean ablation's reference set")
+    idx = np.sort(np.random.default_rng([seed, 0x6D65616E]).choice(n, size=min(k, n), replace=False))
+    out = []
+    for i in range(0, len(idx), batch_size):
+        part = idx[i : i + batch_size].tolist()
+        if isinstance(data.train, torch.utils.data.TensorDataset):
+            x = data.train.tensors[0][part]
+        else:
+            x = torch.stack([data.train[j][0] for j in part])
+        out.append(x.to(device))
+    return out, idx.tolist()
+
+
+def ablation_means(model, data: Data, ablation: str, k: int, batch_size: int, seed: int, device) -> tuple[list | None, list[int]]:
+    """Mean activations of every stage for ``mean`` ablation (None otherwise), and the reference indices."""
+    if ablation != "mean":
+        return None, []
+    images, idx = reference_images(data, k, batch_size, seed, device)
+    return engine.mean_activations(model, images), idx
+
+
 STACK_ELEMENTS = 1 << 21  # input elements (images x C x H x W) up to which variants are stacked
 
 
 class _Evaluator:
     """Evaluates groups of variants on the test images: per-image hits and losses, kept on the device."""
 
-    def __init__(self, model, data: Data, device, batch_size: int, limit: int | None, naive: bool, variant_batch: int):
+    def __init__(self, model, data: Data, device, batch_size: int, limit: int | None, naive: bool, variant_batch: int, means=None):
         self.model, self.data, self.device = model, data, device
+        self.means = means  # per-stage engine.StageMeans (mean ablation) or None
         self.batch_size, self.limit, self.naive = batch_size, limit, naive
         self.variant_batch = variant_batch
         n = len(data.test) if limit is None else min(limit, len(data.test))
@@ -278,9 +341,7 @@ class _Evaluator:
         ``bn[i]`` = (layers, recalibrated statistics) swaps variant i's BN statistics in while it runs.
         """
         model = self.model
-        masks = [
-            {s: engine.mask_tensors(model.stages[s], d, self.device) for s, d in dmg.items()} if dmg else {} for dmg in variants
-        ]
+        masks = [_masks(model, dmg, self.device, self.means) if dmg else {} for dmg in variants]
         restore = [None if b is None else engine.bn_state(b[0]) for b in (bn or [None] * len(variants))]
         parts: list[list[tuple[torch.Tensor, ...]]] = [[] for _ in variants]
         damaged = [min(d) for d in variants if d]
@@ -442,9 +503,12 @@ def damage_sweep(
         "generator": ckpt.config.generator,
         "setting": setting_label(ckpt.config.generator, ckpt.config.params),
         "seed": config.seed,
+        "ablation": config.ablation,
         "cascade": config.cascade,
     }
-    ev = _Evaluator(model, data, dev, config.batch_size, config.limit, config.naive, config.variant_batch)
+    # mean activations come from the intact network, before any BN recalibration
+    means, ref_idx = ablation_means(model, data, config.ablation, config.mean_images, config.batch_size, config.seed, dev)
+    ev = _Evaluator(model, data, dev, config.batch_size, config.limit, config.naive, config.variant_batch, means)
     weights = _bootstrap_weights(ev.n_images, config.bootstrap, config.seed, dev)
     k = config.recalibrate_bn
     train_x = _train_batches(data, k, config.batch_size, config.seed, dev) if k else []
@@ -485,7 +549,7 @@ def damage_sweep(
         for start in range(0, len(todo), config.chunk):
             chunk = todo[start : start + config.chunk]
             t0 = time.perf_counter()
-            bn = [engine.recalibrate(model, v.damage, _masks(model, v, dev), train_x) for v in chunk] if k else None
+            bn = [engine.recalibrate(model, v.damage, _masks(model, v.damage, dev, means), train_x) for v in chunk] if k else None
             res = ev.run([v.damage for v in chunk], bn=bn, tick=bar.update)
             stats = _summaries(*res, ref_top1, weights).cpu().tolist()  # the chunk's one host sync
             secs = (time.perf_counter() - t0) / len(chunk)
@@ -516,6 +580,9 @@ def damage_sweep(
                 "dataset": data.name,
                 "device": str(dev),
                 "engine": "naive" if config.naive else "cached",
+                "ablation": config.ablation,
+                "cascade": config.cascade,
+                "mean_reference_images": len(ref_idx),
                 "variants": len(variants),
                 "resumed_rows": len(done),
                 "intact": intact_rows,
@@ -527,9 +594,9 @@ def damage_sweep(
     return df
 
 
-def _masks(model, v: Variant, dev) -> dict[int, dict[int, torch.Tensor]]:
-    """Mask tensors of every damaged stage of a variant."""
-    return {s: engine.mask_tensors(model.stages[s], d, dev) for s, d in v.damage.items()}
+def _masks(model, damage: dict[int, engine.StageDamage], dev, means=None) -> dict[int, engine.StageEdits]:
+    """The edit tensors (masks or replacements) of every damaged stage of a variant."""
+    return {s: engine.stage_edits(model.stages[s], d, dev, None if means is None else means[s]) for s, d in damage.items()}
 
 
 def _result_row(base, v: Variant, stats, secs, k, n_images, n_removed, n_recomputed, num_classes) -> dict[str, Any]:
@@ -570,13 +637,15 @@ def attack_orders(ckpt: Checkpoint, config: AttackConfig) -> list[list[tuple[int
     generated undirected graph (betweenness normalised, so stages of equal N compare); ties are
     broken by a shuffle seeded with ``config.seed``.
     """
+    from wiring_lab.columns import canonical_metric
     from wiring_lab.metrics import node_metrics
 
     pairs = [(s, v) for s, st in enumerate(ckpt.model.stages) for v in range(st.dag.n)]
     if config.order == "random":
         return [[pairs[i] for i in np.random.default_rng([config.seed, r]).permutation(len(pairs))] for r in range(config.repeats)]
-    ranked = node_metrics([st.graph for st in ckpt.model.stages], device="cpu", metrics=[config.order])
-    score = {(int(r.graph), int(r.node)): float(getattr(r, config.order)) for r in ranked.itertuples()}
+    metric = canonical_metric(config.order)  # "degree": degree_graph, undirected in the generated graph
+    ranked = node_metrics([st.graph for st in ckpt.model.stages], device="cpu", metrics=[metric])
+    score = {(int(r.graph), int(r.node)): float(getattr(r, metric)) for r in ranked.itertuples()}
     shuffled = [pairs[i] for i in np.random.default_rng(config.seed).permutation(len(pairs))]
     return [sorted(shuffled, key=lambda p: -score[p])]  # stable sort keeps the shuffled order in ties
 
@@ -602,9 +671,13 @@ def attack_curve(
             by_stage: dict[int, list[int]] = {}
             for s, v in order[:count]:
                 by_stage.setdefault(s, []).append(v)
-            dmg = {s: engine.stage_damage(model.stages[s].dag, nodes=vs, cascade=config.cascade) for s, vs in sorted(by_stage.items())}
+            dmg = {
+                s: engine.stage_damage(model.stages[s].dag, nodes=vs, cascade=config.cascade, ablation=config.ablation)
+                for s, vs in sorted(by_stage.items())
+            }
             plan.append((r, frac, count, dmg or None))
-    ev = _Evaluator(model, data, dev, config.batch_size, config.limit, config.naive, 1)
+    means, _ = ablation_means(model, data, config.ablation, config.mean_images, config.batch_size, config.seed, dev)
+    ev = _Evaluator(model, data, dev, config.batch_size, config.limit, config.naive, 1, means)
     bar = tqdm(total=len(plan), desc=f"attack {config.order}", unit="variant", disable=not progress,
                bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]")  # fmt: skip
     try:
@@ -615,7 +688,8 @@ def attack_curve(
     base = {"model": _model_name(ckpt), "generator": ckpt.config.generator, "setting": setting_label(ckpt.config.generator, ckpt.config.params)}
     rows = [
         {**base, "order": config.order, "repeat": r, "fraction": frac, "removed": count, "top1": s1,
-         "top5": s5 if data.num_classes > 5 else None, "loss": sl, "seed": config.seed}
+         "top5": s5 if data.num_classes > 5 else None, "loss": sl, "seed": config.seed,
+         "ablation": config.ablation, "cascade": config.cascade}
         for (r, frac, count, _), (s1, s5, sl) in zip(plan, stats)
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=ATTACK_COLUMNS)

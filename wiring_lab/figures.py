@@ -46,7 +46,7 @@ from wiring_lab.plots import (
 from wiring_lab.rundir import TABLES, table_path
 
 # Node metrics shown against node-removal damage, in this order (those present are drawn).
-DAMAGE_METRICS = ("out_degree", "in_degree", "betweenness", "paths_through", "depth", "clustering")
+DAMAGE_METRICS = ("out_degree_graph", "in_degree_graph", "betweenness", "paths_through", "depth", "clustering")
 MIN_CL_NETWORKS = 10  # fewer networks leave the C-L heat map mostly empty
 # Studies (``wiring-lab ablate``) whose tables make the figures a demo run cannot
 ABLATE = "wiring-lab ablate ablations/{}.yaml --out RUN_DIR"

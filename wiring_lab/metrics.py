@@ -32,8 +32,12 @@ in-degree 0 and the output node reading every node of out-degree 0):
 
 Node level (node ids 0..N-1):
 
-- ``in_degree``, ``out_degree``: in the generated DAG (input/output edges not counted).
-- ``degree``: undirected degree in G. ``clustering``: local clustering as above.
+- ``in_degree_graph``, ``out_degree_graph``: in the generated DAG (input/output edges not counted).
+- ``in_degree_dag``, ``out_degree_dag``: with the input/output nodes' edges (an input-fed node
+  has in-degree 1, an output-fed node out-degree 1 more than in the generated graph, i.e. 1).
+- ``degree_graph``: undirected degree in G. ``clustering``: local clustering as above.
+  (Older tables named these ``in_degree``, ``out_degree``, ``degree``; :mod:`wiring_lab.columns`
+  renames them on reading, and the old names are accepted wherever a metric is named.)
 - ``betweenness``: sum over ordered pairs s != t (both != v) of sigma_st(v) / sigma_st,
   divided by (N-1)(N-2) (networkx ``betweenness_centrality(normalized=True)``, undirected;
   pairs that are not connected contribute 0).
@@ -87,9 +91,11 @@ GRAPH_METRICS: tuple[str, ...] = (
 )
 EXTRA_GRAPH_METRICS: tuple[str, ...] = ("degree_std", "degree_max", "n_edges")
 NODE_METRICS: tuple[str, ...] = (
-    "in_degree",
-    "out_degree",
-    "degree",
+    "in_degree_graph",
+    "out_degree_graph",
+    "in_degree_dag",
+    "out_degree_dag",
+    "degree_graph",
     "clustering",
     "betweenness",
     "closeness",
@@ -107,10 +113,21 @@ INTEGER_METRICS = {
     "n_output_fed",
     "degree_max",
     "n_edges",
-    "in_degree",
-    "out_degree",
-    "degree",
+    "in_degree_graph",
+    "out_degree_graph",
+    "in_degree_dag",
+    "out_degree_dag",
+    "degree_graph",
     "height",
+}
+# Public node-metric names the backends compute under another (their original) name; the
+# ``*_dag`` degrees derive from the generated-graph ones (a 0 there is the input/output edge: 1).
+_BACKEND_NODE_NAMES = {
+    "in_degree_graph": "in_degree",
+    "out_degree_graph": "out_degree",
+    "degree_graph": "degree",
+    "in_degree_dag": "in_degree",
+    "out_degree_dag": "out_degree",
 }
 BACKENDS: tuple[str, ...] = ("tensor", "networkx", "graph-tool")
 POPULATION_KEYS: tuple[str, ...] = ("generator", "setting", "p", "k", "m", "n", "seed", "sample")
@@ -118,10 +135,12 @@ STAGE_KEYS: tuple[str, ...] = ("generator", "setting", "p", "k", "m", "n", "seed
 
 
 def _check_names(names: Iterable[str] | None, known: Sequence[str], level: str) -> list[str]:
-    """Validate requested metric names; None means all of ``known``."""
+    """Validate requested metric names (old degree names accepted); None means all of ``known``."""
+    from wiring_lab.columns import canonical_metric
+
     if names is None:
         return list(known)
-    names = list(names)
+    names = [canonical_metric(m) for m in names]
     bad = [m for m in names if m not in known]
     if bad:
         raise UserError(f"unknown {level} metric {bad[0]!r}; choose from {', '.join(known)}")
@@ -243,15 +262,17 @@ def metric_arrays(
     gm = _check_names(graph, GRAPH_METRICS + EXTRA_GRAPH_METRICS, "graph") if graph else []
     nm = _check_names(node, NODE_METRICS, "node") if node else []
     _check_backend(backend)
+    backend_nm = list(dict.fromkeys(_BACKEND_NODE_NAMES.get(k, k) for k in nm))
     g_vals = {k: np.full(len(specs), math.nan) for k in gm}
     n_vals: dict[str, list[np.ndarray]] = {k: [np.zeros(0)] * len(specs) for k in nm}
     for idx in _groups_by_size(specs).values():
-        g, nv = _compute([specs[i] for i in idx], gm, nm, backend, device, chunk)
+        g, nv = _compute([specs[i] for i in idx], gm, backend_nm, backend, device, chunk)
         for k in gm:
             g_vals[k][idx] = g[k]
         for k in nm:
             for j, i in enumerate(idx):
-                n_vals[k][i] = nv[k][j]
+                vals = np.asarray(nv[_BACKEND_NODE_NAMES.get(k, k)][j])
+                n_vals[k][i] = np.maximum(vals, 1.0) if k.endswith("_dag") else vals
     return g_vals, n_vals
 
 

@@ -23,9 +23,11 @@ GENERATOR_ORDER = ("er", "ba", "ws", "chain", "complete")
 GENERATOR_NAMES = {"er": "ER", "ba": "BA", "ws": "WS", "chain": "chain", "complete": "complete"}
 ATTACK_ORDER = ("random", "degree", "betweenness")
 NODE_METRIC_LABELS = {
-    "in_degree": "in-degree (graph)",
-    "out_degree": "out-degree (graph)",
-    "degree": "degree (undirected)",
+    "in_degree_graph": "in-degree (graph)",
+    "out_degree_graph": "out-degree (graph)",
+    "in_degree_dag": "in-degree (DAG)",
+    "out_degree_dag": "out-degree (DAG)",
+    "degree_graph": "degree (undirected)",
     "clustering": "local clustering",
     "betweenness": "betweenness centrality",
     "closeness": "closeness centrality",
@@ -38,11 +40,11 @@ NODE_METRIC_LABELS = {
 
 # x-axis labels of Fig. 5's degree columns (damage.csv)
 DEGREE_LABELS = {
-    "out_degree_io": "out-degree of the removed node (DAG)",
-    "out_degree": "out-degree of the removed node (graph)",
-    "in_degree_io": "in-degree of the removed node (DAG)",
-    "in_degree": "in-degree of the removed node (graph)",
-    "target_in_degree": "in-degree of the edge's target (DAG)",
+    "out_degree_dag": "out-degree of the removed node (DAG)",
+    "out_degree_graph": "out-degree of the removed node (graph)",
+    "in_degree_dag": "in-degree of the removed node (DAG)",
+    "in_degree_graph": "in-degree of the removed node (graph)",
+    "target_in_degree_dag": "in-degree of the edge's target (DAG)",
 }
 
 
@@ -114,9 +116,10 @@ def _require(df, columns: Sequence[str], what: str) -> None:
 
 # Columns that hold numbers in every table that has them; a table holding text there is malformed.
 NUMERIC_COLUMNS = frozenset(
-    "stage node source target in_degree out_degree in_degree_io out_degree_io target_in_degree top1 top5 loss "
+    "stage node source target in_degree_graph out_degree_graph in_degree_dag out_degree_dag target_in_degree_dag degree_graph "
+    "in_degree out_degree in_degree_io out_degree_io target_in_degree top1 top5 loss "
     "delta_top1 delta_top1_lo delta_top1_hi seed p k m n fraction removed repeat epoch train_loss train_top1 "
-    "test_loss test_top1 test_top5 lr_end seconds channels nodes epochs n_params macs".split()
+    "test_loss test_top1 test_top5 val_loss val_top1 val_top5 lr_end seconds channels nodes epochs n_params macs".split()
     + ["avg_degree", "avg_clustering", "avg_path_length", "n_components", "diameter", "transitivity", "global_efficiency",
        "assortativity", "depth", "mean_io_path_length", "n_io_paths", "n_input_fed", "n_output_fed"]
 )
@@ -277,13 +280,16 @@ def _boxes(ax, sub, x: str, y: str, color) -> None:
         ax.set_xticks(range(min(positions), max(positions) + 1, step))
 
 
-def plot_damage(damage, node_degree: str = "out_degree_io", edge_degree: str = "target_in_degree"):
+def plot_damage(damage, node_degree: str = "out_degree_dag", edge_degree: str = "target_in_degree_dag"):
     """RandWire Fig. 5: Δ top-1 vs degree; top row node removal, bottom row edge removal, one column per generator."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    from wiring_lab.columns import rename_legacy_columns
+
     set_style()
+    damage = rename_legacy_columns(damage)  # tables from before the *_graph / *_dag names
     _require(damage, ["generator", "kind", "delta_top1"], "damage")
     df = damage[damage["kind"].isin(["node", "edge"])]
     if df.empty:
@@ -473,12 +479,17 @@ def plot_attack(attack):
 
 # --- learning curves ---------------------------------------------------------------------------
 def plot_learning_curves(history, models=None):
-    """Per-epoch loss (train dashed, test solid) and test top-1 of every network, coloured by generator."""
+    """Per-epoch loss (train dashed, monitored solid) and monitored top-1 of every network, coloured by generator.
+
+    The monitored split is the validation hold-out (``val_*`` columns); histories written before
+    training held one out monitored the test split (``test_*``) and are drawn as such.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     set_style()
-    _require(history, ["model", "epoch", "train_loss", "test_loss", "test_top1"], "learning curves")
+    mon = "val" if "val_loss" in history.columns and history["val_loss"].notna().any() else "test"
+    _require(history, ["model", "epoch", "train_loss", f"{mon}_loss", f"{mon}_top1"], "learning curves")
     df = history.copy()
     if models is not None and {"model", "generator", "setting"} <= set(models.columns):
         df = df.merge(models[["model", "generator", "setting"]].drop_duplicates("model"), on="model", how="left")
@@ -491,20 +502,20 @@ def plot_learning_curves(history, models=None):
     for model, sub in df.sort_values("epoch").groupby("model", sort=False):
         color = colors[sub["generator"].iloc[0]]
         a1.plot(sub["epoch"], sub["train_loss"], "--", color=color, lw=0.9, alpha=0.8)
-        a1.plot(sub["epoch"], sub["test_loss"], "-", color=color, lw=1.1, alpha=0.9)
-        a2.plot(sub["epoch"], sub["test_top1"], "-", color=color, lw=1.1, alpha=0.9)
+        a1.plot(sub["epoch"], sub[f"{mon}_loss"], "-", color=color, lw=1.1, alpha=0.9)
+        a2.plot(sub["epoch"], sub[f"{mon}_top1"], "-", color=color, lw=1.1, alpha=0.9)
     a1.set_ylabel("cross-entropy loss")
-    a2.set_ylabel("test top-1 accuracy (%)")
+    a2.set_ylabel(f"{'validation' if mon == 'val' else 'test'} top-1 accuracy (%)")
     for a in (a1, a2):
         a.set_xlabel("epoch")
         a.xaxis.get_major_locator().set_params(integer=True)
         _despine(a)
     count = df.groupby("generator")["model"].nunique()
     handles = [Line2D([], [], color=colors[g], label=f"{_gen_name(g)} ({count[g]} net{'s' if count[g] != 1 else ''})") for g in gens]
-    # the training loss is the optimised one (with label smoothing), the test loss plain cross-entropy
-    handles += [Line2D([], [], color="0.3", ls="--", label="train (label-smoothed)"), Line2D([], [], color="0.3", ls="-", label="test")]
+    # the training loss is the optimised one (with label smoothing), the monitored loss plain cross-entropy
+    handles += [Line2D([], [], color="0.3", ls="--", label="train (label-smoothed)"), Line2D([], [], color="0.3", ls="-", label="validation" if mon == "val" else "test")]
     a1.legend(handles=handles, loc="upper right", ncols=1)
-    a2.set_ylim(max(0.0, df["test_top1"].min() - 3), 100.5)
+    a2.set_ylim(max(0.0, df[f"{mon}_top1"].min() - 3), 100.5)
     return fig
 
 

@@ -114,7 +114,8 @@ class Study:
 STUDY_KEYS = ("name", "description", "figures", "networks", "scales", "damage", "attack", "metrics")
 NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels", "graphs")
 # the recipe keys of a scale are TrainConfig's (seed aside: a scale lists its seeds)
-TRAIN_KEYS = ("dataset", "data_root", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "edge_drop", "workers")
+TRAIN_KEYS = ("dataset", "data_root", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "edge_drop", "workers",
+              "val_fraction", "val_seed")
 SCALE_KEYS = TRAIN_KEYS[:2] + tuple(f for f in Scale.__dataclass_fields__ if f not in ("name", "train")) + TRAIN_KEYS[2:]
 
 
@@ -267,7 +268,7 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         ("channels", "int+"), ("nodes", "int+"), ("head_channels", "int+"), ("epochs", "int+"),
         ("batch_size", "int+"), ("lr", "num+"), ("weight_decay", "num0"), ("label_smoothing", "num0"),
         ("edge_drop", "num0"), ("limit", "int+"), ("gpus", "num0"), ("threads", "int+"), ("device", "str"),
-        ("workers", "int0"),
+        ("workers", "int0"), ("val_fraction", "num0"), ("val_seed", "int0"),
     ):  # fmt: skip
         v = r.get(key, kind)
         if v is not None:
@@ -281,7 +282,7 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         if key in node:
             kw[key] = _plain(r.get(key, "map")) if node[key] is not None else {"enabled": False}
     lines = {"": r.line(), **{k: r.line(k) for k in node}}
-    recipe = {k: (float(kw.pop(k)) if k in ("lr", "weight_decay", "label_smoothing", "edge_drop") else kw.pop(k)) for k in TRAIN_KEYS if k in kw}
+    recipe = {k: (float(kw.pop(k)) if k in ("lr", "weight_decay", "label_smoothing", "edge_drop", "val_fraction") else kw.pop(k)) for k in TRAIN_KEYS if k in kw}
     try:
         train = TrainConfig(dataset=dataset, **recipe)
     except ValueError as e:

@@ -93,12 +93,13 @@ def format_summary(s: dict[str, Any]) -> str:
         )
         hist = s.get("history") or []
         if hist:
-            lines.append("history   epoch  train_loss  train_top1  test_loss  test_top1  seconds")
+            # monitored split: the validation hold-out (older checkpoints: the test split; none: train only)
+            mon = "val" if "val_loss" in hist[0] else "test" if "test_loss" in hist[0] else None
+            head = f"  {mon + '_loss':>9}  {mon + '_top1':>9}" if mon else ""
+            lines.append(f"history   epoch  train_loss  train_top1{head}  seconds")
             for h in hist:
-                lines.append(
-                    f"          {h['epoch']:>5}  {h['train_loss']:>10.4f}  {h['train_top1']:>10.2f}"
-                    f"  {h['test_loss']:>9.4f}  {h['test_top1']:>9.2f}  {h['seconds']:>7.1f}"
-                )
+                mid = f"  {h[mon + '_loss']:>9.4f}  {h[mon + '_top1']:>9.2f}" if mon else ""
+                lines.append(f"          {h['epoch']:>5}  {h['train_loss']:>10.4f}  {h['train_top1']:>10.2f}{mid}  {h['seconds']:>7.1f}")
     return "\n".join(lines)
 
 

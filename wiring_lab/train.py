@@ -4,6 +4,11 @@ Recipe (RandWire, section 4): SGD with momentum 0.9, learning rate 0.1 with a ha
 decay (per step), weight decay 5e-5, label smoothing 0.1, optional edge drop. The data order
 and the edge-drop draws of epoch ``e`` depend only on ``(seed, e)``, so a run resumed from its
 checkpoint ends at the same weights as an uninterrupted one on the CPU.
+
+Monitoring: a stratified, seeded share of the training split (``val_fraction``, ``val_seed``) is
+held out and evaluated after every epoch (``val_*`` columns of the history); the network trains
+on the rest. The test split is evaluated once, after the last epoch (``metadata["final"]``), so
+no choice made while watching training can have seen it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset, Subset, TensorDataset
 from tqdm.auto import tqdm
 
 from wiring_lab._io import UserError, resolve_device
@@ -41,6 +47,8 @@ class TrainConfig:
     edge_drop: float = 0.0  # per step and multi-input node: probability to drop one input edge
     seed: int = 0  # weight init, data order, edge-drop draws
     workers: int = 0  # DataLoader workers for image folders
+    val_fraction: float = 0.1  # share of the training split held out (stratified) for per-epoch monitoring; 0: none
+    val_seed: int = 0  # seed of that hold-out (the same for every network by default: they train on the same images)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -55,6 +63,60 @@ class TrainConfig:
             raise ValueError(f"label_smoothing must be in [0, 1) (got {self.label_smoothing!r})")
         if self.weight_decay < 0 or not 0 <= self.momentum < 1:
             raise ValueError("weight_decay must be >= 0 and momentum in [0, 1)")
+        if isinstance(self.val_fraction, bool) or not isinstance(self.val_fraction, (int, float)) or not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be a number in [0, 1) (got {self.val_fraction!r})")
+        if isinstance(self.val_seed, bool) or not isinstance(self.val_seed, int) or self.val_seed < 0:
+            raise ValueError(f"val_seed must be an integer >= 0 (got {self.val_seed!r})")
+
+
+# Fields added after checkpoints were first written, with the values that reproduce how those
+# were trained: an older checkpoint's training config is read with these filled in.
+LEGACY_TRAIN_FIELDS = {"val_fraction": 0.0, "val_seed": 0}
+
+
+def _labels(dataset: Dataset):
+    """Integer class labels of every example (a numpy array)."""
+    import numpy as np
+
+    if isinstance(dataset, TensorDataset):
+        return dataset.tensors[1].numpy()
+    targets = getattr(dataset, "targets", None)
+    if targets is not None and len(targets) == len(dataset):
+        return np.asarray(targets, dtype=np.int64)
+    return np.array([int(dataset[i][1]) for i in range(len(dataset))], dtype=np.int64)
+
+
+def split_validation(data: Data, fraction: float, seed: int) -> tuple[Data, Dataset | None]:
+    """(data whose training split lacks the hold-out, hold-out): stratified by class, seeded.
+
+    ``fraction`` 0 returns ``data`` unchanged and no hold-out. Classes too small to stratify
+    (fewer than two examples) fall back to a plain seeded split.
+    """
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    if fraction == 0:
+        return data, None
+    labels = _labels(data.train)
+    n = len(labels)
+    n_val = max(1, int(round(fraction * n)))
+    if n - n_val < 1:
+        raise UserError(f"val_fraction {fraction} leaves no validation or no training images of {n} ({data.name})")
+    idx = np.arange(n)
+    counts = np.bincount(labels)
+    stratify = labels if counts[counts > 0].min() >= 2 and n_val >= (counts > 0).sum() else None
+    fit, val = train_test_split(idx, test_size=n_val, random_state=seed, stratify=stratify)
+
+    def part(rows):
+        """The training examples ``rows`` (ascending) as a dataset."""
+        rows = np.sort(rows)
+        if isinstance(data.train, TensorDataset):
+            t = torch.from_numpy(rows)
+            return TensorDataset(*(x[t] for x in data.train.tensors))
+        return Subset(data.train, rows.tolist())
+
+    fit_data = Data(data.name, part(fit), data.test, data.num_classes, data.in_channels, data.image_size, data.regime, data.classes)
+    return fit_data, part(val)
 
 
 # regime -> default (C, N, head width): small-data networks train in minutes on a laptop CPU;
@@ -138,7 +200,7 @@ def train_network(
             raise UserError(f"{out}: was trained with another model config; choose another --out")
         if graphs is not None and ckpt.graphs != list(graphs):
             raise UserError(f"{out}: was trained with other stage graphs; choose another --out")
-        saved_train = ckpt.metadata.get("train_config", {})
+        saved_train = {**LEGACY_TRAIN_FIELDS, **ckpt.metadata.get("train_config", {})}
         if saved_train != asdict(train_config):
             raise UserError(f"{out}: was trained with another training config; choose another --out")
         model.load_state_dict(ckpt.model.state_dict())
@@ -149,6 +211,8 @@ def train_network(
         if start_epoch >= train_config.epochs:
             ckpt.model.to(dev)
             return ckpt
+    full_data = data
+    data, val_set = split_validation(data, train_config.val_fraction, train_config.val_seed)
     model.to(dev)
     model.set_edge_drop(train_config.edge_drop)
     for group in opt.param_groups:  # optimizer state follows the model's device
@@ -163,6 +227,9 @@ def train_network(
         "params": count_params(model),
         "macs": count_macs(model, data.image_size, data.in_channels),
         "image_size": data.image_size,
+        "n_train": len(data.train),  # images trained on (the training split less the hold-out)
+        "n_val": 0 if val_set is None else len(val_set),
+        "n_test": len(full_data.test),
     }
     for epoch in range(start_epoch, train_config.epochs):
         t0 = time.perf_counter()
@@ -194,24 +261,29 @@ def train_network(
             if i % 10 == 0 and bar.disable is False:
                 bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{100 * correct.item() / seen:.1f}")
         bar.close()
-        test = evaluate(model, data.test, dev)
         row = {
             "epoch": epoch + 1,
             "train_loss": loss_sum.item() / seen,
             "train_top1": 100 * correct.item() / seen,
-            "test_loss": test.loss,
-            "test_top1": test.top1,
-            "test_top5": test.top5,
-            "lr_end": _cosine_lr(train_config.lr, (epoch + 1) * steps_per_epoch, total_steps),
-            "seconds": time.perf_counter() - t0,
         }
+        if val_set is not None:
+            val = evaluate(model, val_set, dev)
+            row.update(val_loss=val.loss, val_top1=val.top1, val_top5=val.top5)
+        row.update(
+            lr_end=_cosine_lr(train_config.lr, (epoch + 1) * steps_per_epoch, total_steps),
+            seconds=time.perf_counter() - t0,
+        )
         history.append(row)
+        final = None
+        if epoch + 1 == train_config.epochs:  # the test split, once, when training is done
+            test = evaluate(model, data.test, dev)
+            final = {"test_top1": test.top1, "test_top5": test.top5, "test_loss": test.loss}
         metadata = {
             "dataset": data.name,
             "epochs": train_config.epochs,
             "epochs_done": epoch + 1,
             "history": history,
-            "final": {"test_top1": test.top1, "test_top5": test.top5, "test_loss": test.loss},
+            "final": final,
             "train_config": asdict(train_config),
             "info": info,
         }

@@ -38,7 +38,9 @@ from wiring_lab.train import TrainConfig, train_network
 
 STRATEGIES = ("random", "evolution", "reinforce", "generator")
 TASK_FN = "wiring_lab.search.runner:train_child"
-TRAIN_FIELDS = tuple(f for f in TrainConfig.__dataclass_fields__ if f != "seed")  # a child's seed is its own
+# recipe keys a search run takes: a child's seed is its own, and a child holds out nothing (the
+# search's own hold-out, ``SearchConfig.val_fraction`` with VAL_SPLIT_SEED, is the reward's data)
+TRAIN_FIELDS = tuple(f for f in TrainConfig.__dataclass_fields__ if f not in ("seed", "val_fraction", "val_seed"))
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class SearchConfig:
     batch: int = 4  # children proposed per round (trained in parallel; one REINFORCE update each)
     seed: int = 0  # search seed: proposals, child seeds, controller init
     # the children: same network skeleton, recipe and data as the random generators
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5))  # data and recipe (each child's seed is its own)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5, val_fraction=0.0))  # data and recipe (each child's seed is its own)
     channels: int = 8  # C
     nodes: int = 8  # N per stage
     head_channels: int = 64
@@ -77,6 +79,8 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if isinstance(self.train, dict):  # asdict()'s form, as a task's arguments carry it
             object.__setattr__(self, "train", TrainConfig(**self.train))
+        if self.train.val_fraction:  # children train on the whole fit split; search_data holds out the reward's set
+            object.__setattr__(self, "train", dataclasses.replace(self.train, val_fraction=0.0))
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
         for name in ("budget", "batch", "channels", "nodes", "head_channels"):
@@ -122,7 +126,7 @@ class SearchConfig:
     def from_flat(cls, **kw: Any) -> "SearchConfig":
         """A config from one flat mapping (CLI options, a study file's run): recipe keys go to ``train``."""
         recipe = {k: kw.pop(k) for k in TRAIN_FIELDS if k in kw}
-        return cls(**kw, train=TrainConfig(**{"epochs": 5, **recipe}))
+        return cls(**kw, train=TrainConfig(**{"epochs": 5, **recipe, "val_fraction": 0.0}))
 
     def train_config(self, seed: int) -> TrainConfig:
         """The training recipe of one child (its seed is the child seed)."""
