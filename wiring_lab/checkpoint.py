@@ -299,6 +299,8 @@ def load_checkpoint(
             specs = [GraphSpec.from_dict(d) for d in obj["graphs"]]
         except (ValueError, TypeError) as e:
             raise UserError(f"{path}: bad stage graph ({e})") from None
+    elif not config.stage_shapes():  # a hand-designed CNN (wiring_lab.cnns) has no stage graphs
+        specs = []
     else:
         raise UserError(f"{path}: checkpoint holds no stage graphs; pass them with --graphs FILE_OR_DIR")
     n_stages = len(config.stage_shapes())

@@ -227,6 +227,17 @@ def _build_learning_curves(run_dir: Path):
     return plot_learning_curves(_table(run_dir, "history"), _optional(run_dir, "models"))
 
 
+def _build_accuracy_vs_macs(run_dir: Path):
+    """Accuracy vs multiply-adds from models.csv (the comparison computed from it)."""
+    from wiring_lab.compare import compare_networks
+    from wiring_lab.plots import plot_accuracy_vs_macs
+
+    models = _table(run_dir, "models")
+    if "macs" not in models or models["macs"].isna().all():
+        raise NotEnoughData("models.csv has no multiply-adds (macs); re-collect it with: wiring-lab ablate STUDY --out RUN_DIR")
+    return plot_accuracy_vs_macs(models, compare_networks(models))
+
+
 def spearman_from_correlations(correlations, metrics: Sequence[str]):
     """Spearman rows of node damage from ``correlations.csv`` (wiring-lab correlate), as :func:`spearman_table`'s columns."""
     need = {"metric", "target", "group", "method", "r", "lo", "hi", "p", "n"}
@@ -307,6 +318,10 @@ RECIPES: dict[str, FigureRecipe] = {
         FigureRecipe("learning_curves", "Learning curves", "training histories (per-epoch rows of the checkpoints)",
                      "left: train (dashed) and test (solid) loss; right: test top-1 (%); x: epoch; colour: generator",
                      ("history",), _build_learning_curves, optional=("models",)),
+        FigureRecipe("accuracy_vs_macs", "Accuracy vs multiply-adds", "architecture comparison (RandWire vs hand-designed CNNs)",
+                     "x: multiply-adds per image (log); y: test top-1 (%); dots: single networks (seeds); diamond and bar: "
+                     "mean and 95% Student-t interval over seeds, per setting; legend: n and the lr used", ("models",),
+                     _build_accuracy_vs_macs, notes="The same numbers as tables/comparison.csv (wiring_lab.compare)."),
         FigureRecipe("metric_vs_damage", "Node metric vs damage", "correlation of node metrics with Fig. 5's damage",
                      "one panel per node metric (x); y: Δ top-1 of removing that node (pp); colour: generator; Spearman ρ with "
                      "a 95% paired-bootstrap interval (1,000 resamples) and n in each panel", ("damage", "node_metrics"),
@@ -339,6 +354,7 @@ PLOT_FUNCTIONS = {
     "attack": "plot_attack",
     "learning_curves": "plot_learning_curves",
     "metric_vs_damage": "plot_metric_vs_damage",
+    "accuracy_vs_macs": "plot_accuracy_vs_macs",
     "search_progress": "wiring_lab.search.plots.plot_search_progress",
     "search_edf": "wiring_lab.search.plots.plot_search_edf",
 }

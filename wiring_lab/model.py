@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
+from wiring_lab.cnns import CNN_ARCHS, build_cnn
 from wiring_lab.graphs import (
     DEFAULT_NODES,
     PAPER_DEFAULTS,
@@ -114,6 +115,7 @@ def _check_stem_layer(layer: Any) -> dict[str, Any]:
 ARCHS: dict[str, str] = {
     "randwire": "RandWire: random stages of sigmoid-weighted nodes (the paper's network)",
     "plain": "plain CNN: the same stem and head, each stage N conv layers op -> BN -> ReLU in a row",
+    **CNN_ARCHS,  # hand-designed CNNs without stage graphs (wiring_lab.cnns)
 }
 
 
@@ -144,7 +146,7 @@ class ModelConfig:
     head_bias: bool = False  # the head's 1x1 conv carries a bias
     fc_dropout: float = 0.0  # dropout before the classifier (identity at evaluation)
     log_softmax: bool = False  # the network returns log-probabilities instead of logits
-    arch: str = "randwire"  # randwire | plain (hand-designed baseline: N conv layers per stage, chain wiring)
+    arch: str = "randwire"  # randwire | plain (N conv layers per stage, chain wiring) | alexnet | tinycnn | handmade (no graphs)
 
     def __post_init__(self) -> None:
         if not all(isinstance(x, str) for x in (self.regime, self.node_op, self.generator, self.arch)):
@@ -189,6 +191,8 @@ class ModelConfig:
 
     def stage_shapes(self) -> list[tuple[int, int]]:
         """(nodes, out channels) of each random stage."""
+        if self.arch in CNN_ARCHS:
+            return []  # a hand-designed CNN has no random stages
         if self.stages:
             return [tuple(s) for s in self.stages]  # type: ignore[misc]
         n, c = self.nodes, self.channels
@@ -528,6 +532,10 @@ class PlainCNN(RandWire):
 
 def build_model(config: ModelConfig, graphs: Sequence[GraphSpec] | None = None) -> RandWire:
     """Build the network of ``config`` (by its ``arch``); its stage graphs are generated unless given."""
+    if config.arch in CNN_ARCHS:
+        if graphs:
+            raise ValueError(f"arch {config.arch!r} is a hand-designed CNN and takes no stage graphs (got {len(graphs)})")
+        return build_cnn(config)  # type: ignore[return-value]
     specs = stage_graphs(config) if graphs is None else list(graphs)
     return PlainCNN(config, specs) if config.arch == "plain" else RandWire(config, specs)
 

@@ -47,7 +47,7 @@ class NetworkGrid:
     """One entry of ``networks``: a generator (or baseline arch) and lists of values to cross."""
 
     generator: str  # er | ba | ws | chain | complete
-    arch: str = "randwire"  # randwire | plain (plain CNN baseline; its generator is chain)
+    arch: str = "randwire"  # randwire | plain (its generator is chain) | alexnet | tinycnn | handmade (no graphs)
     params: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # p / k / m -> values, crossed
     node_ops: tuple[str, ...] = ("sepconv3x3",)
     nodes: int | None = None  # overrides the scale's N for this entry
@@ -75,6 +75,8 @@ class Scale:
     label_smoothing: float = 0.1
     edge_drop: float = 0.0
     seeds: tuple[int, ...] = (0,)  # network (graph) and training seeds
+    lr_fallback: tuple[float, ...] | None = None  # a diverged run is retried at the next smaller of these lrs
+    reuse: tuple[str, ...] = ()  # run directories whose identical trainings are copied instead of re-run
     limit: int | None = None  # train and test on the first N images of each split (quick checks)
     gpus: float = 0.0  # GPUs per task, requested on Ray when the cluster has GPUs
     threads: int = 1  # torch CPU threads per task: fixed, so results do not depend on where a task runs
@@ -206,7 +208,8 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
         arch = r.get("arch", "str", "randwire")
         if arch not in ARCHS:
             raise r.bad("arch", f"unknown arch; choose one of {', '.join(ARCHS)}")
-        generator = r.get("generator", "str", "chain" if arch == "plain" else None, required=arch != "plain")
+        # baselines have no random graph: plain stacks its layers in a chain, the CNNs have none
+        generator = r.get("generator", "str", "chain" if arch != "randwire" else None, required=arch == "randwire")
         if generator not in list_generators():
             raise r.bad("generator", f"unknown generator; choose one of {', '.join(list_generators())}")
         params = {}
@@ -262,6 +265,12 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         v = r.get(key, kind)
         if v is not None:
             kw[key] = v
+    lr_fallback = r.values("lr_fallback", "num+")
+    if lr_fallback is not None:
+        kw["lr_fallback"] = tuple(float(x) for x in lr_fallback)
+    reuse = r.values("reuse", "str")
+    if reuse is not None:
+        kw["reuse"] = reuse
     if kw.get("device", "auto") not in ("auto", "cpu") and not str(kw.get("device")).startswith("cuda"):
         raise r.bad("device", "must be auto, cpu or cuda")
     shape = DATASET_SHAPES[dataset]
@@ -424,7 +433,7 @@ def expand_study(
 
     ``device`` and ``data_root`` override the scale's (where the data lives on this cluster).
     """
-    from wiring_lab.model import ModelConfig, stage_graphs
+    from wiring_lab.model import CNN_ARCHS, ModelConfig, stage_graphs
 
     if scale_name not in study.scales:
         raise UserError(f"{study.path}: no scale {scale_name!r}; the file has: {', '.join(study.scales)}")
@@ -488,15 +497,20 @@ def expand_study(
     data_kw = {"dataset": scale.dataset, "data_root": scale.data_root}
     for net in networks:
         kwargs = {"name": net.name, "model_config": net.model_config, "train_config": net.train_config, **common}
+        if scale.lr_fallback is not None:  # part of the recipe (and the digest) only where a study sets it
+            kwargs["lr_fallback"] = list(scale.lr_fallback)
         # the digest in the file name ties a result to its exact settings: edit the study, and
         # the unit runs again (into a fresh --out) instead of a stale result being reused
         digest = _digest({k: v for k, v in kwargs.items() if k not in ("run_dir", "device")})
+        result_name = f"{net.name}-{digest}.json"
+        if scale.reuse:  # the same training finished in another run directory: its checkpoint is copied
+            kwargs["reuse"] = [[str(checkpoint_path(d, net.name)), str(Path(d) / "results" / "train" / result_name)] for d in scale.reuse]
         train_key = f"train:{net.name}"
         train_tasks.append(
-            Task(train_key, "wiring_lab.study:train_network", kwargs, str(run_dir / "results" / "train" / f"{net.name}-{digest}.json"), scale.gpus)
+            Task(train_key, "wiring_lab.study:train_network", kwargs, str(run_dir / "results" / "train" / result_name), scale.gpus)
         )
         for key, settings in analyses.items():
-            if settings is None:
+            if settings is None or net.model_config.get("arch") in CNN_ARCHS:  # no graphs to damage or measure
                 continue
             akw = {"name": net.name, "settings": settings, "train_digest": digest, **data_kw, **common}
             adigest = _digest({k: v for k, v in akw.items() if k not in ("run_dir", "device")})
@@ -545,21 +559,58 @@ def train_network(
     threads: int = 1,
     limit: int | None = None,
     image_size: int | None = None,
+    lr_fallback: Sequence[float] | None = None,
+    reuse: Sequence[Sequence[str]] = (),
 ) -> dict[str, Any]:
-    """Train (or resume) one network into ``RUN_DIR/checkpoints/NAME.pt``; its models/history rows."""
+    """Train (or resume) one network into ``RUN_DIR/checkpoints/NAME.pt``; its models/history rows.
+
+    With ``lr_fallback``, a run that diverges is retried at the next smaller lr
+    (:func:`~wiring_lab.train.train_with_lr_fallback`); the row records the lr used and those
+    that diverged. ``reuse`` lists (checkpoint, result file) pairs of the identical training in
+    other run directories: the first finished one is copied here instead of training again.
+    """
     from wiring_lab.model import ModelConfig
     from wiring_lab.summary import history_records, model_record
-    from wiring_lab.train import TrainConfig, train
+    from wiring_lab.train import TrainConfig, train, train_with_lr_fallback
 
     mc, tc = ModelConfig(**model_config), TrainConfig(**train_config)
     data = _study_data(tc.dataset, tc.data_root, image_size, limit)
     out = checkpoint_path(run_dir, name)
+    reused = _reuse_checkpoint(out, reuse)
+    diverged = ""
     with torch_threads(threads):
-        ckpt = train(mc, tc, out, device=device, resume=True, data=data, progress=False)
+        if lr_fallback is None:
+            ckpt = train(mc, tc, out, device=device, resume=True, data=data, progress=False)
+        else:
+            ckpt, tried = train_with_lr_fallback(mc, tc, out, lr_fallback, device=device, data=data, progress=False)
+            diverged = ",".join(f"{t['lr']:g}" for t in tried if t["status"] == "diverged")
     rel = str(out.relative_to(run_dir)) if out.is_relative_to(run_dir) else str(out)
     models = [model_record(name, ckpt.model, ckpt.metadata, checkpoint=rel)]
+    if lr_fallback is not None:
+        models[0]["lr_diverged"] = diverged  # the larger lrs tried first, comma-separated ("" if none)
+    if reused:
+        models[0]["reused_from"] = reused
     history = history_records(name, ckpt.metadata)
     return {"models": models, "history": history, "columns": _columns(models=models, history=history), "limit": limit}
+
+
+def _reuse_checkpoint(out: Path, reuse: Sequence[Sequence[str]]) -> str:
+    """Copy the first finished identical training of ``reuse`` to ``out`` (if ``out`` is absent); its run directory."""
+    import shutil
+
+    from wiring_lab._io import atomic_path
+
+    if out.exists():
+        return ""
+    for ckpt, result in reuse:
+        src = Path(ckpt)
+        if src.is_file() and Path(result).is_file():  # the result file names the exact settings (digest)
+            for s, d in ((src, out), (src.with_name(src.name + ".lr.json"), out.with_name(out.name + ".lr.json"))):
+                if s.is_file():
+                    with atomic_path(d) as tmp:
+                        shutil.copyfile(s, tmp)
+            return str(src.parent.parent)
+    return ""
 
 
 def _rows(df) -> list[dict[str, Any]]:
@@ -706,6 +757,11 @@ def collect_tables(plan: StudyPlan) -> dict[str, Path]:
             if c in df.columns:
                 df[c] = _as_int(df[c])
         written[table] = write_table(df, table_path(plan.run_dir, table))
+    if "models" in rows:  # one row per setting: accuracy with its interval over seeds, size, lr
+        from wiring_lab.compare import compare_networks
+
+        models = pd.read_csv(written["models"]) if written["models"].suffix == ".csv" else pd.DataFrame(rows["models"])
+        written["comparison"] = write_table(compare_networks(models), table_path(plan.run_dir, "comparison"))
     return written
 
 
