@@ -2,8 +2,8 @@
 
 :func:`compare_networks` turns ``tables/models.csv`` (one row per trained network) into
 ``tables/comparison.csv``: per setting (``WS(4, 0.75)``, ``alexnet``, ...) the number of seeds,
-mean test top-1 with a two-sided 95% Student-t interval over seeds (mean +- t(0.975, n-1) s/sqrt(n);
-none for one seed), the sample std, mean test loss, parameters and multiply-adds (means over
+mean test top-1 with a two-sided 95% Student-t interval over seeds (mean +- t(0.975, n-1) s/sqrt(n),
+cut to [0, 100]; none for one seed), the sample std, mean test loss, parameters and multiply-adds (means over
 seeds: RandWire's vary with the graph), and the learning rates used (and those that diverged
 first, where the study retries a diverged run at a smaller lr).
 """
@@ -52,6 +52,7 @@ def compare_networks(models: Any) -> Any:
     rows = []
     for setting, g in models.groupby("setting", sort=False):
         mean, lo, hi = t_interval(g["top1"])
+        lo, hi = max(lo, 0.0), min(hi, 100.0)  # an accuracy interval is cut to the possible range (NaN stays NaN)
         top1 = g["top1"].dropna()
         rows.append(
             {

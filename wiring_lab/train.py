@@ -215,14 +215,24 @@ def train(
 
 
 # --- learning-rate fallback --------------------------------------------------------------------
-CHANCE_FACTOR = 1.5  # "at chance": test top-1 after the first epoch at most 1.5x the rate 100/K
+CHANCE_FACTOR = 1.5  # "at chance": test top-1 at most 1.5x the rate 100/K
+CHANCE_MIN_STEPS = 100  # the chance check waits for the first epoch that ends after this many SGD steps
 
 
-def divergence(history: Sequence[dict[str, Any]], num_classes: int) -> str | None:
+def chance_check_epoch(steps_per_epoch: int, epochs: int) -> int:
+    """The epoch after which :func:`divergence` checks for chance: the first, or later when epochs are short.
+
+    One epoch of a tiny data set (23 steps on digits) is too short for a healthy network to leave
+    chance, so the check waits for the first epoch ending after ``CHANCE_MIN_STEPS`` steps (or the last).
+    """
+    return max(1, min(epochs, math.ceil(CHANCE_MIN_STEPS / max(1, steps_per_epoch))))
+
+
+def divergence(history: Sequence[dict[str, Any]], num_classes: int, check_epoch: int = 1) -> str | None:
     """Why a training history counts as diverged, or None.
 
-    Diverged: a train or test loss that is not finite in any epoch, or a test top-1 after the
-    first epoch no better than ``CHANCE_FACTOR`` times chance (100 / classes), the mark of a
+    Diverged: a train or test loss that is not finite in any epoch, or a test top-1 after epoch
+    ``check_epoch`` no better than ``CHANCE_FACTOR`` times chance (100 / classes), the mark of a
     network whose ReLUs died at too high a learning rate.
     """
     for row in history:
@@ -230,11 +240,11 @@ def divergence(history: Sequence[dict[str, Any]], num_classes: int) -> str | Non
             v = row.get(key)
             if v is None or not math.isfinite(v):
                 return f"{key} not finite at epoch {row.get('epoch')}"
-    if history:
-        chance = 100.0 / num_classes
-        top1 = history[0].get("test_top1")
-        if top1 is not None and top1 <= CHANCE_FACTOR * chance:
-            return f"test top-1 {top1:.1f}% after epoch 1, at chance ({chance:.0f}%)"
+    chance = 100.0 / num_classes
+    for row in history:
+        top1 = row.get("test_top1")
+        if row.get("epoch") == check_epoch and top1 is not None and top1 <= CHANCE_FACTOR * chance:
+            return f"test top-1 {top1:.1f}% after epoch {check_epoch}, at chance ({chance:.0f}%)"
     return None
 
 
@@ -261,6 +271,9 @@ def train_with_lr_fallback(
 ) -> tuple[Checkpoint, list[dict[str, Any]]]:
     """Train at ``train_config.lr``; a run that diverges (see :func:`divergence`) is retried at the next lr.
 
+    The chance check is made after epoch :func:`chance_check_epoch` (the first, unless an epoch
+    has fewer than ``CHANCE_MIN_STEPS`` steps).
+
     The rates tried are :func:`lr_attempts` (``train_config.lr`` first). A diverged run stops
     after the epoch that shows it; its record (lr, reason, history) goes to ``<out>.lr.json`` and
     its checkpoint is deleted, so a re-run (``resume``) skips the rates already found to diverge.
@@ -270,6 +283,8 @@ def train_with_lr_fallback(
     from wiring_lab._io import write_json
 
     out = Path(out)
+    data = kwargs.pop("data", None) or load_dataset(train_config.dataset, train_config.data_root)
+    check_epoch = chance_check_epoch(math.ceil(len(data.train) / train_config.batch_size), train_config.epochs)
     log = _fallback_log(out)
     tried: list[dict[str, Any]] = []
     if log.is_file():
@@ -300,22 +315,22 @@ def train_with_lr_fallback(
             if saved_lr == lr:
                 out.unlink()  # stopped between writing the record and deleting the checkpoint
             continue
-        if saved_lr == lr and divergence(saved_history, classes) is not None:  # stopped right after saving
-            give_up(lr, str(divergence(saved_history, classes)), saved_history)
+        if saved_lr == lr and divergence(saved_history, classes, check_epoch) is not None:  # stopped right after saving
+            give_up(lr, str(divergence(saved_history, classes, check_epoch)), saved_history)
             continue
         config = replace(train_config, lr=lr)
         history: list[dict[str, Any]] = list(saved_history) if saved_lr == lr else []
 
         def check(row: dict[str, Any]) -> None:
             history.append(row)
-            reason = divergence(history, classes)
+            reason = divergence(history, classes, check_epoch)
             if reason is not None:
                 raise _Diverged(reason)
             if on_epoch is not None:
                 on_epoch(row)
 
         try:
-            ckpt = train(model_config, config, out, on_epoch=check, resume=True, **kwargs)
+            ckpt = train(model_config, config, out, on_epoch=check, resume=True, data=data, **kwargs)
         except _Diverged as d:
             give_up(lr, str(d), history)
             continue
