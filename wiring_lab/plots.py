@@ -601,7 +601,7 @@ def plot_accuracy_vs_macs(models, comparison):
     _require(comparison, ["setting", "n", "top1_mean", "top1_lo", "top1_hi", "macs"], "accuracy vs MACs")
     settings = list(comparison["setting"])
     colors = dict(zip(settings, sns.color_palette("colorblind", max(len(settings), 1))))
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
     for row in comparison.to_dict("records"):
         s = row["setting"]
         dots = models[models["setting"] == s].dropna(subset=["top1", "macs"])
@@ -614,6 +614,6 @@ def plot_accuracy_vs_macs(models, comparison):
     ax.set_xscale("log")
     ax.set_xlabel("multiply-adds per image (log scale)")
     ax.set_ylabel("test top-1 (%)")
-    ax.legend(title="dots: networks; diamond: mean, bar: 95% t-interval over seeds", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    ax.legend(title="dots: networks\ndiamond, bar: mean, 95% t-interval\nover seeds", loc="center left", bbox_to_anchor=(1.02, 0.5))
     _despine(ax)
     return fig
