@@ -234,3 +234,38 @@ def test_accuracy_vs_macs_figure_has_a_dot_per_network_and_a_bar_per_setting():
     ws_bar = bars[0].lines[2][0].get_segments()[0]  # the interval bar of WS: from lo to hi at x = mean MACs
     row = comp.iloc[0]
     assert ws_bar[0][1] == pytest.approx(row["top1_lo"]) and ws_bar[1][1] == pytest.approx(row["top1_hi"])
+
+
+REUSE = """\
+name: {name}
+networks:
+  - arch: tinycnn
+scales:
+  demo:
+    epochs: 1
+    seeds: 1
+    limit: 300
+    device: cpu
+    reuse: [{reuse}]
+"""
+
+
+def test_reuse_copies_an_identical_training_from_another_run(tmp_path):
+    from wiring_lab.study import run_study
+
+    first = tmp_path / "a.yaml"
+    first.write_text(REUSE.format(name="first", reuse=str(tmp_path / "nowhere")))
+    run_study(first, "demo", out=tmp_path / "A", progress=False, echo=lambda s: None)
+    second = tmp_path / "b.yaml"
+    second.write_text(REUSE.format(name="second", reuse=str(tmp_path / "A")))
+    result = run_study(second, "demo", out=tmp_path / "B", progress=False, echo=lambda s: None)
+    assert not result.failed
+    a, b = (tmp_path / d / "checkpoints" / "tinycnn_s0.pt" for d in "AB")
+    assert a.read_bytes() == b.read_bytes()  # copied, not trained again
+    models = pd.read_csv(tmp_path / "B" / "tables" / "models.csv")
+    assert models["reused_from"].tolist() == [str(tmp_path / "A")]
+    # other settings (here the data subset) give another digest: nothing is reused
+    third = tmp_path / "c.yaml"
+    third.write_text(REUSE.format(name="third", reuse=str(tmp_path / "A")).replace("limit: 300", "limit: 200"))
+    run_study(third, "demo", out=tmp_path / "C", progress=False, echo=lambda s: None)
+    assert "reused_from" not in pd.read_csv(tmp_path / "C" / "tables" / "models.csv")
