@@ -239,7 +239,7 @@ def test_ray_and_local_executors_give_identical_tables(tmp_path, local_run):
     assert [o.status for o in outcomes] == ["done", "failed", "done"]
     assert outcomes[1].error == "RuntimeError: unit 1 broke" and outcomes[2].result == {"x": 2, "square": 4}
     local, remote = tables(local_dir), tables(tmp_path / "ray")
-    assert set(local) == set(remote) == {"models", "history"}
+    assert set(local) == set(remote) == {"models", "history", "comparison"}
     for name in local:
         pd.testing.assert_frame_equal(local[name], remote[name])
 
