@@ -235,7 +235,10 @@ def _build_accuracy_vs_macs(run_dir: Path):
     models = _table(run_dir, "models")
     if "macs" not in models or models["macs"].isna().all():
         raise NotEnoughData("models.csv has no multiply-adds (macs); re-collect it with: wiring-lab ablate STUDY --out RUN_DIR")
-    return plot_accuracy_vs_macs(models, compare_networks(models))
+    comparison = compare_networks(models)
+    if comparison["n"].max() < 2:
+        raise NotEnoughData(f"needs at least two seeds of a setting for an interval; make them with: {ABLATE.format('mnist_baselines')}")
+    return plot_accuracy_vs_macs(models, comparison)
 
 
 def spearman_from_correlations(correlations, metrics: Sequence[str]):
@@ -321,7 +324,8 @@ RECIPES: dict[str, FigureRecipe] = {
         FigureRecipe("accuracy_vs_macs", "Accuracy vs multiply-adds", "architecture comparison (RandWire vs hand-designed CNNs)",
                      "x: multiply-adds per image (log); y: test top-1 (%); dots: single networks (seeds); diamond and bar: "
                      "mean and 95% Student-t interval over seeds, per setting; legend: n and the lr used", ("models",),
-                     _build_accuracy_vs_macs, notes="The same numbers as tables/comparison.csv (wiring_lab.compare)."),
+                     _build_accuracy_vs_macs, notes="The same numbers as tables/comparison.csv (wiring_lab.compare).",
+                     needs="at least two seeds of one setting"),
         FigureRecipe("metric_vs_damage", "Node metric vs damage", "correlation of node metrics with Fig. 5's damage",
                      "one panel per node metric (x); y: Δ top-1 of removing that node (pp); colour: generator; Spearman ρ with "
                      "a 95% paired-bootstrap interval (1,000 resamples) and n in each panel", ("damage", "node_metrics"),
