@@ -17,7 +17,7 @@ import torch
 
 from wiring_lab.data import load_dataset
 from wiring_lab.study import _first
-from wiring_lab.train import TrainConfig, model_config_for, train
+from wiring_lab.train import TrainConfig, model_config_for, train_network
 
 NETWORKS = {
     "alexnet": {"arch": "alexnet", "generator": "chain"},
@@ -43,7 +43,7 @@ def main() -> None:
         for name in args.only.split(","):
             mc = model_config_for(data, **NETWORKS[name])
             t0 = time.perf_counter()
-            ckpt = train(mc, TrainConfig(dataset="fashion-mnist", epochs=1), Path(tmp) / f"{name}.pt", device="cpu", data=data, progress=False)
+            ckpt = train_network(mc, TrainConfig(dataset="fashion-mnist", epochs=1), Path(tmp) / f"{name}.pt", device="cpu", data=data, progress=False)
             s = time.perf_counter() - t0
             print(f"{name:<14} {s:7.1f}  {1000 * s / args.images:10.2f}  {ckpt.metadata['final']['test_top1']:9.2f}", flush=True)
 

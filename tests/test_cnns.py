@@ -13,11 +13,11 @@ from torch.utils.data import TensorDataset
 from typer.testing import CliRunner
 
 from wiring_lab._io import UserError
-from wiring_lab.checkpoint import load_checkpoint
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
 from wiring_lab.data import Data
 from wiring_lab.model import ModelConfig, build_model, count_macs, count_params
-from wiring_lab.train import TrainConfig, chance_check_epoch, divergence, lr_attempts, train, train_with_lr_fallback
+from wiring_lab.train import TrainConfig, chance_check_epoch, divergence, lr_attempts, train_network, train_with_lr_fallback
 
 REGIMES = {28: "mnist", 8: "digits"}
 # The README's table (Networks -> hand-designed CNN baselines): (params, multiply-adds) on one
@@ -57,7 +57,7 @@ def test_baseline_builds_trains_and_reloads_to_identical_logits(arch, side, tmp_
     before = {k: v.clone() for k, v in model.state_dict().items()}
     out = tmp_path / f"{arch}{side}.pt"
     torch.manual_seed(0)
-    ckpt = train(cfg, TrainConfig(epochs=1, batch_size=16, lr=0.01), out, device="cpu", data=data, progress=False)
+    ckpt = train_network(cfg, TrainConfig(epochs=1, batch_size=16, lr=0.01), out, device="cpu", data=data, progress=False)
     trained = ckpt.model.state_dict()
     assert any(not torch.equal(before[k], trained[k]) for k in before if before[k].is_floating_point())  # 3 steps moved weights
     loaded = load_checkpoint(out)
@@ -94,7 +94,7 @@ def test_cnn_takes_no_graphs():
 @pytest.fixture(scope="module")
 def tiny_cnn_ckpt(tmp_path_factory):
     out = tmp_path_factory.mktemp("cnn") / "tiny.pt"
-    train(cnn_config("tinycnn", 8), TrainConfig(epochs=1, batch_size=16), out, device="cpu", data=tiny_data(8), progress=False)
+    train_network(cnn_config("tinycnn", 8), TrainConfig(epochs=1, batch_size=16), out, device="cpu", data=tiny_data(8), progress=False)
     return out
 
 
