@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "load_dataset": "data",
     "TrainConfig": "train",
     "train_network": "train",
+    "train_with_lr_fallback": "train",
     "Checkpoint": "checkpoint",
     "save_checkpoint": "checkpoint",
     "read_graphs": "checkpoint",
@@ -57,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "Population": "populations",
     "CLSampleConfig": "cl_sampling",
     "sample_cl": "cl_sampling",
+    "compare_networks": "compare",
     # studies, figures, reports
     "load_study": "study",
     "run_study": "study",

@@ -317,6 +317,8 @@ def load_native(
         raise UserError(f"{path}: bad model_config ({e})") from None
     if graphs is not None:
         specs = load_graphs(graphs) if isinstance(graphs, (str, Path)) else list(graphs)
+    elif not obj.get("graphs") and not config.stage_shapes():  # a hand-designed CNN (wiring_lab.cnns) has no stage graphs
+        specs = []
     else:
         specs = _graphs_of(path, obj)
     n_stages = len(config.stage_shapes())

@@ -167,6 +167,7 @@ def inspect(
 @user_errors
 def train(
     out: Path = typer.Option(..., help="checkpoint path (written after every epoch)"),
+    arch: str = typer.Option("randwire", help="randwire | plain | alexnet | tinycnn | handmade (the last three: hand-designed CNNs, no graphs)"),
     generator: str = GeneratorOpt,
     p: Optional[float] = typer.Option(None),
     k: Optional[int] = typer.Option(None),
@@ -202,6 +203,8 @@ def train(
     regime = regime or data.regime
     dc, dn, dh = default_size(regime)
     params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
+    if arch != "randwire":  # baselines stack layers in a chain (plain) or have no graph at all
+        generator, params = "chain", {}
     mc = model_config_for(
         data,
         regime=regime,
@@ -212,6 +215,7 @@ def train(
         params=params,
         seed=seed,
         node_op=node_op,
+        arch=arch,
     )
     tc = TrainConfig(
         dataset=dataset,
@@ -566,7 +570,7 @@ def export_graphs(
 @user_errors
 def figures(
     name: str = typer.Argument("all", help="generator_sweep | stage_graphs | damage | node_ops | ws_curves | cl_heatmap | "
-                               "error_edf | attack | learning_curves | metric_vs_damage | search_progress | search_edf | all (recipes: figures/README.md)"),
+                               "error_edf | attack | learning_curves | accuracy_vs_macs | metric_vs_damage | search_progress | search_edf | all (recipes: figures/README.md)"),
     run_dir: Path = typer.Option(..., "--from", help="run directory whose tables/ the figures are drawn from"),
     out: Optional[Path] = typer.Option(None, help="where the figures go (default RUN_DIR/figures)"),
     fmt: str = typer.Option("png", "--format", help="png | pdf | svg"),

@@ -186,6 +186,14 @@ def _load(checkpoint: str | Path | Checkpoint, device: torch.device) -> Checkpoi
     return load_checkpoint(checkpoint, device=device)
 
 
+def _require_wired(ckpt: Checkpoint) -> Checkpoint:
+    """``ckpt`` itself; a hand-designed CNN without stage graphs is a UserError."""
+    if not ckpt.graphs:
+        arch = getattr(ckpt.config, "arch", "randwire")
+        raise UserError(f"{ckpt.path}: damage and attack need a wired network with stage graphs; {arch} is a hand-designed CNN without any")
+    return ckpt
+
+
 def _model_name(ckpt: Checkpoint) -> str:
     """The ``model`` column: the checkpoint file's stem."""
     return ckpt.path.stem if ckpt.path is not None else "model"
@@ -488,7 +496,7 @@ def damage_sweep(
     """
     t_start = time.perf_counter()
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    ckpt = _load(checkpoint, dev)
+    ckpt = _require_wired(_load(checkpoint, dev))
     model = ckpt.model
     if not hasattr(model, "stages") or not all(hasattr(s, "dag") for s in model.stages):
         raise UserError(f"{ckpt.path}: the network has no stage graphs to damage")
@@ -659,7 +667,7 @@ def attack_curve(
 ) -> pd.DataFrame:
     """Accuracy as a growing fraction of all nodes is removed (Albert, Jeong, Barabasi 2000)."""
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    ckpt = _load(checkpoint, dev)
+    ckpt = _require_wired(_load(checkpoint, dev))
     model = ckpt.model
     data = _load_data(ckpt, config.dataset, config.data_root, data)
     orders = attack_orders(ckpt, config)

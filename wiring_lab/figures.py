@@ -26,9 +26,11 @@ from wiring_lab.analysis import (
     stage_graph_sets,
     ws_curves,
 )
+from wiring_lab.compare import compare_networks
 from wiring_lab.plots import (
     FORMATS,
     _generators,
+    plot_accuracy_vs_macs,
     plot_attack,
     plot_cl_heatmap,
     plot_damage,
@@ -159,6 +161,17 @@ def _build_learning_curves(run_dir: Path):
     return plot_learning_curves(_table(run_dir, "history"), _optional(run_dir, "models"))
 
 
+def _build_accuracy_vs_macs(run_dir: Path):
+    """Accuracy vs multiply-adds from models.csv (the comparison computed from it)."""
+    models = _table(run_dir, "models")
+    if "macs" not in models or models["macs"].isna().all():
+        raise NotEnoughData("models.csv has no multiply-adds (macs); re-collect it with: wiring-lab ablate STUDY --out RUN_DIR")
+    comparison = compare_networks(models)
+    if comparison["n"].max() < 2:
+        raise NotEnoughData(f"needs at least two seeds of a setting for an interval; make them with: {ABLATE.format('mnist_baselines')}")
+    return plot_accuracy_vs_macs(models, comparison)
+
+
 def _build_metric_vs_damage(run_dir: Path):
     """Node metrics vs node-removal damage, Spearman ρ per metric."""
     joined = node_damage_table(_table(run_dir, "damage"), _table(run_dir, "node_metrics"))
@@ -219,6 +232,11 @@ RECIPES: dict[str, FigureRecipe] = {
         FigureRecipe("learning_curves", "Learning curves", "training histories (per-epoch rows of the checkpoints)",
                      "left: train (dashed) and test (solid) loss; right: test top-1 (%); x: epoch; colour: generator",
                      ("history",), _build_learning_curves, optional=("models",)),
+        FigureRecipe("accuracy_vs_macs", "Accuracy vs multiply-adds", "architecture comparison (RandWire vs hand-designed CNNs)",
+                     "x: multiply-adds per image (log); y: test top-1 (%); dots: single networks (seeds); diamond and bar: "
+                     "mean and 95% Student-t interval over seeds, per setting; legend: n and the lr used", ("models",),
+                     _build_accuracy_vs_macs, notes="The same numbers as tables/comparison.csv (wiring_lab.compare).",
+                     needs="at least two seeds of one setting"),
         FigureRecipe("metric_vs_damage", "Node metric vs damage", "correlation of node metrics with Fig. 5's damage",
                      "one panel per node metric (x); y: Δ top-1 of removing that node (pp); colour: generator; Spearman ρ with "
                      "a 95% cluster-bootstrap interval (1,000 resamples of whole networks; none, with the reason, under 8 networks) and n in each panel", ("damage", "node_metrics"),
@@ -251,6 +269,7 @@ PLOT_FUNCTIONS = {
     "attack": "plot_attack",
     "learning_curves": "plot_learning_curves",
     "metric_vs_damage": "plot_metric_vs_damage",
+    "accuracy_vs_macs": "plot_accuracy_vs_macs",
     "search_progress": "wiring_lab.plots.plot_search_progress",
     "search_edf": "wiring_lab.plots.plot_search_edf",
 }

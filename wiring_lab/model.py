@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
+from wiring_lab.cnns import CNN_ARCHS, build_cnn
 from wiring_lab.graphs import (
     DEFAULT_NODES,
     STORED_GENERATORS,
@@ -115,6 +116,7 @@ def _check_stem_layer(layer: Any) -> dict[str, Any]:
 ARCHS: dict[str, str] = {
     "randwire": "RandWire: random stages of sigmoid-weighted nodes (the paper's network)",
     "plain": "plain CNN: the same stem and head, each stage N conv layers op -> BN -> ReLU in a row",
+    **CNN_ARCHS,  # hand-designed CNNs without stage graphs (wiring_lab.cnns)
 }
 
 
@@ -170,7 +172,7 @@ class ModelConfig:
     num_classes: int = 1000
     in_channels: int = 3  # image channels (1 for digits / MNIST)
     head_channels: int = 1280  # width of the 1x1 conv before global pooling
-    arch: str = "randwire"  # randwire | plain (hand-designed baseline: N conv layers per stage, chain wiring)
+    arch: str = "randwire"  # randwire | plain (N conv layers per stage, chain wiring) | alexnet | tinycnn | handmade (no graphs)
     layout: ForeignLayout = field(default_factory=ForeignLayout)  # imported networks only; default: the paper's
 
     def __post_init__(self) -> None:
@@ -210,6 +212,8 @@ class ModelConfig:
 
     def stage_shapes(self) -> list[tuple[int, int]]:
         """(nodes, out channels) of each random stage."""
+        if self.arch in CNN_ARCHS:
+            return []  # a hand-designed CNN has no random stages
         if self.layout.stages:
             return [tuple(s) for s in self.layout.stages]  # type: ignore[misc]
         n, c = self.nodes, self.channels
@@ -589,6 +593,10 @@ class PlainCNN(_Network):
 
 def build_model(config: ModelConfig, graphs: Sequence[GraphSpec] | None = None) -> RandWire | PlainCNN:
     """Build the network of ``config`` (by its ``arch``); its stage graphs are generated unless given."""
+    if config.arch in CNN_ARCHS:
+        if graphs:
+            raise ValueError(f"arch {config.arch!r} is a hand-designed CNN and takes no stage graphs (got {len(graphs)})")
+        return build_cnn(config)  # type: ignore[return-value]
     specs = stage_graphs(config) if graphs is None else list(graphs)
     return PlainCNN(config, specs) if config.arch == "plain" else RandWire(config, specs)
 

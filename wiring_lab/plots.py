@@ -648,3 +648,32 @@ def plot_search_edf(populations):
     ax.legend(title="population: n | min | mean", loc="lower right", fontsize="small")
     sns.despine(ax=ax)
     return fig
+
+
+# --- architecture comparison: accuracy vs multiply-adds -----------------------------------------
+def plot_accuracy_vs_macs(models, comparison):
+    """Test top-1 (%) vs multiply-adds: one dot per network, per setting its mean with the 95% interval bar."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    set_style()
+    _require(models, ["setting", "top1", "macs"], "accuracy vs MACs")
+    _require(comparison, ["setting", "n", "top1_mean", "top1_lo", "top1_hi", "macs"], "accuracy vs MACs")
+    settings = list(comparison["setting"])
+    colors = dict(zip(settings, sns.color_palette("colorblind", max(len(settings), 1))))
+    fig, ax = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
+    for row in comparison.to_dict("records"):
+        s = row["setting"]
+        dots = models[models["setting"] == s].dropna(subset=["top1", "macs"])
+        ax.scatter(dots["macs"], dots["top1"], s=14, color=colors[s], alpha=0.55, lw=0)
+        has_ci = row["top1_lo"] == row["top1_lo"]  # NaN for a single seed: no bar
+        err = [[row["top1_mean"] - row["top1_lo"]], [row["top1_hi"] - row["top1_mean"]]] if has_ci else None
+        lr = f", lr {row['lr']}" if row.get("lr") else ""
+        ax.errorbar(row["macs"], row["top1_mean"], yerr=err, fmt="D", ms=5, color=colors[s], capsize=3, lw=1.2,
+                    label=f"{s} (n={row['n']}{lr})")
+    ax.set_xscale("log")
+    ax.set_xlabel("multiply-adds per image (log scale)")
+    ax.set_ylabel("test top-1 (%)")
+    ax.legend(title="dots: networks\ndiamond, bar: mean, 95% t-interval\nover seeds", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    _despine(ax)
+    return fig

@@ -14,6 +14,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "models": ("tables/models.csv", "wiring-lab demo / wiring-lab ablate (one row per trained network)"),
     "history": ("tables/history.csv", "wiring-lab demo / wiring-lab ablate (per-epoch rows of every network)"),
     "graphs": ("tables/graphs.csv", "wiring-lab demo / wiring-lab ablate (each network's stage graphs, one row per stage)"),
+    "comparison": ("tables/comparison.csv", "wiring-lab ablate (one row per network setting: top-1 with a 95% interval over seeds, params, MACs, lr)"),
     "damage": ("tables/damage.csv", "wiring-lab damage CKPT --remove node|edge --out RUN_DIR/tables/damage.csv"),
     "attack": ("tables/attack.csv", "wiring-lab attack CKPT --out RUN_DIR/tables/attack.csv"),
     "population_metrics": (

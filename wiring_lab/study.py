@@ -28,7 +28,7 @@ from wiring_lab.data import list_datasets
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
 from wiring_lab.figures import list_figures
 from wiring_lab.graphs import list_generators
-from wiring_lab.model import ARCHS, ModelConfig, list_node_ops, stage_graphs
+from wiring_lab.model import ARCHS, CNN_ARCHS, ModelConfig, list_node_ops, stage_graphs
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
 from wiring_lab.train import TrainConfig, default_size
@@ -52,7 +52,7 @@ class NetworkGrid:
     """One entry of ``networks``: a generator (or baseline arch) and lists of values to cross."""
 
     generator: str  # er | ba | ws | chain | complete
-    arch: str = "randwire"  # randwire | plain (plain CNN baseline; its generator is chain)
+    arch: str = "randwire"  # randwire | plain (its generator is chain) | alexnet | tinycnn | handmade (no graphs)
     params: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # p / k / m -> values, crossed
     node_ops: tuple[str, ...] = ("sepconv3x3",)
     nodes: int | None = None  # overrides the scale's N for this entry
@@ -74,6 +74,8 @@ class Scale:
     nodes: int | None = None  # N; default by regime
     head_channels: int | None = None
     seeds: tuple[int, ...] = (0,)  # network (graph) and training seeds
+    lr_fallback: tuple[float, ...] | None = None  # a diverged run is retried at the next smaller of these lrs
+    reuse: tuple[str, ...] = ()  # run directories whose identical trainings are copied instead of re-run
     limit: int | None = None  # train and test on the first N images of each split (quick checks)
     gpus: float = 0.0  # GPUs per task, requested on Ray when the cluster has GPUs
     threads: int = 1  # torch CPU threads per task: fixed, so results do not depend on where a task runs
@@ -218,7 +220,9 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
         graphs = r.get("graphs", "str")
         if graphs is not None:  # a graph set: the generator is read from the graph files
             graphs = str(Path(path).parent / graphs)
-        generator = r.get("generator", "str", "chain" if arch == "plain" else "graphs" if graphs else None, required=arch != "plain" and not graphs)
+        # baselines have no random graph: plain stacks its layers in a chain, the CNNs have none
+        default = "chain" if arch != "randwire" else "graphs" if graphs else None
+        generator = r.get("generator", "str", default, required=arch == "randwire" and not graphs)
         if generator not in list_generators() and not graphs:
             raise r.bad("generator", f"unknown generator; choose one of {', '.join(list_generators())}")
         params = {}
@@ -273,6 +277,12 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         v = r.get(key, kind)
         if v is not None:
             kw[key] = v
+    lr_fallback = r.values("lr_fallback", "num+")
+    if lr_fallback is not None:
+        kw["lr_fallback"] = tuple(float(x) for x in lr_fallback)
+    reuse = r.values("reuse", "str")
+    if reuse is not None:
+        kw["reuse"] = reuse
     if kw.get("device", "auto") not in ("auto", "cpu") and not str(kw.get("device")).startswith("cuda"):
         raise r.bad("device", "must be auto, cpu or cuda")
     shape = DATASET_SHAPES[dataset]
@@ -546,15 +556,20 @@ def expand_study(
         kwargs = {"name": net.name, "model_config": net.model_config, "train_config": net.train_config, **common}
         if net.graphs:
             kwargs["graphs"] = list(net.graphs)
+        if scale.lr_fallback is not None:  # part of the recipe (and the digest) only where a study sets it
+            kwargs["lr_fallback"] = list(scale.lr_fallback)
         # the digest in the file name ties a result to its exact settings: edit the study, and
         # the unit runs again (into a fresh --out) instead of a stale result being reused
         digest = _digest({k: v for k, v in kwargs.items() if k not in ("run_dir", "device")})
+        result_name = f"{net.name}-{digest}.json"
+        if scale.reuse:  # the same training finished in another run directory: its checkpoint is copied
+            kwargs["reuse"] = [[str(checkpoint_path(d, net.name)), str(Path(d) / "results" / "train" / result_name)] for d in scale.reuse]
         train_key = f"train:{net.name}"
         train_tasks.append(
-            Task(train_key, "wiring_lab.tasks:train_task", kwargs, str(run_dir / "results" / "train" / f"{net.name}-{digest}.json"), scale.gpus)
+            Task(train_key, "wiring_lab.tasks:train_task", kwargs, str(run_dir / "results" / "train" / result_name), scale.gpus)
         )
         for key, settings in analyses.items():
-            if settings is None:
+            if settings is None or net.model_config.get("arch") in CNN_ARCHS:  # no graphs to damage or measure
                 continue
             akw = {"name": net.name, "settings": settings, "train_digest": digest, **data_kw, **common}
             adigest = _digest({k: v for k, v in akw.items() if k not in ("run_dir", "device")})
@@ -611,6 +626,11 @@ def collect_tables(plan: StudyPlan) -> dict[str, Path]:
             if c in df.columns:
                 df[c] = _as_int(df[c])
         written[table] = write_table(df, table_path(plan.run_dir, table))
+    if "models" in rows:  # one row per setting: accuracy with its interval over seeds, size, lr
+        from wiring_lab.compare import compare_networks
+
+        models = pd.read_csv(written["models"]) if written["models"].suffix == ".csv" else pd.DataFrame(rows["models"])
+        written["comparison"] = write_table(compare_networks(models), table_path(plan.run_dir, "comparison"))
     return written
 
 

@@ -72,12 +72,19 @@ def format_summary(s: dict[str, Any]) -> str:
     size, seed = s.get("input_size", 0), s.get("seed", c["seed"])
     size_text = f"{size}x{size}" if size else f"input size unknown, MACs at {REGIMES[c['regime']][0]}x{REGIMES[c['regime']][0]}"
     origin = f", imported from {s['imported_from'].get('format')}" if isinstance(s.get("imported_from"), dict) else ""
+    arch = c.get("arch", "randwire")
+    network = (
+        f"{arch} (hand-designed CNN, no stage graphs), regime {c['regime']} ({size_text})"
+        if arch not in ("randwire", "plain")
+        else f"{c['generator'].upper()}({params}), regime {c['regime']} ({size_text}), "
+        f"C={c['channels']}, N={c['nodes']}, node op {c['node_op']}, seed {'unknown' if seed is None else seed}{origin}"
+    )
     lines = [
-        f"network   {c['generator'].upper()}({params}), regime {c['regime']} ({size_text}), "
-        f"C={c['channels']}, N={c['nodes']}, node op {c['node_op']}, seed {'unknown' if seed is None else seed}{origin}",
+        f"network   {network}",
         f"size      {s['params']:,} params ({_num(s['params'])}), {s['macs']:,} multiply-adds ({_num(s['macs'])})",
-        "stages    stage  nodes  edges  in-fed  out-fed  channels  seed",
     ]
+    if s["stages"]:
+        lines.append("stages    stage  nodes  edges  in-fed  out-fed  channels  seed")
     for r in s["stages"]:
         lines.append(
             f"          {r['stage']:>5}  {r['n']:>5}  {r['edges']:>5}  {r['input_fed']:>6}  {r['output_fed']:>7}"
@@ -112,7 +119,7 @@ def model_record(name: str, model: RandWire, metadata: dict[str, Any], checkpoin
     return {
         "model": name,
         "generator": cfg.generator if arch == "randwire" else arch,  # a baseline CNN is its own "generator"
-        "setting": setting_label(cfg.generator, cfg.params) if arch == "randwire" else f"{arch}({cfg.nodes})",
+        "setting": setting_label(cfg.generator, cfg.params) if arch == "randwire" else arch if not model.graphs else f"{arch}({cfg.nodes})",
         "p": cfg.params.get("p"),
         "k": cfg.params.get("k"),
         "m": cfg.params.get("m"),
@@ -126,6 +133,7 @@ def model_record(name: str, model: RandWire, metadata: dict[str, Any], checkpoin
         "top1": final.get("test_top1"),
         "top5": final.get("test_top5"),
         "loss": final.get("test_loss"),
+        "lr": (metadata.get("train_config") or {}).get("lr"),  # peak lr of the recipe (the one used, after any fallback)
         "n_params": info.get("params", count_params(model)),
         "macs": info.get("macs"),
         "checkpoint": checkpoint,

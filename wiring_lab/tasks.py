@@ -9,13 +9,15 @@ stores them in the task's result file and :func:`wiring_lab.study.collect_tables
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 import pandas as pd
 from torch.utils.data import Subset, TensorDataset
 
-from wiring_lab._io import torch_threads
+from wiring_lab._io import atomic_path, torch_threads
 from wiring_lab.checkpoint import read_graphs
 from wiring_lab.damage import AttackConfig, DamageConfig, attack_curve, damage_sweep
 from wiring_lab.data import load_dataset
@@ -25,7 +27,7 @@ from wiring_lab.model import ModelConfig
 from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex: a worker rebuilds ws-flex networks (graph sets)
 from wiring_lab.rundir import checkpoint_path
 from wiring_lab.summary import graph_records, history_records, model_record
-from wiring_lab.train import TrainConfig, train_network
+from wiring_lab.train import TrainConfig, train_network, train_with_lr_fallback
 
 _DATA_CACHE: dict[tuple, Any] = {}
 
@@ -59,22 +61,55 @@ def train_task(
     limit: int | None = None,
     image_size: int | None = None,
     graphs: list[dict[str, Any]] | None = None,
+    lr_fallback: Sequence[float] | None = None,
+    reuse: Sequence[Sequence[str]] = (),
 ) -> dict[str, Any]:
     """Train (or resume) one network into ``RUN_DIR/checkpoints/NAME.pt``; its models/history rows.
 
     ``graphs``: the stage graphs (a graph-set network), else generated from ``model_config``.
+    With ``lr_fallback``, a run that diverges is retried at the next smaller lr
+    (:func:`~wiring_lab.train.train_with_lr_fallback`); the row records the lr used and those
+    that diverged. ``reuse`` lists (checkpoint, result file) pairs of the identical training in
+    other run directories: the first finished one is copied here instead of training again.
     """
     mc, tc = ModelConfig(**model_config), TrainConfig(**train_config)
     data = task_data(tc.dataset, tc.data_root, image_size, limit)
     out = checkpoint_path(run_dir, name)
+    reused = _reuse_checkpoint(out, reuse)
+    diverged = ""
     with torch_threads(threads):
         specs = [GraphSpec.from_dict(g) for g in graphs] if graphs else None
-        ckpt = train_network(mc, tc, out, device=device, resume=True, data=data, progress=False, graphs=specs)
+        if lr_fallback is None:
+            ckpt = train_network(mc, tc, out, device=device, resume=True, data=data, progress=False, graphs=specs)
+        else:
+            ckpt, tried = train_with_lr_fallback(
+                mc, tc, out, lr_fallback, device=device, data=data, progress=False, graphs=specs
+            )
+            diverged = ",".join(f"{t['lr']:g}" for t in tried if t["status"] == "diverged")
     rel = str(out.relative_to(run_dir)) if out.is_relative_to(run_dir) else str(out)
     models = [model_record(name, ckpt.model, ckpt.metadata, checkpoint=rel)]
+    if lr_fallback is not None:
+        models[0]["lr_diverged"] = diverged  # the larger lrs tried first, comma-separated ("" if none)
+    if reused:
+        models[0]["reused_from"] = reused
     history = history_records(name, ckpt.metadata)
     graphs = graph_records(name, ckpt.graphs)
     return {"models": models, "history": history, "graphs": graphs, "columns": _columns(models=models, history=history, graphs=graphs), "limit": limit}
+
+
+def _reuse_checkpoint(out: Path, reuse: Sequence[Sequence[str]]) -> str:
+    """Copy the first finished identical training of ``reuse`` to ``out`` (if ``out`` is absent); its run directory."""
+    if out.exists():
+        return ""
+    for ckpt, result in reuse:
+        src = Path(ckpt)
+        if src.is_file() and Path(result).is_file():  # the result file names the exact settings (digest)
+            for s, d in ((src, out), (src.with_name(src.name + ".lr.json"), out.with_name(out.name + ".lr.json"))):
+                if s.is_file():
+                    with atomic_path(d) as tmp:
+                        shutil.copyfile(s, tmp)
+            return str(src.parent.parent)
+    return ""
 
 
 def _rows(df) -> list[dict[str, Any]]:

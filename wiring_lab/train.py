@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -25,7 +25,7 @@ from torch.utils.data import Dataset, Subset, TensorDataset
 from tqdm.auto import tqdm
 
 from wiring_lab._io import UserError, resolve_device
-from wiring_lab.checkpoint import Checkpoint, load_native, save_checkpoint
+from wiring_lab.checkpoint import Checkpoint, load_native, read_checkpoint, save_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import evaluate
 from wiring_lab.graphs import GraphSpec
@@ -295,3 +295,129 @@ def train_network(
     model.set_edge_drop(0.0)
     # the model just saved is returned as is: reading the file back would only repeat the I/O
     return Checkpoint(model.eval(), model.graphs, model.config, metadata, {"optimizer": opt.state_dict(), "epoch": train_config.epochs}, out)
+
+
+# --- learning-rate fallback --------------------------------------------------------------------
+CHANCE_FACTOR = 1.5  # "at chance": test top-1 at most 1.5x the rate 100/K
+CHANCE_MIN_STEPS = 100  # the chance check waits for the first epoch that ends after this many SGD steps
+
+
+def chance_check_epoch(steps_per_epoch: int, epochs: int) -> int:
+    """The epoch after which :func:`divergence` checks for chance: the first, or later when epochs are short.
+
+    One epoch of a tiny data set (23 steps on digits) is too short for a healthy network to leave
+    chance, so the check waits for the first epoch ending after ``CHANCE_MIN_STEPS`` steps (or the last).
+    """
+    return max(1, min(epochs, math.ceil(CHANCE_MIN_STEPS / max(1, steps_per_epoch))))
+
+
+def divergence(history: Sequence[dict[str, Any]], num_classes: int, check_epoch: int = 1) -> str | None:
+    """Why a training history counts as diverged, or None.
+
+    Diverged: a train or test loss that is not finite in any epoch, or a test top-1 after epoch
+    ``check_epoch`` no better than ``CHANCE_FACTOR`` times chance (100 / classes), the mark of a
+    network whose ReLUs died at too high a learning rate.
+    """
+    for row in history:
+        for key in ("train_loss", "test_loss"):
+            v = row.get(key)
+            if v is None or not math.isfinite(v):
+                return f"{key} not finite at epoch {row.get('epoch')}"
+    chance = 100.0 / num_classes
+    for row in history:
+        top1 = row.get("test_top1")
+        if row.get("epoch") == check_epoch and top1 is not None and top1 <= CHANCE_FACTOR * chance:
+            return f"test top-1 {top1:.1f}% after epoch {check_epoch}, at chance ({chance:.0f}%)"
+    return None
+
+
+class _Diverged(Exception):
+    """Raised from the epoch callback to stop a diverged run early."""
+
+
+def lr_attempts(lr: float, fallback: Sequence[float]) -> list[float]:
+    """The learning rates tried in order: ``lr``, then each smaller one of ``fallback``."""
+    return [lr] + [float(x) for x in fallback if x < lr]
+
+
+def _fallback_log(out: Path) -> Path:
+    return out.with_name(out.name + ".lr.json")
+
+
+def train_with_lr_fallback(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    out: str | Path,
+    fallback: Sequence[float],
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    **kwargs: Any,
+) -> tuple[Checkpoint, list[dict[str, Any]]]:
+    """Train at ``train_config.lr``; a run that diverges (see :func:`divergence`) is retried at the next lr.
+
+    The chance check is made after epoch :func:`chance_check_epoch` (the first, unless an epoch
+    has fewer than ``CHANCE_MIN_STEPS`` steps).
+
+    The rates tried are :func:`lr_attempts` (``train_config.lr`` first). A diverged run stops
+    after the epoch that shows it; its record (lr, reason, history) goes to ``<out>.lr.json`` and
+    its checkpoint is deleted, so a re-run (``resume``) skips the rates already found to diverge.
+    Returns the checkpoint of the first rate that trains (its ``train_config.lr`` is the rate
+    used) and one record per rate tried. Every rate diverging is a :class:`UserError`.
+    """
+    from wiring_lab._io import write_json
+
+    out = Path(out)
+    data = kwargs.pop("data", None) or load_dataset(train_config.dataset, train_config.data_root)
+    check_epoch = chance_check_epoch(math.ceil(len(data.train) / train_config.batch_size), train_config.epochs)
+    log = _fallback_log(out)
+    tried: list[dict[str, Any]] = []
+    if log.is_file():
+        import json
+
+        try:
+            tried = list(json.loads(log.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            tried = []
+    failed = {float(t["lr"]) for t in tried if isinstance(t, dict) and t.get("status") == "diverged"}
+    classes = model_config.num_classes
+
+    def saved() -> tuple[float | None, list[dict[str, Any]]]:
+        """The lr and history of the checkpoint at ``out`` (read raw: a diverged one may hold NaNs)."""
+        if not out.exists():
+            return None, []
+        meta = read_checkpoint(out).get("metadata") or {}
+        return (meta.get("train_config") or {}).get("lr"), list(meta.get("history") or [])
+
+    def give_up(lr: float, reason: str, history: list[dict[str, Any]]) -> None:
+        tried.append({"lr": lr, "status": "diverged", "reason": reason, "history": history})
+        write_json(log, tried)  # the record first: a re-run that finds it skips this lr
+        out.unlink(missing_ok=True)
+
+    for lr in lr_attempts(train_config.lr, fallback):
+        saved_lr, saved_history = saved()
+        if lr in failed:
+            if saved_lr == lr:
+                out.unlink()  # stopped between writing the record and deleting the checkpoint
+            continue
+        if saved_lr == lr and divergence(saved_history, classes, check_epoch) is not None:  # stopped right after saving
+            give_up(lr, str(divergence(saved_history, classes, check_epoch)), saved_history)
+            continue
+        config = replace(train_config, lr=lr)
+        history: list[dict[str, Any]] = list(saved_history) if saved_lr == lr else []
+
+        def check(row: dict[str, Any]) -> None:
+            history.append(row)
+            reason = divergence(history, classes, check_epoch)
+            if reason is not None:
+                raise _Diverged(reason)
+            if on_epoch is not None:
+                on_epoch(row)
+
+        try:
+            ckpt = train_network(model_config, config, out, on_epoch=check, resume=True, data=data, **kwargs)
+        except _Diverged as d:
+            give_up(lr, str(d), history)
+            continue
+        tried.append({"lr": lr, "status": "trained", "reason": ""})
+        return ckpt, tried
+    rates = "; ".join(f"{t['lr']:g}: {t['reason']}" for t in tried if t.get("status") == "diverged")
+    raise UserError(f"{out}: training diverged at every learning rate tried ({rates})")
