@@ -14,6 +14,8 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
+from wiring_lab._io import all_or_none
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -22,9 +24,13 @@ app = typer.Typer(
 )
 
 
+# An error line quotes untrusted values; it never grows past this many characters.
+MAX_MESSAGE = 400
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print one ``error:`` line on stderr and exit."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {message[:MAX_MESSAGE]}{'...' if len(message) > MAX_MESSAGE else ''}", err=True)
     raise typer.Exit(code)
 
 
@@ -34,16 +40,46 @@ def user_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            from wiring_lab._validate import check_cli_numbers
+
+            check_cli_numbers(fn.__name__, kwargs)  # every number finite and in range before any work
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
         except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
             msg = str(e).splitlines()[0] if str(e) else e.__class__.__name__
             fail(msg)
+        except OSError as e:  # a file-system failure outside the write helpers: still one line
+            fail(f"{e.filename or 'file system'}: {e.strerror or e.__class__.__name__}")
+        except (MemoryError, RecursionError) as e:  # a limit the budget checks did not foresee
+            fail(f"ran out of {'memory' if isinstance(e, MemoryError) else 'stack'}; lower the sizes asked for or --max-memory")
         except KeyboardInterrupt:
             fail("interrupted; finished work is saved, re-run the same command to continue", code=130)
 
     return wrapper
+
+
+@app.callback()
+def _budget(
+    max_memory: Optional[str] = typer.Option(None, help="memory budget, e.g. 8G (default: half of this machine's memory)"),
+    max_work: Optional[int] = typer.Option(None, help="work limit in graph nodes processed (default 10**9)"),
+) -> None:
+    """Study trained randomly wired neural networks (RandWire): graphs, training, damage, metrics, figures."""
+    import os
+
+    from wiring_lab._limits import MEMORY_ENV, WORK_ENV, parse_size
+
+    if max_memory is not None:
+        try:
+            parse_size(max_memory)
+        except ValueError as e:
+            fail(str(e))
+    if max_work is not None and max_work < 1:
+        fail(f"--max-work must be positive (got {max_work})")
+    if max_memory is not None:
+        os.environ[MEMORY_ENV] = max_memory  # environment: study workers inherit the budget
+    if max_work is not None:
+        os.environ[WORK_ENV] = str(max_work)
 
 
 def _echo_json(obj: Any) -> None:
@@ -79,6 +115,7 @@ def _checkpoint_source(checkpoint: Path, format: str, graphs: Optional[List[Path
 
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def generate(
     generator: str = GeneratorOpt,
     nodes: int = typer.Option(32, "--nodes", "-n", help="N, nodes (input/output nodes not counted)"),
@@ -92,6 +129,11 @@ def generate(
     """Sample one random graph (paper definitions) and write it as JSON."""
     from wiring_lab.graphs import generate_graph, save_graph, stage_dag
 
+    if draw is not None:  # refuse a bad drawing name before anything is written
+        from wiring_lab.plots import FORMATS
+
+        if draw.suffix.lower().lstrip(".") not in FORMATS:
+            raise ValueError(f"{draw}: figure files must end in .png, .pdf or .svg")
     spec = generate_graph(generator, nodes, seed=seed, p=p, k=k, m=m)
     if out is None:
         typer.echo(spec.to_json(), nl=False)
@@ -242,9 +284,12 @@ def _grid_values(text: Optional[str], cast: Callable, name: str) -> Optional[lis
     if text is None:
         return None
     try:
-        return [cast(v) for v in text.split(",") if v.strip()]
+        values = [cast(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"--{name} must be a comma-separated list of numbers (got {text!r})") from None
+        raise ValueError(f"--{name} must be a comma-separated list of numbers (got {text[:60]!r})") from None
+    from wiring_lab._validate import CLI_BOUNDS, check_float_list
+
+    return check_float_list(f"--{name}", values, *CLI_BOUNDS[name][:2])
 
 
 def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
@@ -259,6 +304,7 @@ def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
 
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def metrics(
     file: Optional[Path] = typer.Argument(None, help="checkpoint or graph file (JSON, networkx YAML, text); omit to sample a population"),
     format: str = FormatOpt,
@@ -279,7 +325,9 @@ def metrics(
     import pandas as pd
 
     from wiring_lab import metrics as M
+    from wiring_lab._io import check_outputs
 
+    check_outputs(out)
     if file is not None:
         if generator is not None:
             raise ValueError("give either FILE or --generator, not both")
@@ -312,6 +360,7 @@ def metrics(
 # --- correlate -------------------------------------------------------------------------------
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def correlate(
     table: Path = typer.Argument(..., help="damage.csv (damage rows) or models.csv (per-model accuracy rows)"),
     target: Optional[str] = typer.Option(None, help="column to explain (default delta_top1 for damage, top1 for models)"),
@@ -326,8 +375,9 @@ def correlate(
 ) -> None:
     """Correlate damage or accuracy with graph metrics (Pearson, Spearman, Kendall, CV regression)."""
     from wiring_lab import correlate as C
-    from wiring_lab._io import read_table
+    from wiring_lab._io import check_outputs, read_table
 
+    check_outputs(out, out.with_name(f"{out.stem}_regression{out.suffix}") if out else None)
     split = lambda text: tuple(v.strip() for v in text.split(",") if v.strip()) if text else None  # noqa: E731
     config = C.CorrelateConfig(target=target, metrics=split(metrics), by=split(by) or (), n_boot=n_boot, folds=folds, seed=seed, backend=backend)
     result = C.correlate(read_table(table), config, table_path=table, checkpoints=checkpoints)
@@ -378,8 +428,10 @@ def damage(
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Remove every node (or edge) of a trained network, one at a time, and measure the accuracy lost."""
+    from wiring_lab._io import check_outputs
     from wiring_lab.damage import DamageConfig, damage_sweep, largest_drops
 
+    check_outputs(out)
     config = DamageConfig(
         remove=remove,
         stages=_int_list(stage, "stage"),
@@ -407,6 +459,7 @@ def damage(
 
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def attack(
     checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
     format: str = FormatOpt,
@@ -426,12 +479,17 @@ def attack(
 ) -> None:
     """Attack tolerance: accuracy as a growing fraction of nodes is removed (random or targeted order)."""
     from wiring_lab._io import write_json, write_table
+    from wiring_lab._io import check_outputs
     from wiring_lab.damage import AttackConfig, attack_curve, attack_summary
 
+    check_outputs(out)
     try:
         fr = tuple(float(t) for t in fractions.split(",") if t.strip())
     except ValueError:
-        raise ValueError(f"--fractions takes comma-separated numbers (got {fractions!r})") from None
+        raise ValueError(f"--fractions takes comma-separated numbers (got {fractions[:60]!r})") from None
+    from wiring_lab._validate import check_float_list
+
+    check_float_list("--fractions", list(fr), 0.0, 1.0)
     config = AttackConfig(
         order=order,
         fractions=fr,
@@ -472,6 +530,7 @@ def convert(
 
 @app.command("export-graphs")
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def export_graphs(
     checkpoint: Path = typer.Argument(..., help="checkpoint (native, or foreign with --format)"),
     out: Path = typer.Option(..., help="directory for stage<i>.<ext>"),
@@ -491,6 +550,7 @@ def export_graphs(
 # --- figures ---------------------------------------------------------------------------------
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def figures(
     name: str = typer.Argument("all", help="generator_sweep | stage_graphs | damage | node_ops | ws_curves | cl_heatmap | "
                                "error_edf | attack | learning_curves | metric_vs_damage | search_progress | search_edf | all (recipes: figures/README.md)"),

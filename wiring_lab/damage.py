@@ -34,7 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 from wiring_lab import _damage_engine as engine
-from wiring_lab._io import UserError, library_versions, resolve_device, to_jsonable, write_json, write_table
+from wiring_lab._io import UserError, all_or_none, library_versions, resolve_device, to_jsonable, write_json, write_table
 from wiring_lab.checkpoint import Checkpoint, load_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import per_image
@@ -507,21 +507,22 @@ def damage_sweep(
     ordered = [by_key[v.key] for v in variants]
     df = _frame(intact_rows + ordered, DAMAGE_COLUMNS)
     if out is not None:
-        write_table(df, out)
-        write_json(
-            out.with_name(out.name + ".json"),
-            {
-                **header,
-                "dataset": data.name,
-                "device": str(dev),
-                "engine": "naive" if config.naive else "cached",
-                "variants": len(variants),
-                "resumed_rows": len(done),
-                "intact": intact_rows,
-                "seconds": {"total": time.perf_counter() - t_start, "variants": eval_seconds},
-                "versions": library_versions(),
-            },
-        )
+        with all_or_none():  # the table and its sidecar appear together or not at all
+            write_table(df, out)
+            write_json(
+                out.with_name(out.name + ".json"),
+                {
+                    **header,
+                    "dataset": data.name,
+                    "device": str(dev),
+                    "engine": "naive" if config.naive else "cached",
+                    "variants": len(variants),
+                    "resumed_rows": len(done),
+                    "intact": intact_rows,
+                    "seconds": {"total": time.perf_counter() - t_start, "variants": eval_seconds},
+                    "versions": library_versions(),
+                },
+            )
         _partial_path(out).unlink(missing_ok=True)
     return df
 

@@ -47,8 +47,14 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer (got {v!r})")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number (got {self.lr!r})")
+        for name in ("lr", "momentum", "weight_decay", "label_smoothing", "edge_drop"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"{name} must be a finite number (got {v!r:.40})")
+        if not (0 < self.lr <= 10):
+            raise ValueError(f"lr must be a positive number of at most 10 (got {self.lr!r})")
+        if self.weight_decay > 1:
+            raise ValueError(f"weight_decay must be in [0, 1] (got {self.weight_decay!r})")
         if not 0.0 <= self.edge_drop < 1.0:
             raise ValueError(f"edge_drop must be in [0, 1) (got {self.edge_drop!r})")
         if not 0.0 <= self.label_smoothing < 1.0:

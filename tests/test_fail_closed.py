@@ -1,0 +1,193 @@
+"""Fail closed: writes that never clobber, numbers checked where they enter, budgets before allocation.
+
+Every case runs the real command (typer's ``CliRunner``) and asserts one ``error:`` line naming
+the file or option, exit code 2 and, where a file is involved, that nothing was written. Device
+nodes are stood in for by FIFOs made inside ``tmp_path``; nothing here touches ``/dev``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wiring_lab.cli import app
+
+RUNNER = CliRunner()
+
+
+def _tree(root: Path) -> dict[str, object]:
+    """Every entry under ``root``: bytes of regular files, the kind of anything else."""
+    out: dict[str, object] = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        if p.is_symlink():
+            out[rel] = ("link", os.readlink(p))
+        elif p.is_file():
+            out[rel] = p.read_bytes()
+        else:
+            out[rel] = "dir" if p.is_dir() else "special"
+    return out
+
+
+def one_line_error(args: list[str], *fragments: str, root: Path | None = None) -> str:
+    """Run the CLI: exit 2, one ``error:`` line holding every fragment, nothing under ``root`` changed."""
+    before = _tree(root) if root is not None else None
+    result = RUNNER.invoke(app, args)
+    out = result.output.strip()
+    assert result.exit_code == 2, (result.exit_code, out, result.exception)
+    lines = out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out
+    assert "Traceback" not in out
+    for frag in fragments:
+        assert frag in lines[0], (frag, lines[0])
+    if root is not None:
+        assert _tree(root) == before, "a failing command wrote or changed files"
+    return lines[0]
+
+
+# --- 8, 11: writes --------------------------------------------------------------------------------
+def test_out_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
+    target = tmp_path / "data" / "g.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    result = RUNNER.invoke(app, ["generate", "-n", "6", "--seed", "3", "--out", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert json.loads(target.read_text())["n"] == 6
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["data", "g.json", "link.json"]  # no temporaries left
+
+
+def test_chained_relative_symlinks_are_followed(tmp_path):
+    (tmp_path / "real.csv").write_text("x\n1\n")
+    (tmp_path / "mid.csv").symlink_to("real.csv")
+    (tmp_path / "top.csv").symlink_to("mid.csv")
+    result = RUNNER.invoke(app, ["metrics", "-g", "chain", "-n", "4", "--samples", "2", "--out", str(tmp_path / "top.csv")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "top.csv").is_symlink() and (tmp_path / "mid.csv").is_symlink()
+    assert (tmp_path / "real.csv").read_text().startswith("generator")
+
+
+@pytest.mark.parametrize("via_link", [False, True])
+def test_fifo_standing_in_for_a_device_node_is_never_replaced(tmp_path, via_link):
+    fifo = tmp_path / "node"
+    os.mkfifo(fifo)
+    out = fifo
+    if via_link:
+        out = tmp_path / "null.json"
+        out.symlink_to(fifo)
+    one_line_error(["generate", "-n", "6", "--out", str(out)], str(out), "not a regular file", root=tmp_path)
+    assert fifo.exists() and not fifo.is_file()
+
+
+def test_directory_as_out_is_refused(tmp_path):
+    (tmp_path / "d.csv").mkdir()
+    one_line_error(["metrics", "-g", "chain", "-n", "4", "--samples", "2", "--out", str(tmp_path / "d.csv")], "a directory", root=tmp_path)
+
+
+def test_out_below_a_regular_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    one_line_error(["generate", "--out", str(tmp_path / "file" / "g.json")], str(tmp_path / "file" / "g.json"), "cannot write", root=tmp_path)
+
+
+def test_read_only_file_system(tmp_path, monkeypatch):
+    def read_only(*a, **k):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)  # root ignores chmod 555, so simulate EROFS
+    line = one_line_error(["generate", "--out", str(tmp_path / "g.json")], str(tmp_path / "g.json"), root=tmp_path)
+    assert "Read-only file system" in line
+
+
+def test_full_disk_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    out = tmp_path / "g.json"
+    out.write_text("previous")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    line = one_line_error(["generate", "--out", str(out)], str(out), root=tmp_path)
+    assert "No space left on device" in line
+    assert out.read_text() == "previous"
+
+
+def test_generate_refuses_a_bad_drawing_name_before_writing(tmp_path):
+    one_line_error(["generate", "--out", str(tmp_path / "g.json"), "--draw", str(tmp_path / "g.bogus")], "g.bogus", root=tmp_path)
+
+
+def test_table_and_sidecar_are_written_together_or_not_at_all(tmp_path):
+    os.mkfifo(tmp_path / "t.csv.json")  # the sidecar cannot be written: the table must not appear either
+    one_line_error(["metrics", "-g", "chain", "-n", "4", "--samples", "2", "--out", str(tmp_path / "t.csv")], "t.csv.json", root=tmp_path)
+
+
+def test_export_graphs_all_or_none(tiny_ckpt_path, tmp_path):
+    out = tmp_path / "g"
+    out.mkdir()
+    os.mkfifo(out / "stage2.json")
+    one_line_error(["export-graphs", str(tiny_ckpt_path), "--out", str(out)], "stage2.json", root=tmp_path)
+
+
+def test_a_fifo_given_as_input_is_refused_not_read(tmp_path):
+    os.mkfifo(tmp_path / "study.yaml")
+    one_line_error(["ablate", str(tmp_path / "study.yaml"), "--dry-run"], "study.yaml", "not a regular file", root=tmp_path)
+
+
+# --- numbers where they enter -------------------------------------------------------------------
+CLI_NUMBERS = {
+    "lr 1e300": (["train", "--out", "{t}/x.pt", "--lr", "1e300"], "--lr"),
+    "lr nan": (["train", "--out", "{t}/x.pt", "--lr", "nan"], "--lr"),
+    "weight decay nan": (["train", "--out", "{t}/x.pt", "--weight-decay", "nan"], "--weight-decay"),
+    "weight decay inf": (["train", "--out", "{t}/x.pt", "--weight-decay", "inf"], "--weight-decay"),
+    "label smoothing -inf": (["train", "--out", "{t}/x.pt", "--label-smoothing", "-inf"], "--label-smoothing"),
+    "image size -5": (["train", "--out", "{t}/x.pt", "--image-size", "-5"], "--image-size"),
+    "image size 0": (["train", "--out", "{t}/x.pt", "--image-size", "0"], "--image-size"),
+    "head channels 0": (["train", "--out", "{t}/x.pt", "--head-channels", "0"], "--head-channels"),
+    "channels 0": (["train", "--out", "{t}/x.pt", "--channels", "0"], "--channels"),
+    "train nodes 0": (["train", "--out", "{t}/x.pt", "--nodes", "0"], "--nodes"),
+    "bootstrap 1e8": (["damage", "{t}/x.pt", "--out", "{t}/d.csv", "--bootstrap", "100000000"], "--bootstrap"),
+    "attack repeats 1e7": (["attack", "{t}/x.pt", "--out", "{t}/a.csv", "--repeats", "10000000"], "--repeats"),
+    "attack fraction inf": (["attack", "{t}/x.pt", "--out", "{t}/a.csv", "--fractions", "0,inf"], "--fractions"),
+    "metrics samples 1e9": (["metrics", "-g", "ws", "--samples", "1000000000"], "--max-work"),
+    "metrics p nan": (["metrics", "-g", "ws", "--p", "0.1,nan"], "--p"),
+    "inspect nodes 100000": (["inspect", "--nodes", "100000"], "--nodes"),
+    "inspect channels 1e9": (["inspect", "-c", "1000000000"], "--channels"),
+    "negative seed": (["generate", "--seed", "-1"], "--seed"),
+    "seed past int64": (["generate", "--seed", str(2**70)], "--seed"),
+    "correlate n_boot": (["correlate", "{t}/x.csv", "--n-boot", "100000000"], "--n-boot"),
+    "search lr inf": (["search", "--lr", "inf", "--out", "{t}/s"], "--lr"),
+    "search density nan": (["search", "--density", "nan", "--out", "{t}/s"], "--density"),
+    "demo seeds 1e9": (["demo", "--seeds", "1000000000", "--out", "{t}/r"], "--seeds"),
+    "max-memory junk": (["--max-memory", "12Q", "inspect"], "--max-memory"),
+}
+
+
+@pytest.mark.parametrize("name", list(CLI_NUMBERS))
+def test_cli_numbers_are_checked_before_any_work(tmp_path, name):
+    args, fragment = CLI_NUMBERS[name]
+    one_line_error([a.replace("{t}", str(tmp_path)) for a in args], fragment, root=tmp_path)
+
+
+def test_work_limit_is_stated_and_overridable(tmp_path):
+    """10**7 graphs of 32 nodes fit the default limit; a lowered limit refuses a small population."""
+    from wiring_lab._validate import check_cli_numbers
+
+    check_cli_numbers("metrics", {"file": None, "samples": 10**7, "nodes": 32})
+    one_line_error(["--max-work", "100", "metrics", "-g", "chain", "-n", "8", "--samples", "20"], "limit of 100")
+    ok = RUNNER.invoke(app, ["--max-work", "200", "metrics", "-g", "chain", "-n", "8", "--samples", "20"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_train_config_refuses_non_finite_values():
+    from wiring_lab.train import TrainConfig
+
+    for bad in ({"weight_decay": float("nan")}, {"weight_decay": float("inf")}, {"lr": 1e300}, {"momentum": float("nan")}):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
