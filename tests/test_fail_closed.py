@@ -191,3 +191,155 @@ def test_train_config_refuses_non_finite_values():
     for bad in ({"weight_decay": float("nan")}, {"weight_decay": float("inf")}, {"lr": 1e300}, {"momentum": float("nan")}):
         with pytest.raises(ValueError):
             TrainConfig(**bad)
+
+
+# --- 10: training refuses non-finite inputs and stops when it diverges --------------------------
+def _float_idx(shape, values) -> bytes:
+    import struct
+
+    import numpy as np
+
+    return bytes([0, 0, 0x0D, len(shape)]) + struct.pack(f">{len(shape)}I", *shape) + np.asarray(values, dtype=">f4").tobytes()
+
+
+def test_idx_images_holding_nan_are_refused_naming_the_file(tmp_path):
+    import struct
+
+    import numpy as np
+
+    root = tmp_path / "mnist"
+    root.mkdir()
+    for prefix, n in (("train", 4), ("t10k", 2)):
+        pixels = np.full(n * 28 * 28, 0.5, dtype=np.float32)
+        if prefix == "train":
+            pixels[7] = np.nan
+        (root / f"{prefix}-images-idx3-ubyte").write_bytes(_float_idx((n, 28, 28), pixels))
+        (root / f"{prefix}-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + struct.pack(">I", n) + bytes(range(n)))
+    args = ["train", "--dataset", "mnist", "--data-root", str(root), "--out", str(tmp_path / "n.pt"), "--epochs", "1", "--device", "cpu"]
+    one_line_error(args, str(root / "train-images-idx3-ubyte"), "NaN or inf", root=tmp_path)
+
+
+def test_idx_header_whose_size_product_overflows_int64_names_the_file(tmp_path):
+    from wiring_lab._io import UserError
+    from wiring_lab.data import read_idx
+
+    path = tmp_path / "x-idx"
+    import struct
+
+    path.write_bytes(bytes([0, 0, 8, 4]) + struct.pack(">4I", 2**16, 2**16, 2**16, 2**16))  # 2**64 wraps to 0 in int64
+    with pytest.raises(UserError, match=str(path)):
+        read_idx(path)
+
+
+def test_non_finite_in_memory_data_is_refused_before_the_first_step(digits, tmp_path):
+    import copy
+
+    from wiring_lab._io import UserError
+    from wiring_lab.train import TrainConfig, model_config_for, train
+
+    bad = copy.copy(digits)
+    x, y = digits.train.tensors
+    x = x.clone()
+    x[3, 0, 2, 2] = float("inf")
+    bad.train = type(digits.train)(x, y)
+    mc = model_config_for(digits, channels=4, nodes=6, head_channels=16)
+    with pytest.raises(UserError, match="NaN or inf"):
+        train(mc, TrainConfig(epochs=1), tmp_path / "x.pt", device="cpu", data=bad, progress=False)
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_diverging_training_stops_and_keeps_the_last_good_checkpoint(digits, tmp_path, monkeypatch):
+    import torch
+
+    from wiring_lab._io import UserError
+    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.train import TrainConfig, model_config_for, train
+
+    steps_per_epoch = -(-len(digits.train) // 256)
+    calls = {"n": 0}
+    forward = torch.nn.CrossEntropyLoss.forward
+
+    def poisoned(self, logits, target):  # the loss turns NaN in the middle of epoch 2
+        calls["n"] += 1
+        loss = forward(self, logits, target)
+        return loss * float("nan") if calls["n"] > steps_per_epoch + 2 else loss
+
+    monkeypatch.setattr(torch.nn.CrossEntropyLoss, "forward", poisoned)
+    out = tmp_path / "run.pt"
+    mc = model_config_for(digits, channels=4, nodes=6, head_channels=16)
+    with pytest.raises(UserError, match="diverged in epoch 2.*checkpoint of epoch 1 is kept"):
+        train(mc, TrainConfig(epochs=3, batch_size=256), out, device="cpu", data=digits, progress=False)
+    ckpt = load_checkpoint(out)  # loads: every weight finite
+    assert ckpt.metadata["epochs_done"] == 1 and len(ckpt.metadata["history"]) == 1
+
+
+@pytest.fixture(scope="module")
+def _trained_run(digits, tmp_path_factory):
+    from wiring_lab.train import TrainConfig, model_config_for, train
+
+    out = tmp_path_factory.mktemp("resume") / "run.pt"
+    mc = model_config_for(digits, channels=4, nodes=6, head_channels=16)
+    tc = TrainConfig(epochs=2, batch_size=256)
+    train(mc, tc, out, device="cpu", data=digits, progress=False)
+    return out.read_bytes(), mc, tc
+
+
+@pytest.fixture()
+def resumable(_trained_run, tmp_path):
+    """A 2-epoch training cut back to its first epoch, ready to resume."""
+    import io
+
+    import torch
+
+    raw, mc, tc = _trained_run
+    obj = torch.load(io.BytesIO(raw), weights_only=True)
+    obj["metadata"]["history"] = obj["metadata"]["history"][:1]
+    obj["metadata"]["epochs_done"] = 1
+    return tmp_path / "run.pt", obj, mc, tc
+
+
+OPTIMIZER_GROUPS = {
+    "weight decay nan": (lambda g: g.__setitem__("weight_decay", float("nan")), "weight_decay=nan"),
+    "weight decay 10x": (lambda g: g.__setitem__("weight_decay", 5e-4), "weight_decay=0.0005"),
+    "maximize": (lambda g: g.__setitem__("maximize", True), "maximize=True"),
+    "lr inf": (lambda g: g.__setitem__("lr", float("inf")), "lr inf"),
+    "lr 1e300": (lambda g: g.__setitem__("lr", 1e300), "lr 1e+300"),
+    "momentum tensor": (lambda g: g.__setitem__("momentum", __import__("torch").tensor(0.9)), "momentum="),
+    "nesterov": (lambda g: g.__setitem__("nesterov", True), "nesterov=True"),
+    "extra key": (lambda g: g.__setitem__("betas", (0.9, 0.99)), "param_groups keys"),
+    "params missing one": (lambda g: g["params"].pop(), "param_groups params"),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZER_GROUPS))
+def test_resume_validates_the_optimizer_param_groups(resumable, digits, name):
+    import torch
+
+    from wiring_lab._io import UserError
+    from wiring_lab.train import train
+
+    out, obj, mc, tc = resumable
+    edit, message = OPTIMIZER_GROUPS[name]
+    edit(obj["train_state"]["optimizer"]["param_groups"][0])
+    torch.save(obj, out)
+    before = out.read_bytes()
+    with pytest.raises(UserError, match=str(out)) as e:
+        train(mc, tc, out, device="cpu", resume=True, progress=False, data=digits)
+    assert message in str(e.value)
+    assert out.read_bytes() == before
+
+
+def test_resume_with_a_second_param_group_is_refused(resumable, digits):
+    import copy
+
+    import torch
+
+    from wiring_lab._io import UserError
+    from wiring_lab.train import train
+
+    out, obj, mc, tc = resumable
+    groups = obj["train_state"]["optimizer"]["param_groups"]
+    groups.append(copy.deepcopy(groups[0]))
+    torch.save(obj, out)
+    with pytest.raises(UserError, match="not 1 group"):
+        train(mc, tc, out, device="cpu", resume=True, progress=False, data=digits)

@@ -8,6 +8,7 @@ layout that was expected.
 
 from __future__ import annotations
 
+import math
 import pickle
 import struct
 import zlib
@@ -96,7 +97,7 @@ def _gunzip(raw: bytes, path: Path) -> bytes:
         if len(head) < 4 + 4 * ndim or head[2] not in _IDX_DTYPES:
             return head  # read_idx reports what is wrong with the header
         shape = struct.unpack(f">{ndim}I", head[4 : 4 + 4 * ndim])
-        size = int(np.prod(shape, dtype=np.int64)) * np.dtype(_IDX_DTYPES[head[2]]).itemsize
+        size = math.prod(shape) * np.dtype(_IDX_DTYPES[head[2]]).itemsize
         if size > MAX_IDX_BYTES:
             raise UserError(f"{path}: IDX header declares shape {shape} ({size:,} bytes), more than {MAX_IDX_BYTES:,}")
         body = d.decompress(d.unconsumed_tail, size + 1)  # one byte more reveals trailing data
@@ -125,11 +126,14 @@ def read_idx(path: Path) -> np.ndarray:
         raise UserError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize
     body = raw[4 + 4 * ndim :]
     if len(body) != expected:
         raise UserError(f"{path}: IDX header declares shape {shape} ({expected} bytes) but the file has {len(body)}")
-    return np.frombuffer(body, dtype=dtype).reshape(shape)
+    array = np.frombuffer(body, dtype=dtype).reshape(shape)
+    if dtype.kind == "f" and not np.isfinite(array).all():
+        raise UserError(f"{path}: the IDX data holds NaN or inf values")
+    return array
 
 
 def _find_idx(root: Path, stem: str) -> Path:

@@ -19,6 +19,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from wiring_lab._io import UserError, resolve_device
+from wiring_lab._limits import short_repr
+from wiring_lab._validate import is_finite_number
 from wiring_lab.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import evaluate
@@ -70,8 +72,38 @@ def model_config_for(data: Data, **overrides: Any) -> ModelConfig:
     return ModelConfig(**base)
 
 
-def _restore_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any], path: Path) -> None:
+def _check_param_groups(opt: torch.optim.Optimizer, state: Any, path: Path, peak_lr: float) -> None:
+    """Saved param_groups must be this recipe's: same structure and settings, a finite lr in [0, peak]."""
+    groups = state.get("param_groups") if isinstance(state, dict) else None
+    fresh = opt.state_dict()["param_groups"]
+    if not isinstance(groups, list) or len(groups) != len(fresh) or not all(isinstance(g, dict) for g in groups):
+        raise UserError(f"{path}: its optimizer state does not fit the model (param_groups is not {len(fresh)} group(s))")
+    for saved, new in zip(groups, fresh):
+        if set(saved) != set(new):
+            raise UserError(f"{path}: its optimizer state does not fit the model (param_groups keys {short_repr(sorted(map(str, saved)), 120)})")
+        lr = saved["lr"]
+        if not is_finite_number(lr) or not 0 <= lr <= peak_lr:
+            raise UserError(f"{path}: its optimizer state holds lr {short_repr(lr, 40)}, not a finite rate in [0, {peak_lr}]")
+        for key, value in new.items():
+            if key in ("lr", "params", "initial_lr"):
+                continue
+            got = saved[key]
+            if is_finite_number(value) and not isinstance(value, bool):
+                same = is_finite_number(got) and got == value
+            else:  # None, bools and strings: exactly this value (a tensor or maximize=True is refused)
+                same = type(got) is type(value) and got == value
+            if not same:
+                raise UserError(
+                    f"{path}: its optimizer state sets {key}={short_repr(saved[key], 40)} but this training uses {value!r}"
+                )
+        params = saved["params"]
+        if not isinstance(params, list) or len(params) != len(new["params"]) or not all(type(i) is int for i in params):
+            raise UserError(f"{path}: its optimizer state does not fit the model (param_groups params)")
+
+
+def _restore_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any], path: Path, peak_lr: float = math.inf) -> None:
     """Load a checkpoint's optimizer state; one that does not fit the model is a UserError."""
+    _check_param_groups(opt, state, path, peak_lr)
     try:
         opt.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
@@ -83,6 +115,17 @@ def _restore_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any], path: 
                     continue
                 if not isinstance(v, torch.Tensor) or (v.dim() and v.shape != p.shape) or not torch.isfinite(v).all():
                     raise UserError(f"{path}: its optimizer state does not fit the model ({name} of another shape or not finite)")
+
+
+def _check_finite_data(data: Data) -> None:
+    """In-memory training and test images must be finite (decoded image files always are)."""
+    for split in ("train", "test"):
+        ds = getattr(data, split)
+        if len(ds) == 0:
+            raise UserError(f"data set {data.name}: the {split} split holds no images")
+        tensors = getattr(ds, "tensors", ())
+        if tensors and tensors[0].is_floating_point() and not torch.isfinite(tensors[0]).all():
+            raise UserError(f"data set {data.name}: its {split} images hold NaN or inf values")
 
 
 def _cosine_lr(base: float, step: int, total: int) -> float:
@@ -140,10 +183,14 @@ def train(
         history = list(ckpt.metadata.get("history", []))
         start_epoch = len(history)
         if ckpt.train_state is not None and start_epoch < train_config.epochs:
-            _restore_optimizer(opt, ckpt.train_state["optimizer"], out)
+            _restore_optimizer(opt, ckpt.train_state["optimizer"], out, train_config.lr)
         if start_epoch >= train_config.epochs:
             ckpt.model.to(dev)
             return ckpt
+    _check_finite_data(data)
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise UserError(f"{out}: parameter {bad[0]} holds NaN or inf values before the first step")
     model.to(dev)
     model.set_edge_drop(train_config.edge_drop)
     for group in opt.param_groups:  # optimizer state follows the model's device
@@ -200,6 +247,12 @@ def train(
             "lr_end": _cosine_lr(train_config.lr, (epoch + 1) * steps_per_epoch, total_steps),
             "seconds": time.perf_counter() - t0,
         }
+        if not (math.isfinite(row["train_loss"]) and all(torch.isfinite(p).all() for p in model.parameters())):
+            kept = f"the checkpoint of epoch {epoch} is kept" if epoch > start_epoch or out.exists() else "nothing was written"
+            raise UserError(
+                f"{out}: training diverged in epoch {epoch + 1} (loss {row['train_loss']:.4g}, or NaN/inf weights); "
+                f"{kept}; lower --lr or --weight-decay"
+            )
         history.append(row)
         metadata = {
             "dataset": data.name,
