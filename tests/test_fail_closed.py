@@ -343,3 +343,258 @@ def test_resume_with_a_second_param_group_is_refused(resumable, digits):
     torch.save(obj, out)
     with pytest.raises(UserError, match="not 1 group"):
         train(mc, tc, out, device="cpu", resume=True, progress=False, data=digits)
+
+
+# --- 1, 2, 3: checkpoints whose declared sizes would exhaust memory ------------------------------
+@pytest.fixture(scope="module")
+def base(tiny_ckpt_path) -> dict:
+    import torch
+
+    return torch.load(tiny_ckpt_path, weights_only=True)
+
+
+def _save(obj, path: Path) -> Path:
+    import torch
+
+    torch.save(obj, path)
+    return path
+
+
+def test_zip_directory_the_checker_cannot_parse_is_refused(tmp_path):
+    """A malformed extra field (torch's reader ignores it) hides a deflated record declaring 64 MiB."""
+    import zipfile
+
+    import torch
+
+    src = tmp_path / "src.pt"
+    torch.save({"w": torch.zeros(16 << 20)}, src)
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            new = zipfile.ZipInfo(info.filename)
+            new.compress_type = zipfile.ZIP_DEFLATED
+            new.extra = b"\x99\x99\xff\x00"  # header 0x9999 claiming 255 bytes it does not have
+            zout.writestr(new, zin.read(info.filename))
+    src.unlink()
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(bomb)
+    one_line_error(["inspect", str(bomb)], str(bomb), "zip directory cannot be read", root=tmp_path)
+
+
+def test_stride_zero_tensor_is_refused_before_the_real_build(base, tmp_path):
+    import copy
+
+    import torch
+
+    obj = copy.deepcopy(base)
+    width = obj["state_dict"]["fc.weight"].shape[1]
+    obj["model_config"]["num_classes"] = 3_000_000
+    obj["state_dict"]["fc.weight"] = torch.zeros(1).expand(3_000_000, width)  # 1 stored float, 3e6 x C declared
+    obj["state_dict"]["fc.bias"] = torch.zeros(1).expand(3_000_000)
+    path = _save(obj, tmp_path / "expanded.pt")
+    assert path.stat().st_size < 1 << 20
+    one_line_error(["inspect", str(path)], str(path), "fc.", "expanded or overlapping", root=tmp_path)
+
+
+def test_network_larger_than_the_memory_budget_is_refused(tiny_ckpt_path, tmp_path):
+    line = one_line_error(["--max-memory", "64K", "inspect", str(tiny_ckpt_path)], str(tiny_ckpt_path), "memory budget")
+    assert "--max-memory" in line
+    assert RUNNER.invoke(app, ["--max-memory", "1G", "inspect", str(tiny_ckpt_path)]).exit_code == 0
+
+
+def _laughs(levels: int = 40):
+    x: object = []
+    for _ in range(levels):
+        x = (x, x)  # 2**40 leaves when expanded, 40 objects in memory
+    return x
+
+
+def _edit(*keys_value):
+    *keys, value = keys_value
+
+    def apply(d):
+        for k in keys[:-1]:
+            d = d[k]
+        d[keys[-1]] = value
+
+    return apply
+
+
+CHECKPOINT_VALUES = {
+    "channels 10**9": (_edit("model_config", "channels", 10**9), "channels must be an integer"),
+    "head_channels 2**62": (_edit("model_config", "head_channels", 2**62), "head_channels must be an integer"),
+    "stages with inf": (_edit("model_config", "stages", [[float("inf"), 16]] * 3), "a stage's nodes"),
+    "meta tensor": (lambda d: d["state_dict"].__setitem__("fc.bias", __import__("torch").zeros(10, device="meta")), "meta tensor"),
+    "sparse tensor": (lambda d: d["state_dict"].__setitem__("fc.bias", __import__("torch").zeros(10).to_sparse()), "sparse_coo tensor"),
+    "float64 1e300": (
+        lambda d: d["state_dict"].__setitem__("fc.bias", __import__("torch").full((10,), 1e300, dtype=__import__("torch").float64)),
+        "beyond float32",
+    ),
+    "history key missing": (lambda d: d["metadata"]["history"][0].pop("train_loss"), "has no 'train_loss'"),
+    "history None": (lambda d: d["metadata"]["history"][0].__setitem__("test_top1", None), "'test_top1' is None"),
+    "history 10**400": (lambda d: d["metadata"]["history"][0].__setitem__("test_loss", 10**400), "not a finite number"),
+    "final None": (_edit("metadata", "final", "test_top1", None), "'test_top1' is None"),
+    "final 10**400": (_edit("metadata", "final", "test_top1", 10**400), "not a finite number"),
+    "laughs in model_config": (_edit("model_config", "stem", _laughs()), "more than 1,000,000 values"),
+    "laughs in metadata": (_edit("metadata", "notes", _laughs()), "more than 1,000,000 values"),
+    "laughs as n": (_edit("graphs", 0, "n", _laughs()), "more than 1,000,000 values"),
+    "laughs as edges": (_edit("graphs", 0, "edges", _laughs()), "more than 1,000,000 values"),
+    "params tensor": (_edit("graphs", 0, "params", "p", __import__("torch").zeros(3)), "'params' 'p'"),
+    "params bytes": (_edit("graphs", 0, "params", "x", b"ab"), "'params' 'x'"),
+    "params complex": (_edit("graphs", 0, "params", "x", 1j), "'params' 'x'"),
+    "params mixed keys": (_edit("graphs", 0, "params", 3, 1), "keys must be short strings"),
+}
+
+
+# metrics reads only the stage graphs of a checkpoint (and every tensor's layout, as all readers do)
+_READS_GRAPHS_ONLY = ("meta", "sparse", "float64", "laughs", "params")
+
+
+@pytest.mark.parametrize("command", ["inspect", "inspect --json", "export-graphs", "metrics"])
+@pytest.mark.parametrize("name", list(CHECKPOINT_VALUES))
+def test_untrusted_checkpoint_values_give_one_line(base, tmp_path, name, command):
+    import copy
+
+    if command == "metrics" and not name.startswith(_READS_GRAPHS_ONLY):
+        pytest.skip("metrics does not read the model config or metadata")
+
+    edit, message = CHECKPOINT_VALUES[name]
+    obj = copy.deepcopy(base)
+    edit(obj)
+    path = _save(obj, tmp_path / "bad.pt")
+    args = command.split() + [str(path)]
+    if command == "export-graphs":
+        args += ["--out", str(tmp_path / "g")]
+    elif command == "metrics":
+        args += ["--out", str(tmp_path / "m.csv")]
+    line = one_line_error(args, str(path), message, root=tmp_path)
+    assert len(line) < 500
+
+
+# --- 4, 5, 6, 7: declared sizes of graphs, studies and images -------------------------------------
+def test_graph_within_max_nodes_whose_metrics_exceed_the_budget(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_text('{"n": 100000, "edges": []}')
+    one_line_error(["metrics", str(path), "--out", str(tmp_path / "m.csv")], str(path), "memory budget", root=tmp_path)
+    one_line_error(["metrics", "-g", "ws", "-n", "60000", "--samples", "1"], "memory budget")
+
+
+def test_metrics_budget_admits_what_fits(tmp_path):
+    from wiring_lab._limits import graph_metrics_bytes
+
+    assert graph_metrics_bytes(32, 10**7) < 11 << 30  # a 10**7-graph population of N=32 fits a 24 GB machine's default
+    path = tmp_path / "g.json"
+    path.write_text('{"n": 300, "edges": [[0, 1]]}')
+    assert RUNNER.invoke(app, ["--max-memory", "1G", "metrics", str(path)]).exit_code == 0
+    one_line_error(["--max-memory", "1M", "metrics", str(path)], str(path), "memory budget of 1.0 MiB")
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [("g.json", '{"n": 8, "n": 9, "edges": []}'), ("g.json", '{"n": 9, "edges": [], "edges": [[0, 1]]}'), ("g.yaml", "n: 3\nn: 4\n")],
+)
+def test_duplicate_keys_in_graph_files_are_refused(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    one_line_error(["metrics", str(path)], str(path), "duplicate key", root=tmp_path)
+
+
+def test_study_yaml_nested_20000_deep(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("study: " + "[" * 20000 + "]" * 20000 + "\n")
+    one_line_error(["ablate", str(path), "--dry-run"], str(path), "nested too deeply", root=tmp_path)
+
+
+def test_correlate_sidecar_nested_990_deep(damage_table, tmp_path):
+    table = tmp_path / "damage.csv"
+    table.write_bytes(damage_table.read_bytes())
+    side = tmp_path / "damage.csv.json"
+    side.write_text('{"a": ' + "[" * 990 + "]" * 990 + "}")
+    one_line_error(["correlate", str(table)], str(side), root=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def damage_table(tiny_ckpt_path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dmg") / "damage.csv"
+    result = RUNNER.invoke(app, ["damage", str(tiny_ckpt_path), "--out", str(out), "--limit", "64", "--bootstrap", "10", "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _image_folder(root: Path, bad_name: str, bad: bytes | None = None, size: tuple[int, int] | None = None) -> Path:
+    from PIL import Image
+
+    for split in ("train", "val"):
+        for c in ("cat", "dog"):
+            (root / split / c).mkdir(parents=True)
+            Image.new("RGB", (20, 20), (9, 9, 9)).save(root / split / c / "a.png")
+    path = root / "train" / "dog" / bad_name
+    if size is not None:
+        Image.new("RGB", size, (200, 9, 9)).save(path)
+    else:
+        path.write_bytes(bad)
+    return path
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose IHDR declares width x height (valid CRC) and one tiny IDAT."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [("strip", "would be resized"), ("50000^2 header", "2500000000 pixels"), ("0x0 header", "image")],
+)
+def test_hostile_images_are_refused_from_their_header(tmp_path, case, message):
+    if case == "strip":
+        bad = _image_folder(tmp_path / "imgs", "strip.png", size=(1, 20000))
+        assert bad.stat().st_size < 2000
+    else:
+        side = 50000 if "50000" in case else 0
+        bad = _image_folder(tmp_path / "imgs", "big.png", _png_header(side, side))
+    args = ["train", "--dataset", "imagefolder", "--data-root", str(tmp_path / "imgs"), "--image-size", "16",
+            "-c", "4", "-n", "5", "--k", "2", "--head-channels", "8", "--epochs", "1", "--out", str(tmp_path / "n.pt"), "--device", "cpu"]  # fmt: skip
+    one_line_error(args, str(bad), message, root=tmp_path)
+
+
+def test_failed_image_loader_worker_names_the_file(tmp_path):
+    bad = _image_folder(tmp_path / "imgs", "b.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
+    args = ["train", "--dataset", "imagefolder", "--data-root", str(tmp_path / "imgs"), "--image-size", "16", "--workers", "1",
+            "-c", "4", "-n", "5", "--k", "2", "--head-channels", "8", "--epochs", "1", "--out", str(tmp_path / "n.pt"), "--device", "cpu"]  # fmt: skip
+    one_line_error(args, str(bad), "not a readable image", root=tmp_path)
+
+
+STUDY = """name: s
+networks:
+  - generator: er
+    p: [{ps}]
+scales:
+  demo:
+    dataset: digits
+    channels: 8
+    nodes: {nodes}
+    head_channels: 16
+    epochs: 1
+    seeds: {seeds}
+"""
+
+
+@pytest.mark.parametrize(
+    "nodes, seeds, message",
+    [(8, 1_000_000_000, "seeds"), (100_000, 1, "nodes"), (8, 101, "101,000 trainings")],
+)
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_study_plan_size_is_checked_before_expanding(tmp_path, nodes, seeds, message, dry_run):
+    path = tmp_path / "s.yaml"
+    ps = ", ".join(f"{i / 1000:.3f}" for i in range(1, 1001)) if seeds == 101 else "0.5"
+    path.write_text(STUDY.format(nodes=nodes, seeds=seeds, ps=ps))
+    args = ["ablate", str(path), "--out", str(tmp_path / "run")] + (["--dry-run"] if dry_run else [])
+    one_line_error(args, str(path), message, root=tmp_path)

@@ -203,7 +203,7 @@ CORRUPTIONS = {
     "seed negative": (_set("model_config", "seed", -3), "seed must be a non-negative integer"),
     "regime list": (_set("model_config", "regime", ["small"]), "must be strings"),
     "huge channels": (_set("model_config", "channels", 10**7), "state_dict does not match its graphs"),
-    "huge classes": (_set("model_config", "num_classes", 10**10), "state_dict does not match its graphs"),
+    "huge classes": (_set("model_config", "num_classes", 10**10), "num_classes must be an integer in [1, 16,777,216]"),
     "graphs str": (_set("graphs", "ws"), "bad stage graph"),
     "self loop": (lambda d: d["graphs"][0]["edges"].append([2, 2]), "self loop"),
     "duplicate edge": (lambda d: d["graphs"][0]["edges"].append(list(d["graphs"][0]["edges"][0])), "duplicate edge"),

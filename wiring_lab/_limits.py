@@ -28,6 +28,8 @@ DEFAULT_MAX_WORK = 10**9  # graph nodes: 10**7 graphs of N = 32 fit with room to
 # A network's nodes are Python modules: 3 stages of 4,096 build in seconds; 10**5 take minutes
 # and gigabytes before the first step, so larger wirings are refused up front.
 MAX_MODEL_NODES = 4096
+# Trainings one study may plan (networks x seeds): a paper-scale study runs a few hundred.
+MAX_STUDY_TRAININGS = 100_000
 # Values (containers and scalars, shared references counted each time they are reached) in one
 # untrusted checkpoint, graph or metadata record: far above anything wiring-lab writes.
 MAX_VALUES = 1_000_000
@@ -158,3 +160,21 @@ def short_repr(obj: Any, limit: int = 200) -> str:
     except Exception:  # a value whose repr fails still gets named
         text = f"<{type(obj).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def graph_metrics_bytes(n: int, graphs: int, backend: str = "tensor") -> int:
+    """Memory the metric backends need for ``graphs`` graphs of ``n`` nodes (dense N x N per graph).
+
+    The tensor backend holds every graph's 0/1 adjacency (1 byte a pair) and about a dozen
+    float64 N x N work matrices per graph in flight; networkx and graph-tool hold all-pairs
+    distances as Python or C++ maps (about 100 bytes a pair).
+    """
+    pair = n * n
+    if backend == "tensor":
+        return pair * graphs + 96 * pair
+    return 100 * pair + 64 * n * graphs
+
+
+def check_graph_metrics(n: int, graphs: int, backend: str, where: str | Path | None = None) -> None:
+    """Refuse graph metrics whose dense matrices would exceed the memory budget."""
+    check_memory(graph_metrics_bytes(n, graphs, backend), f"metrics of {graphs:,} graph(s) of {n:,} nodes ({backend})", where)

@@ -131,3 +131,136 @@ def check_metadata_values(path: str | Path, meta: Mapping[str, Any]) -> None:
     for key, v in final.items():
         if not is_finite_number(v) and not (v is None and key not in ("test_top1", "test_loss")):
             raise UserError(f"{path}: metadata 'final': {str(key)[:40]!r} is {short_repr(v, 40)}, not a finite number")
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+MAX_WIDTH = 1 << 24  # channels, classes: far above any network, far below an overflowing shape
+_SIZE_FIELDS = ("channels", "num_classes", "in_channels", "head_channels")
+
+
+def _size(path: str | Path, name: str, value: Any, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise UserError(f"{path}: bad model_config ({name} must be an integer in [1, {high:,}]; got {short_repr(value, 60)})")
+
+
+def check_model_config_dict(path: str | Path, mc: Any) -> None:
+    """Sizes in a checkpoint's model_config: integers small enough that no shape overflows."""
+    if not isinstance(mc, dict):
+        return  # ModelConfig(**mc) reports it
+    for name in (*_SIZE_FIELDS, "nodes"):  # other types: ModelConfig names them
+        value = mc.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            _size(path, name, value, MAX_MODEL_NODES if name == "nodes" else MAX_WIDTH)
+    stages = mc.get("stages", ())
+    if not isinstance(stages, (list, tuple)) or len(stages) > 16:
+        raise UserError(f"{path}: bad model_config (stages must be a list of at most 16 [nodes, channels] pairs)")
+    for s in stages:
+        if not isinstance(s, (list, tuple)) or len(s) != 2:
+            raise UserError(f"{path}: bad model_config (stages must be [nodes, channels] pairs; got {short_repr(s, 60)})")
+        _size(path, "a stage's nodes", s[0], MAX_MODEL_NODES)
+        _size(path, "a stage's channels", s[1], MAX_WIDTH)
+    stem = mc.get("stem", ())
+    if isinstance(stem, (list, tuple)):
+        for layer in stem:
+            if isinstance(layer, dict) and "out" in layer:
+                _size(path, "a stem layer's out", layer["out"], MAX_WIDTH)
+
+
+def check_tensors(path: str | Path, tensors: Mapping[Any, Any], what: str = "state_dict") -> None:
+    """Plain dense CPU tensors whose storage holds every element they declare, values within float32."""
+    import torch
+
+    for key, t in tensors.items():
+        if not isinstance(t, torch.Tensor):
+            continue
+        name = short_repr(key, 80)
+        if t.is_nested or t.layout != torch.strided or t.is_meta or t.device.type != "cpu" or t.is_quantized:
+            kind = "nested" if t.is_nested else "meta" if t.is_meta else str(t.layout).replace("torch.", "")
+            raise UserError(f"{path}: {what} tensor {name} is a {kind} tensor; checkpoints hold plain dense tensors")
+        need = t.numel() * t.element_size()
+        have = t.untyped_storage().nbytes()
+        span = t.storage_offset() + sum((s - 1) * st for s, st in zip(t.shape, t.stride()) if s > 0) + 1 if t.numel() else 0
+        if need > have or span * t.element_size() > have or min(t.stride(), default=1) < 0:
+            raise UserError(
+                f"{path}: {what} tensor {name} declares {t.numel():,} elements ({need:,} bytes) over {have:,} stored bytes "
+                "(an expanded or overlapping tensor; checkpoints hold dense tensors)"
+            )
+        if t.is_floating_point() and t.dtype == torch.float64 and t.numel():
+            big = torch.finfo(torch.float32).max
+            if bool((t.abs() > big).any()):
+                raise UserError(f"{path}: {what} tensor {name} holds values beyond float32's range (they would become inf)")
+
+
+def tensors_in(obj: Any) -> dict[str, Any]:
+    """Every tensor inside plain containers, by its path of keys (the walk is bounded by the caller)."""
+    import torch
+
+    found: dict[str, Any] = {}
+    stack: list[tuple[str, Any]] = [("", obj)]
+    while stack:
+        where, x = stack.pop()
+        if isinstance(x, torch.Tensor):
+            found[where or "(top level)"] = x
+        elif isinstance(x, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in x.items())
+        elif isinstance(x, (list, tuple)):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(x))
+    return found
+
+
+def model_bytes(model: Any) -> int:
+    """Bytes of a (meta) model's parameters and buffers."""
+    return sum(t.numel() * t.element_size() for t in model.state_dict().values())
+
+
+# --- graph parameters --------------------------------------------------------------------------
+def _plain_scalar(v: Any) -> bool:
+    if v is None or isinstance(v, bool):
+        return True
+    if isinstance(v, int):
+        return -(2**63) <= v < 2**63
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return isinstance(v, str) and len(v) <= 1000
+
+
+def check_graph_params(params: Any) -> None:
+    """Generator parameters: string keys; numbers, strings, None or flat lists of them (JSON-safe)."""
+    if not isinstance(params, dict):
+        raise ValueError("'params' must be an object")
+    if len(params) > 1000:
+        raise ValueError(f"'params' holds {len(params):,} entries; a generator has a few")
+    for key, v in params.items():
+        if not isinstance(key, str) or len(key) > 100:
+            raise ValueError(f"'params' keys must be short strings (got {short_repr(key, 60)})")
+        ok = _plain_scalar(v) or (isinstance(v, (list, tuple)) and len(v) <= 100_000 and all(_plain_scalar(x) for x in v))
+        if not ok:
+            raise ValueError(f"'params' {key!r} is {short_repr(v, 60)}; parameters are numbers, strings or lists of them")
+
+
+# --- duplicate keys ----------------------------------------------------------------------------
+def unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads`` object hook: a key given twice is an error (not "the last one wins")."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {short_repr(key, 60)} in a JSON object")
+        out[key] = value
+    return out
+
+
+def construct_unique_mapping(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
+    """A YAML loader's ``construct_mapping`` that refuses a key given twice (naming its line)."""
+    import yaml
+
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+            seen.add(key)
+        except TypeError:  # an unhashable key: the base constructor reports it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {short_repr(key, 60)}", key_node.start_mark)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)

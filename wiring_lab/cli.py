@@ -345,6 +345,12 @@ def metrics(
         if values is not None
     }
     config = M.PopulationConfig(generator, grid, nodes, samples, seed, backend, device)
+    from wiring_lab._limits import check_graph_metrics
+
+    settings = 1
+    for values in grid.values():
+        settings *= max(1, len(values))
+    check_graph_metrics(nodes, samples * settings, backend)
     df = M.population_metrics(config)
     summary = M.summarise(df)
     with pd.option_context("display.max_rows", None, "display.width", 200):

@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from wiring_lab._io import UserError, library_versions, torch_threads, write_json, write_table
+from wiring_lab._limits import MAX_MODEL_NODES, MAX_STUDY_TRAININGS
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
 from wiring_lab.rundir import checkpoint_path, table_path
@@ -224,12 +226,20 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
                 arch=arch,
                 params=params,
                 node_ops=node_ops,
-                nodes=r.get("nodes", "int+"),
+                nodes=_at_most(r, "nodes", MAX_MODEL_NODES),
                 channels=r.get("channels", "int+"),
                 line=r.line(),
             )
         )
     return tuple(grids)
+
+
+def _at_most(r: "_Reader", key: str, limit: int) -> Any:
+    """A positive integer no larger than ``limit``."""
+    v = r.get(key, "int+")
+    if v is not None and v > limit:
+        raise r.bad(key, f"must be at most {limit:,} (nodes per stage of a network)")
+    return v
 
 
 def _read_scale(path: str, name: str, node: Any) -> Scale:
@@ -245,6 +255,8 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         if len(set(seeds)) != len(seeds):
             raise r.bad("seeds", "must not repeat a seed")
     elif isinstance(seeds_node, int) and not isinstance(seeds_node, bool) and seeds_node >= 1:
+        if seeds_node > MAX_STUDY_TRAININGS:  # before a billion-entry tuple is made
+            raise r.bad("seeds", f"asks for {seeds_node:,} seeds; a study trains at most {MAX_STUDY_TRAININGS:,} networks")
         seeds = tuple(range(seeds_node))
     else:
         raise r.bad("seeds", "must be a count (seeds 0..count-1) or a list of seeds")
@@ -262,6 +274,8 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         v = r.get(key, kind)
         if v is not None:
             kw[key] = v
+    if kw.get("nodes", 0) > MAX_MODEL_NODES:
+        raise r.bad("nodes", f"must be at most {MAX_MODEL_NODES:,} (nodes per stage of a network)")
     if kw.get("device", "auto") not in ("auto", "cpu") and not str(kw.get("device")).startswith("cuda"):
         raise r.bad("device", "must be auto, cpu or cuda")
     shape = DATASET_SHAPES[dataset]
@@ -441,6 +455,12 @@ def expand_study(
         train_config = _train_config(scale)
     except ValueError as e:
         raise UserError(f"{study.path}:{scale.lines.get('', 1)}: scales.{scale.name}: {str(e).splitlines()[0]}") from None
+    planned = sum(math.prod(len(v) for v in g.params.values()) * len(g.node_ops) for g in scale.networks or study.networks)
+    if planned * len(scale.seeds) > MAX_STUDY_TRAININGS:  # counted before any task is made
+        raise UserError(
+            f"{study.path}: scale {scale_name!r} plans {planned * len(scale.seeds):,} trainings, "
+            f"more than the limit of {MAX_STUDY_TRAININGS:,}"
+        )
     networks: list[Network] = []
     seen: dict[str, int] = {}
     for grid in scale.networks or study.networks:

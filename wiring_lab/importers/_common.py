@@ -20,6 +20,7 @@ import torch
 import yaml
 
 from wiring_lab._io import UserError, read_text_file
+from wiring_lab._validate import construct_unique_mapping
 from wiring_lab.graphs import MAX_NODES, GraphSpec
 from wiring_lab.model import ModelConfig
 
@@ -131,6 +132,8 @@ def state_dict_of(path: Path, obj: Any, keys: Sequence[str] = ("state_dict", "mo
 # --- graph files -----------------------------------------------------------------------------
 class _NetworkxYamlLoader(yaml.SafeLoader):
     """Safe YAML loader that reads ``!!python/...`` tags as plain data (never builds objects)."""
+
+    construct_mapping = construct_unique_mapping  # a key given twice is refused, not "last wins"
 
 
 def _plain(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
