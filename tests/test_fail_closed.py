@@ -598,3 +598,46 @@ def test_study_plan_size_is_checked_before_expanding(tmp_path, nodes, seeds, mes
     path.write_text(STUDY.format(nodes=nodes, seeds=seeds, ps=ps))
     args = ["ablate", str(path), "--out", str(tmp_path / "run")] + (["--dry-run"] if dry_run else [])
     one_line_error(args, str(path), message, root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda df: df.assign(kind=df["kind"].where(df.index != 3, "zap")), "unknown kind 'zap'"),
+        (lambda df: df.assign(stage=df["stage"].where(df["kind"] == "intact", 7)), "stage 7 does not exist"),
+        (lambda df: df.assign(stage=df["stage"].where(df.index != 2, -1)), "stage -1 does not exist"),
+    ],
+)
+def test_figures_damage_refuses_rows_of_unknown_kind_or_stage(damage_table, tmp_path, edit, message):
+    import pandas as pd
+
+    from wiring_lab.rundir import table_path
+
+    path = table_path(tmp_path / "run", "damage")
+    path.parent.mkdir(parents=True)
+    df = pd.read_csv(damage_table)
+    assert (df["kind"] == "intact").sum() < len(df) - 3
+    edit(df).to_csv(path, index=False)
+    one_line_error(["figures", "damage", "--from", str(tmp_path / "run")], str(path), message, root=tmp_path)
+
+
+def test_text_graph_with_a_5000_digit_id_names_the_file(tmp_path):
+    path = tmp_path / "g.txt"
+    path.write_text("4\n1\n0 " + "9" * 5000 + "\n")
+    line = one_line_error(["metrics", str(path)], str(path), "line 3", root=tmp_path)
+    assert len(line) < 300
+
+
+def test_cifar_batch_with_a_non_utf8_key_names_the_file(tmp_path):
+    import pickle
+
+    import numpy as np
+
+    root = tmp_path / "cifar"
+    root.mkdir()
+    good = {b"data": np.zeros((2, 3072), dtype=np.uint8), b"labels": [1, 2]}
+    for i in range(1, 6):
+        (root / f"data_batch_{i}").write_bytes(pickle.dumps(good, protocol=2))
+    (root / "test_batch").write_bytes(pickle.dumps({**good, b"\xff\xfe": 1}, protocol=2))
+    args = ["train", "--dataset", "cifar10", "--data-root", str(root), "--out", str(tmp_path / "n.pt"), "--epochs", "1", "--device", "cpu"]
+    one_line_error(args, str(root / "test_batch"), "not UTF-8", root=tmp_path)

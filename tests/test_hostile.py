@@ -669,7 +669,7 @@ FIGURE_TABLES = {
     "header only": ("damage", "damage.csv", lambda df: df.iloc[:0], None, "has no rows"),
     "missing column": ("damage", "damage.csv", lambda df: df.drop(columns=["delta_top1"]), None, "lacks column(s) delta_top1"),
     "text where numbers belong": ("damage", "damage.csv", _edit("delta_top1", "big"), None, "must be numeric"),
-    "unknown kinds only": ("damage", "damage.csv", _edit("kind", "zap"), None, "no node or edge removal rows"),
+    "unknown kinds only": ("damage", "damage.csv", _edit("kind", "zap"), None, "unknown kind 'zap'"),
     "attack table of another shape": ("attack", "attack.csv", lambda df: df[["model"]], None, "lacks column(s)"),
     "binary models table": ("generator_sweep", "models.csv", None, bytes(range(256)) * 4, "not a readable table"),
 }

@@ -264,3 +264,26 @@ def construct_unique_mapping(loader: Any, node: Any, deep: bool = False) -> dict
         if duplicate:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {short_repr(key, 60)}", key_node.start_mark)
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+# --- tables ------------------------------------------------------------------------------------
+DAMAGE_KINDS = ("intact", "node", "edge")
+MAX_STAGES = 4  # the regular regime has the most random stages
+
+
+def check_damage_rows(df: Any, path: str | Path) -> None:
+    """Rows of a damage table: a known ``kind``; removal rows name a stage that exists (0..3)."""
+    import numpy as np
+
+    if "kind" in df.columns:
+        unknown = sorted({str(k)[:40] for k in df["kind"].dropna().unique()} - set(DAMAGE_KINDS))
+        if unknown or df["kind"].isna().any():
+            raise UserError(f"{path}: unknown kind {unknown[0] if unknown else 'NaN'!r}; damage rows are {', '.join(DAMAGE_KINDS)}")
+    if "stage" in df.columns and "kind" in df.columns:
+        stage = df.loc[df["kind"].isin(["node", "edge"]), "stage"]
+        values = np.asarray(stage, dtype=object)
+        ok = [is_finite_number(v) and float(v).is_integer() and 0 <= v < MAX_STAGES for v in values]
+        if not all(ok):
+            bad = values[ok.index(False)]
+            bad = int(bad) if is_finite_number(bad) and float(bad).is_integer() else bad
+            raise UserError(f"{path}: stage {short_repr(bad, 40)} does not exist (stages are numbered 0..{MAX_STAGES - 1})")

@@ -218,7 +218,10 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise UserError(f"{path}: not a CIFAR-10 batch ({e.__class__.__name__}: {e})") from None
     if not isinstance(d, dict):
         raise UserError(f"{path}: not a CIFAR-10 batch (expected a dict)")
-    d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+    try:
+        d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a CIFAR-10 batch (a key is not UTF-8 text)") from None
     data, labels = d.get("data"), d.get("labels")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or labels is None:
         raise UserError(f"{path}: not a CIFAR-10 batch (expected 'data' (N, 3072) uint8 and 'labels')")
