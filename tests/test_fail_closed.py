@@ -641,3 +641,32 @@ def test_cifar_batch_with_a_non_utf8_key_names_the_file(tmp_path):
     (root / "test_batch").write_bytes(pickle.dumps({**good, b"\xff\xfe": 1}, protocol=2))
     args = ["train", "--dataset", "cifar10", "--data-root", str(root), "--out", str(tmp_path / "n.pt"), "--epochs", "1", "--device", "cpu"]
     one_line_error(args, str(root / "test_batch"), "not UTF-8", root=tmp_path)
+
+
+def test_empty_training_split_is_one_line(digits, tmp_path):
+    import copy
+
+    import torch
+
+    from wiring_lab._io import UserError
+    from wiring_lab.train import TrainConfig, model_config_for, train
+
+    empty = copy.copy(digits)
+    empty.train = torch.utils.data.TensorDataset(torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long))
+    mc = model_config_for(digits, channels=4, nodes=6, head_channels=16)
+    with pytest.raises(UserError, match="train split holds no images"):
+        train(mc, TrainConfig(epochs=1), tmp_path / "x.pt", device="cpu", data=empty, progress=False)
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_bounded_repr_does_not_walk_shared_references():
+    import time
+
+    from wiring_lab._limits import count_values, short_repr
+
+    x = _laughs(200)  # 2**200 leaves if expanded
+    t0 = time.perf_counter()
+    assert count_values(x) is None
+    assert len(short_repr(x)) <= 200
+    assert time.perf_counter() - t0 < 5
+    assert count_values({"a": [1, 2, (3, 4)]}) == 8  # the dict, its key "a", the list, 1, 2, the tuple, 3, 4
