@@ -670,3 +670,12 @@ def test_bounded_repr_does_not_walk_shared_references():
     assert len(short_repr(x)) <= 200
     assert time.perf_counter() - t0 < 5
     assert count_values({"a": [1, 2, (3, 4)]}) == 8  # the dict, its key "a", the list, 1, 2, the tuple, 3, 4
+
+
+@pytest.mark.parametrize("format", ["seungwonpark", "auto"])
+def test_expanded_tensor_in_a_foreign_checkpoint_is_refused_before_any_build(tmp_path, format):
+    import torch
+
+    path = tmp_path / "foreign.pt"
+    torch.save({"model": {"conv2.weight": torch.zeros(1).expand(60000, 2, 3, 3)}, "hp_str": "x"}, path)
+    one_line_error(["inspect", str(path), "--format", format], str(path), "conv2.weight", "expanded or overlapping", root=tmp_path)
