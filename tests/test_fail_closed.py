@@ -183,6 +183,9 @@ def test_work_limit_is_stated_and_overridable(tmp_path):
     one_line_error(["--max-work", "100", "metrics", "-g", "chain", "-n", "8", "--samples", "20"], "limit of 100")
     ok = RUNNER.invoke(app, ["--max-work", "200", "metrics", "-g", "chain", "-n", "8", "--samples", "20"])
     assert ok.exit_code == 0, ok.output
+    RUNNER.invoke(app, ["--max-work", "100", "--max-memory", "1K", "metrics", "-g", "chain", "-n", "8", "--samples", "20"])
+    after = RUNNER.invoke(app, ["metrics", "-g", "chain", "-n", "8", "--samples", "20"])  # limits never leak into the next command
+    assert after.exit_code == 0, after.output
 
 
 def test_train_config_refuses_non_finite_values():

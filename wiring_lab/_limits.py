@@ -59,9 +59,20 @@ def physical_memory() -> int:
         return 0
 
 
+# The CLI's global --max-memory / --max-work for the command being run (reset by every
+# invocation, so one command's limits never leak into the next in the same process).
+_OVERRIDES: dict[str, str | None] = {"memory": None, "work": None}
+
+
+def set_overrides(memory: str | None, work: int | None) -> None:
+    """Limits given on the command line (None: the environment variable or the default)."""
+    _OVERRIDES["memory"] = memory
+    _OVERRIDES["work"] = str(work) if work is not None else None
+
+
 def max_memory() -> int:
     """The memory budget in bytes."""
-    text = os.environ.get(MEMORY_ENV)
+    text = _OVERRIDES["memory"] or os.environ.get(MEMORY_ENV)
     if text:
         return parse_size(text)
     return int(DEFAULT_MEMORY_FRACTION * physical_memory()) or 8 << 30
@@ -69,7 +80,7 @@ def max_memory() -> int:
 
 def max_work() -> int:
     """The work limit, in graph nodes processed."""
-    text = os.environ.get(WORK_ENV)
+    text = _OVERRIDES["work"] or os.environ.get(WORK_ENV)
     if not text:
         return DEFAULT_MAX_WORK
     try:

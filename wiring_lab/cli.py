@@ -65,9 +65,7 @@ def _budget(
     max_work: Optional[int] = typer.Option(None, help="work limit in graph nodes processed (default 10**9)"),
 ) -> None:
     """Study trained randomly wired neural networks (RandWire): graphs, training, damage, metrics, figures."""
-    import os
-
-    from wiring_lab._limits import MEMORY_ENV, WORK_ENV, parse_size
+    from wiring_lab._limits import parse_size, set_overrides
 
     if max_memory is not None:
         try:
@@ -76,10 +74,7 @@ def _budget(
             fail(str(e))
     if max_work is not None and max_work < 1:
         fail(f"--max-work must be positive (got {max_work})")
-    if max_memory is not None:
-        os.environ[MEMORY_ENV] = max_memory  # environment: study workers inherit the budget
-    if max_work is not None:
-        os.environ[WORK_ENV] = str(max_work)
+    set_overrides(max_memory, max_work)  # this command only; worker processes read WIRING_LAB_MAX_*
 
 
 def _echo_json(obj: Any) -> None:
