@@ -151,6 +151,13 @@ def check_model_config_dict(path: str | Path, mc: Any) -> None:
         value = mc.get(name)
         if isinstance(value, int) and not isinstance(value, bool):
             _size(path, name, value, MAX_MODEL_NODES if name == "nodes" else MAX_WIDTH)
+    layout = mc.get("layout")  # format 2 nests the importer fields; format 1 stored them flat
+    for fields in (mc, layout) if isinstance(layout, dict) else (mc,):
+        _check_layout_sizes(path, fields)
+
+
+def _check_layout_sizes(path: str | Path, mc: dict[str, Any]) -> None:
+    """Explicit stages and stem layers of a (flat or nested) importer layout."""
     stages = mc.get("stages", ())
     if not isinstance(stages, (list, tuple)) or len(stages) > 16:
         raise UserError(f"{path}: bad model_config (stages must be a list of at most 16 [nodes, channels] pairs)")

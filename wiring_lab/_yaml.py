@@ -75,4 +75,4 @@ def load_yaml_with_lines(path: str | Path) -> Any:
     except yaml.YAMLError as e:
         raise UserError(f"{path}: invalid YAML ({str(e).splitlines()[0]})") from None
     except RecursionError:  # the composer and converter recurse once per nesting level
-        raise UserError(f"{path}: invalid YAML (nested too deeply; study files nest a few levels)") from None
+        raise UserError(f"{path}: invalid YAML (nested too deeply)") from None
