@@ -38,7 +38,7 @@ def test_generate_writes_the_paper_graph_and_a_drawing(tmp_path):
         (["--generator", "ws", "--k", "3"], "even k"),
         (["--generator", "ws", "--k", "40"], "2 <= k < n"),
         (["--generator", "ba", "--m", "32"], "1 <= m < n"),
-        (["--generator", "er", "--p", "2"], "p must be in"),
+        (["--generator", "er", "--p", "2"], "--p must be a finite number in [0, 1]"),
         (["--generator", "er", "--nodes", "1"], "at least 2"),
         (["--generator", "nope"], "unknown generator"),
     ],

@@ -203,7 +203,7 @@ CORRUPTIONS = {
     "seed negative": (_set("model_config", "seed", -3), "seed must be a non-negative integer"),
     "regime list": (_set("model_config", "regime", ["small"]), "must be strings"),
     "huge channels": (_set("model_config", "channels", 10**7), "state_dict does not match its graphs"),
-    "huge classes": (_set("model_config", "num_classes", 10**10), "state_dict does not match its graphs"),
+    "huge classes": (_set("model_config", "num_classes", 10**10), "num_classes must be an integer in [1, 16,777,216]"),
     "graphs str": (_set("graphs", "ws"), "bad stage graph"),
     "self loop": (lambda d: d["graphs"][0]["edges"].append([2, 2]), "self loop"),
     "duplicate edge": (lambda d: d["graphs"][0]["edges"].append(list(d["graphs"][0]["edges"][0])), "duplicate edge"),
@@ -669,7 +669,7 @@ FIGURE_TABLES = {
     "header only": ("damage", "damage.csv", lambda df: df.iloc[:0], None, "has no rows"),
     "missing column": ("damage", "damage.csv", lambda df: df.drop(columns=["delta_top1"]), None, "lacks column(s) delta_top1"),
     "text where numbers belong": ("damage", "damage.csv", _edit("delta_top1", "big"), None, "must be numeric"),
-    "unknown kinds only": ("damage", "damage.csv", _edit("kind", "zap"), None, "no node or edge removal rows"),
+    "unknown kinds only": ("damage", "damage.csv", _edit("kind", "zap"), None, "unknown kind 'zap'"),
     "attack table of another shape": ("attack", "attack.csv", lambda df: df[["model"]], None, "lacks column(s)"),
     "binary models table": ("generator_sweep", "models.csv", None, bytes(range(256)) * 4, "not a readable table"),
 }

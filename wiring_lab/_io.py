@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
@@ -24,23 +26,93 @@ def _umask() -> int:
     return mask
 
 
+# While a command runs inside ``all_or_none()``, its atomic writes are staged here as
+# (temporary, target) pairs and renamed into place together when the command succeeds.
+_STAGED: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar("_STAGED", default=None)
+
+
+def _write_error(path: Path, err: OSError) -> UserError:
+    """One line for a failed write: read-only or full file system, a path below a file, ..."""
+    why = err.strerror or err.__class__.__name__
+    where = f" ({err.filename})" if err.filename and str(err.filename) != str(path) else ""
+    return UserError(f"{path}: cannot write the file: {why}{where}")
+
+
+def write_target(path: str | Path) -> Path:
+    """Where writing ``path`` goes: a symlink's final target; anything but a regular file is refused."""
+    path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as e:
+        raise _write_error(path, e) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device, FIFO or socket)"
+        raise UserError(f"{path}: refused: {kind}; outputs only create or replace regular files")
+    return target
+
+
+@contextmanager
+def all_or_none() -> Iterator[None]:
+    """Within the block, atomic writes are staged and renamed into place together when it succeeds.
+
+    A command's final outputs (a table and its sidecar, every figure, every exported graph) so
+    appear all or none. Nested blocks join the outermost one.
+    """
+    if _STAGED.get() is not None:
+        yield
+        return
+    staged: list[tuple[Path, Path]] = []
+    token = _STAGED.set(staged)
+    try:
+        yield
+        for _, target in staged:  # a target turned into a FIFO meanwhile: refuse before any rename
+            write_target(target)
+        for tmp, target in staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as e:
+                raise _write_error(target, e) from None
+    finally:
+        _STAGED.reset(token)
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    A symlink is written through (its target is replaced, the link stays); a path that exists
+    and is not a regular file is refused; file-system errors are one-line :class:`UserError`s.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    target = write_target(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise _write_error(path, e) from None
     os.close(fd)
     tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are shared like any file
+    staged = _STAGED.get()
     try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as f:  # data on disk before the rename makes it visible
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are shared like any file
+        try:
+            yield tmp_path
+            with open(tmp_path, "rb+") as f:  # data on disk before the rename makes it visible
+                os.fsync(f.fileno())
+            if staged is None:
+                os.replace(tmp_path, target)
+            else:
+                staged.append((tmp_path, target))
+        except OSError as e:  # a full or read-only file system while writing
+            raise _write_error(path, e) from None
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        if staged is None or all(t != tmp_path for t, _ in staged):
+            tmp_path.unlink(missing_ok=True)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -54,6 +126,8 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def read_text_file(path: str | Path, what: str = "file") -> str:
     """Read a UTF-8 text file; a missing or unreadable one is a :class:`UserError` naming it."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO would block forever, a directory fails oddly
+        raise UserError(f"{path}: not a regular file; expected a {what}")
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -82,6 +156,18 @@ def to_jsonable(obj: Any) -> Any:
 def write_json(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as indented, key-sorted JSON, atomically."""
     return atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=True) + "\n")
+
+
+def check_outputs(*paths: str | Path | None) -> None:
+    """Refuse, before any work, outputs that could not be written: wrong table suffix, FIFO, directory."""
+    for path in paths:
+        if path is None:
+            continue
+        path = Path(path)
+        if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise UserError(f"{path}: table files must end in .csv or .parquet")
+        write_target(path)
+        write_target(path.with_name(path.name + ".json"))  # the sidecar beside a table
 
 
 def write_table(df, path: str | Path) -> Path:

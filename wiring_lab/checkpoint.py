@@ -20,6 +20,8 @@ from typing import Any, Sequence
 import torch
 
 from wiring_lab._io import UserError, atomic_path, library_versions
+from wiring_lab._limits import check_memory, check_values
+from wiring_lab._validate import check_metadata_values, check_model_config_dict, check_tensors, model_bytes, tensors_in, unique_object
 from wiring_lab.graphs import GraphSpec, load_graph
 from wiring_lab.model import ModelConfig, RandWire, build_model
 
@@ -103,8 +105,10 @@ def _check_zip_sizes(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             declared = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return  # torch.load reports it
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        # fail closed: torch's own reader skips what zipfile refuses (e.g. a malformed extra
+        # field), so an archive this check cannot read is never handed to torch.load
+        raise UserError(f"{path}: truncated or corrupt checkpoint file (its zip directory cannot be read: {str(e)[:80]})") from None
     on_disk = path.stat().st_size
     if declared > MAX_INFLATION * on_disk + (1 << 20):
         raise UserError(
@@ -135,6 +139,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for bad files; all are user errors here
         raise _refusal(path, e) from None
+    _check_untrusted(path, obj)
     return obj
 
 
@@ -149,7 +154,7 @@ def load_graphs(path: str | Path) -> list[GraphSpec]:
     if not path.is_file():
         raise UserError(f"{path}: no such graph file or directory")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_object)  # duplicate keys refused
     except (ValueError, RecursionError) as e:  # bad JSON, bad UTF-8, absurd nesting or numbers
         raise UserError(f"{path}: not valid JSON ({str(e).splitlines()[0][:120] if str(e) else e.__class__.__name__})") from None
     items = data.get("graphs") if isinstance(data, dict) and "graphs" in data else data
@@ -246,6 +251,7 @@ def _check_metadata(path: Path, meta: Any) -> dict[str, Any]:
             raise UserError(f"{path}: metadata {key!r} must be an integer (got {meta[key]!r:.40})")
     if meta.get("dataset") is not None and not isinstance(meta["dataset"], str):
         raise UserError(f"{path}: metadata 'dataset' must be a string")
+    check_metadata_values(path, meta)
     return meta
 
 
@@ -256,6 +262,14 @@ def _check_train_state(path: Path, train_state: Any) -> dict[str, Any] | None:
     if not isinstance(train_state, dict) or not isinstance(train_state.get("optimizer"), dict):
         raise UserError(f"{path}: 'train_state' must be a dict holding the optimizer state")
     return train_state
+
+
+def _check_untrusted(path: Path, obj: Any) -> None:
+    """Bounded size, plain dense tensors and overflow-free model sizes, before anything reads further."""
+    check_values(obj, "the checkpoint", path)
+    check_tensors(path, tensors_in(obj), "the checkpoint's")
+    if isinstance(obj, dict):
+        check_model_config_dict(path, obj.get("model_config"))
 
 
 def _native_dict(path: Path) -> dict[str, Any]:
@@ -328,8 +342,13 @@ def load_native(
     train_state = _check_train_state(path, obj.get("train_state"))
     if config.arch == "randwire":  # node modules named stages.<i>.nodes.<v>
         _check_graph_sizes(path, specs, obj["state_dict"])
-    with torch.device("meta"):  # shapes only: a config declaring huge layers allocates nothing
-        _check_state(path, build_model(config, specs), obj["state_dict"])
+    try:
+        with torch.device("meta"):  # shapes only: a config declaring huge layers allocates nothing
+            shapes = build_model(config, specs)
+    except (ValueError, TypeError, RuntimeError, OverflowError) as e:  # e.g. node-op lists of another length
+        raise UserError(f"{path}: the network cannot be built from its model_config and graphs ({str(e)[:200]})") from None
+    _check_state(path, shapes, obj["state_dict"])
+    check_memory(2 * model_bytes(shapes), "building this network (weights and the loaded copy)", path)
     model = build_model(config, specs)
     model.load_state_dict(obj["state_dict"])
     model.to(device).eval()

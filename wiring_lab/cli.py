@@ -17,6 +17,8 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
+from wiring_lab._io import all_or_none
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -25,9 +27,13 @@ app = typer.Typer(
 )
 
 
+# An error line quotes untrusted values; it never grows past this many characters.
+MAX_MESSAGE = 400
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print one ``error:`` line on stderr and exit."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {message[:MAX_MESSAGE]}{'...' if len(message) > MAX_MESSAGE else ''}", err=True)
     raise typer.Exit(code)
 
 
@@ -37,16 +43,41 @@ def user_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            from wiring_lab._validate import check_cli_numbers
+
+            check_cli_numbers(fn.__name__, kwargs)  # every number finite and in range before any work
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
         except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
             msg = str(e).splitlines()[0] if str(e) else e.__class__.__name__
             fail(msg)
+        except OSError as e:  # a file-system failure outside the write helpers: still one line
+            fail(f"{e.filename or 'file system'}: {e.strerror or e.__class__.__name__}")
+        except (MemoryError, RecursionError) as e:  # a limit the budget checks did not foresee
+            fail(f"ran out of {'memory' if isinstance(e, MemoryError) else 'stack'}; lower the sizes asked for or --max-memory")
         except KeyboardInterrupt:
             fail("interrupted; finished work is saved, re-run the same command to continue", code=130)
 
     return wrapper
+
+
+@app.callback()
+def _budget(
+    max_memory: Optional[str] = typer.Option(None, help="memory budget, e.g. 8G (default: half of this machine's memory)"),
+    max_work: Optional[int] = typer.Option(None, help="work limit in graph nodes processed (default 10**9)"),
+) -> None:
+    """Study trained randomly wired neural networks (RandWire): graphs, training, damage, metrics, figures."""
+    from wiring_lab._limits import parse_size, set_overrides
+
+    if max_memory is not None:
+        try:
+            parse_size(max_memory)
+        except ValueError as e:
+            fail(str(e))
+    if max_work is not None and max_work < 1:
+        fail(f"--max-work must be positive (got {max_work})")
+    set_overrides(max_memory, max_work)  # this command only; worker processes read WIRING_LAB_MAX_*
 
 
 def _echo_json(obj: Any) -> None:
@@ -82,6 +113,7 @@ def _checkpoint_source(checkpoint: Path, format: str, graphs: Optional[List[Path
 
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def generate(
     generator: str = GeneratorOpt,
     nodes: int = typer.Option(32, "--nodes", "-n", help="N, nodes (input/output nodes not counted)"),
@@ -95,6 +127,11 @@ def generate(
     """Sample one random graph (paper definitions) and write it as JSON."""
     from wiring_lab.graphs import generate_graph, save_graph, stage_dag
 
+    if draw is not None:  # refuse a bad drawing name before anything is written
+        from wiring_lab.plots import FORMATS
+
+        if draw.suffix.lower().lstrip(".") not in FORMATS:
+            raise ValueError(f"{draw}: figure files must end in .png, .pdf or .svg")
     spec = generate_graph(generator, nodes, seed=seed, p=p, k=k, m=m)
     if out is None:
         typer.echo(spec.to_json(), nl=False)
@@ -249,9 +286,12 @@ def _grid_values(text: Optional[str], cast: Callable, name: str) -> Optional[lis
     if text is None:
         return None
     try:
-        return [cast(v) for v in text.split(",") if v.strip()]
+        values = [cast(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"--{name} must be a comma-separated list of numbers (got {text!r})") from None
+        raise ValueError(f"--{name} must be a comma-separated list of numbers (got {text[:60]!r})") from None
+    from wiring_lab._validate import CLI_BOUNDS, check_float_list
+
+    return check_float_list(f"--{name}", values, *CLI_BOUNDS[name][:2])
 
 
 def _number(text: str) -> int | float:
@@ -272,6 +312,7 @@ def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
 
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def metrics(
     file: Optional[Path] = typer.Argument(None, help="checkpoint or graph file (JSON, networkx YAML, text); omit to sample a population"),
     format: str = FormatOpt,
@@ -294,7 +335,9 @@ def metrics(
 
     from wiring_lab import metrics as M
     from wiring_lab import populations as P  # registers ws-flex
+    from wiring_lab._io import check_outputs
 
+    check_outputs(out)
     if file is not None:
         if generator is not None:
             raise ValueError("give either FILE or --generator, not both")
@@ -312,6 +355,13 @@ def metrics(
         if values is not None
     }
     config = M.PopulationConfig(generator, grid, nodes, samples, seed, backend, device)
+    from wiring_lab._limits import check_graph_metrics
+
+    settings = 1
+    for values in grid.values():
+        settings *= max(1, len(values))
+    # streamed: one chunk of graphs is in memory at a time (the summary keeps 16 floats per graph)
+    check_graph_metrics(nodes, min(samples * settings, P.chunk_size(nodes)), backend)
     result = P.measure_population(config, out=out, progress=progress)  # rows streamed to --out chunk by chunk
     with pd.option_context("display.max_rows", None, "display.width", 200):
         typer.echo(result.summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
@@ -361,6 +411,7 @@ def sample_cl(
 # --- correlate -------------------------------------------------------------------------------
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def correlate(
     table: Path = typer.Argument(..., help="damage.csv (damage rows) or models.csv (per-model accuracy rows)"),
     target: Optional[str] = typer.Option(None, help="column to explain (default delta_top1 for damage, top1 for models)"),
@@ -378,8 +429,9 @@ def correlate(
 ) -> None:
     """Correlate damage or accuracy with graph metrics: per-network and pooled coefficients, cluster intervals, mixed model, grouped CV."""
     from wiring_lab import correlation as C
-    from wiring_lab._io import read_table
+    from wiring_lab._io import check_outputs, read_table
 
+    check_outputs(out, out.with_name(f"{out.stem}_regression{out.suffix}") if out else None)
     split = lambda text: tuple(v.strip() for v in text.split(",") if v.strip()) if text else None  # noqa: E731
     config = C.CorrelateConfig(target=target, metrics=split(metrics), by=split(by) or (), n_boot=n_boot, folds=folds, seed=seed, backend=backend,
                                cluster=cluster, slope_metrics=split(slope_metrics), generator=generator)
@@ -441,8 +493,10 @@ def damage(
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Remove every node (or edge) of a trained network, one at a time, and measure the accuracy lost."""
+    from wiring_lab._io import check_outputs
     from wiring_lab.damage import DamageConfig, damage_sweep, largest_drops
 
+    check_outputs(out)
     config = DamageConfig(
         remove=remove,
         stages=_int_list(stage, "stage"),
@@ -472,6 +526,7 @@ def damage(
 
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def attack(
     checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
     format: str = FormatOpt,
@@ -493,12 +548,17 @@ def attack(
 ) -> None:
     """Attack tolerance: accuracy as a growing fraction of nodes is removed (random or targeted order)."""
     from wiring_lab._io import write_json, write_table
+    from wiring_lab._io import check_outputs
     from wiring_lab.damage import AttackConfig, attack_curve, attack_summary
 
+    check_outputs(out)
     try:
         fr = tuple(float(t) for t in fractions.split(",") if t.strip())
     except ValueError:
-        raise ValueError(f"--fractions takes comma-separated numbers (got {fractions!r})") from None
+        raise ValueError(f"--fractions takes comma-separated numbers (got {fractions[:60]!r})") from None
+    from wiring_lab._validate import check_float_list
+
+    check_float_list("--fractions", list(fr), 0.0, 1.0)
     config = AttackConfig(
         order=order,
         fractions=fr,
@@ -544,6 +604,7 @@ def convert(
 
 @app.command("export-graphs")
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def export_graphs(
     checkpoint: Path = typer.Argument(..., help="checkpoint (native, or foreign with --format) or graph file(s) (JSON file or directory)"),
     out: Path = typer.Option(..., help="directory for stage<i>.<ext>"),
@@ -568,6 +629,7 @@ def export_graphs(
 # --- figures ---------------------------------------------------------------------------------
 @app.command()
 @user_errors
+@all_or_none()  # final outputs: all written or none
 def figures(
     name: str = typer.Argument("all", help="generator_sweep | stage_graphs | damage | node_ops | ws_curves | cl_heatmap | "
                                "error_edf | attack | learning_curves | accuracy_vs_macs | metric_vs_damage | search_progress | search_edf | all (recipes: figures/README.md)"),

@@ -157,6 +157,8 @@ def _sidecar_checkpoints(table_path: Path) -> list[str]:
                 walk(json.loads(side.read_text(encoding="utf-8")))
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise UserError(f"{side}: sidecar is not valid JSON") from None
+            except RecursionError:  # parsed, but nested too deep to walk
+                raise UserError(f"{side}: sidecar nests too deeply to read") from None
     return found
 
 

@@ -48,7 +48,7 @@ import torch
 from tqdm.auto import tqdm
 
 from wiring_lab import _damage_engine as engine
-from wiring_lab._io import UserError, library_versions, resolve_device, to_jsonable, write_json, write_table
+from wiring_lab._io import UserError, all_or_none, library_versions, resolve_device, to_jsonable, write_json, write_table
 from wiring_lab.checkpoint import Checkpoint
 from wiring_lab.loading import load_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
@@ -580,24 +580,25 @@ def damage_sweep(
     ordered = [by_key[v.key] for v in variants]
     df = _frame(intact_rows + ordered, DAMAGE_COLUMNS)
     if out is not None:
-        write_table(df, out)
-        write_json(
-            out.with_name(out.name + ".json"),
-            {
-                **header,
-                "dataset": data.name,
-                "device": str(dev),
-                "engine": "naive" if config.naive else "cached",
-                "ablation": config.ablation,
-                "cascade": config.cascade,
-                "mean_reference_images": len(ref_idx),
-                "variants": len(variants),
-                "resumed_rows": len(done),
-                "intact": intact_rows,
-                "seconds": {"total": time.perf_counter() - t_start, "variants": eval_seconds},
-                "versions": library_versions(),
-            },
-        )
+        with all_or_none():  # the table and its sidecar appear together or not at all
+            write_table(df, out)
+            write_json(
+                out.with_name(out.name + ".json"),
+                {
+                    **header,
+                    "dataset": data.name,
+                    "device": str(dev),
+                    "engine": "naive" if config.naive else "cached",
+                    "ablation": config.ablation,
+                    "cascade": config.cascade,
+                    "mean_reference_images": len(ref_idx),
+                    "variants": len(variants),
+                    "resumed_rows": len(done),
+                    "intact": intact_rows,
+                    "seconds": {"total": time.perf_counter() - t_start, "variants": eval_seconds},
+                    "versions": library_versions(),
+                },
+            )
         _partial_path(out).unlink(missing_ok=True)
     return df
 

@@ -8,6 +8,7 @@ layout that was expected.
 
 from __future__ import annotations
 
+import math
 import pickle
 import struct
 import zlib
@@ -96,7 +97,7 @@ def _gunzip(raw: bytes, path: Path) -> bytes:
         if len(head) < 4 + 4 * ndim or head[2] not in _IDX_DTYPES:
             return head  # read_idx reports what is wrong with the header
         shape = struct.unpack(f">{ndim}I", head[4 : 4 + 4 * ndim])
-        size = int(np.prod(shape, dtype=np.int64)) * np.dtype(_IDX_DTYPES[head[2]]).itemsize
+        size = math.prod(shape) * np.dtype(_IDX_DTYPES[head[2]]).itemsize
         if size > MAX_IDX_BYTES:
             raise UserError(f"{path}: IDX header declares shape {shape} ({size:,} bytes), more than {MAX_IDX_BYTES:,}")
         body = d.decompress(d.unconsumed_tail, size + 1)  # one byte more reveals trailing data
@@ -125,11 +126,14 @@ def read_idx(path: Path) -> np.ndarray:
         raise UserError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize
     body = raw[4 + 4 * ndim :]
     if len(body) != expected:
         raise UserError(f"{path}: IDX header declares shape {shape} ({expected} bytes) but the file has {len(body)}")
-    return np.frombuffer(body, dtype=dtype).reshape(shape)
+    array = np.frombuffer(body, dtype=dtype).reshape(shape)
+    if dtype.kind == "f" and not np.isfinite(array).all():
+        raise UserError(f"{path}: the IDX data holds NaN or inf values")
+    return array
 
 
 def _find_idx(root: Path, stem: str) -> Path:
@@ -214,7 +218,10 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise UserError(f"{path}: not a CIFAR-10 batch ({e.__class__.__name__}: {e})") from None
     if not isinstance(d, dict):
         raise UserError(f"{path}: not a CIFAR-10 batch (expected a dict)")
-    d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+    try:
+        d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a CIFAR-10 batch (a key is not UTF-8 text)") from None
     data, labels = d.get("data"), d.get("labels")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or labels is None:
         raise UserError(f"{path}: not a CIFAR-10 batch (expected 'data' (N, 3072) uint8 and 'labels')")
@@ -254,6 +261,27 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp"}
 
 
+# An image is resized (shorter side) before the centre crop: a 1 x 20000 strip would become
+# 256 x 5,120,000 pixels, so the aspect ratio and the pixel count are checked from the header.
+MAX_ASPECT = 16
+MAX_PIXELS = 1 << 27  # 134 M pixels decoded (about 0.5 GB as RGBA)
+
+
+def _check_image_header(path: Path, size: tuple[int, int], crop: int) -> None:
+    """Refuse empty, enormous or extremely elongated images before they are decoded or resized."""
+    w, h = size
+    if w < 1 or h < 1:
+        raise UserError(f"{path}: the image is {w}x{h} pixels (empty)")
+    if w * h > MAX_PIXELS:
+        raise UserError(f"{path}: the image header declares {w}x{h} pixels, more than {MAX_PIXELS:,}")
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        long = round(max(w, h) * crop * 256 / 224 / min(w, h))
+        raise UserError(
+            f"{path}: a {w}x{h} image would be resized to {long:,} pixels along its long side; "
+            f"images more elongated than {MAX_ASPECT}:1 are refused"
+        )
+
+
 class ImageFolder(Dataset):
     """Images under ``root/<class>/``, resized (shorter side) and centre-cropped to ``size``."""
 
@@ -277,14 +305,17 @@ class ImageFolder(Dataset):
         path, label = self.samples[i]
         try:
             with Image.open(path) as im:
+                _check_image_header(path, im.size, self.size)  # from the header, before decoding
                 im = im.convert("RGB")
                 scale = self.size * 256 / 224 / min(im.size)  # ImageNet's 256 -> 224 crop ratio
                 im = im.resize((max(self.size, round(im.width * scale)), max(self.size, round(im.height * scale))))
                 left, top = (im.width - self.size) // 2, (im.height - self.size) // 2
                 im = im.crop((left, top, left + self.size, top + self.size))
                 x = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1)
-        except (OSError, ValueError) as e:
-            raise UserError(f"{path}: not a readable image ({e})") from None
+        except UserError:
+            raise
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
+            raise UserError(f"{path}: not a readable image ({str(e)[:200]})") from None
         mean = torch.tensor(IMAGENET_MEAN).reshape(3, 1, 1)
         std = torch.tensor(IMAGENET_STD).reshape(3, 1, 1)
         return (x - mean) / std, label
@@ -355,4 +386,12 @@ def batches(dataset: Dataset, batch_size: int, shuffle_seed: int | None = None, 
     from torch.utils.data import DataLoader, Subset
 
     loader = DataLoader(Subset(dataset, order.tolist()), batch_size=batch_size, num_workers=workers)
-    yield from loader
+    try:
+        yield from loader
+    except Exception as e:  # a worker's error comes back re-raised, its traceback in the message
+        text = str(e)
+        if isinstance(e, UserError) and "Traceback" not in text:
+            raise
+        if "UserError: " in text:  # the worker's own one-line message, which names the file
+            raise UserError(text.rsplit("UserError: ", 1)[1].strip().splitlines()[0]) from None
+        raise UserError(f"an image-loader worker failed ({text.strip().splitlines()[-1][:200] if text.strip() else e.__class__.__name__})") from None

@@ -116,7 +116,11 @@ def _build_stage_graphs(run_dir: Path):
 
 def _build_damage(run_dir: Path):
     """RandWire Fig. 5 from damage.csv."""
-    return plot_damage(_table(run_dir, "damage"))
+    from wiring_lab._validate import check_damage_rows
+
+    damage = _table(run_dir, "damage")
+    check_damage_rows(damage, table_path(run_dir, "damage"))
+    return plot_damage(damage)
 
 
 def _build_node_ops(run_dir: Path):

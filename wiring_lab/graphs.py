@@ -82,6 +82,9 @@ class GraphSpec:
             canon.add(e)
         if self.member is not None and (isinstance(self.member, bool) or not isinstance(self.member, (int, np.integer)) or self.member < 0):
             raise ValueError(f"'member' must be a non-negative integer or null (got {self.member!r})")
+        from wiring_lab._validate import check_graph_params
+
+        check_graph_params(self.params)  # JSON-safe: every reader and writer can hold them
         object.__setattr__(self, "n", int(self.n))
         object.__setattr__(self, "edges", tuple(sorted(canon)))
         object.__setattr__(self, "params", dict(self.params))
@@ -133,8 +136,10 @@ class GraphSpec:
     @classmethod
     def from_json(cls, text: str) -> "GraphSpec":
         """Parse :meth:`to_json` output."""
+        from wiring_lab._validate import unique_object
+
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=unique_object)  # a key given twice is refused
         except json.JSONDecodeError as e:
             raise ValueError(f"not valid JSON ({e.msg} at line {e.lineno})") from None
         except (ValueError, RecursionError) as e:  # absurd nesting or numbers

@@ -457,6 +457,9 @@ def file_metrics(
     if per not in ("stage", "node"):
         raise UserError(f"--per must be stage or node (got {per!r})")
     model, specs = read_stage_graphs(path, format=format, graphs=graphs)
+    from wiring_lab._limits import check_graph_metrics
+
+    check_graph_metrics(max((s.n for s in specs), default=1), len(specs), backend, path)  # before any N x N matrix
     if per == "node":
         return stage_node_metrics(specs, model, backend=backend, device=device)
     return stage_metrics(specs, model, backend=backend, device=device)

@@ -93,7 +93,7 @@ def save_figure(fig, path: str | Path) -> Path:
         raise UserError(f"{path}: figure files must end in .png, .pdf or .svg")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt)
-    path.chmod(0o644)  # a figure is for sharing (the temporary file was private)
+        tmp.chmod(0o644)  # a figure is for sharing (the temporary file was private)
     plt.close(fig)
     return path
 

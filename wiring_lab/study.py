@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 
 from wiring_lab._io import UserError, library_versions, write_json, write_table
+from wiring_lab._limits import MAX_MODEL_NODES, MAX_STUDY_TRAININGS
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.data import list_datasets
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
@@ -240,13 +242,21 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
                 arch=arch,
                 params=params,
                 node_ops=node_ops,
-                nodes=r.get("nodes", "int+"),
+                nodes=_at_most(r, "nodes", MAX_MODEL_NODES),
                 channels=r.get("channels", "int+"),
                 line=r.line(),
                 graphs=graphs,
             )
         )
     return tuple(grids)
+
+
+def _at_most(r: "_Reader", key: str, limit: int) -> Any:
+    """A positive integer no larger than ``limit``."""
+    v = r.get(key, "int+")
+    if v is not None and v > limit:
+        raise r.bad(key, f"must be at most {limit:,} (nodes per stage of a network)")
+    return v
 
 
 def _read_scale(path: str, name: str, node: Any) -> Scale:
@@ -260,6 +270,8 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         if len(set(seeds)) != len(seeds):
             raise r.bad("seeds", "must not repeat a seed")
     elif isinstance(seeds_node, int) and not isinstance(seeds_node, bool) and seeds_node >= 1:
+        if seeds_node > MAX_STUDY_TRAININGS:  # before a billion-entry tuple is made
+            raise r.bad("seeds", f"asks for {seeds_node:,} seeds; a study trains at most {MAX_STUDY_TRAININGS:,} networks")
         seeds = tuple(range(seeds_node))
     else:
         raise r.bad("seeds", "must be a count (seeds 0..count-1) or a list of seeds")
@@ -283,6 +295,8 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
     reuse = r.values("reuse", "str")
     if reuse is not None:
         kw["reuse"] = reuse
+    if kw.get("nodes", 0) > MAX_MODEL_NODES:
+        raise r.bad("nodes", f"must be at most {MAX_MODEL_NODES:,} (nodes per stage of a network)")
     if kw.get("device", "auto") not in ("auto", "cpu") and not str(kw.get("device")).startswith("cuda"):
         raise r.bad("device", "must be auto, cpu or cuda")
     shape = DATASET_SHAPES[dataset]
@@ -496,7 +510,16 @@ def expand_study(
     if scale.dataset == "imagefolder" and scale.image_size is not None and scale.image_size < 64 and scale.regime is None:
         regime = "cifar"
     dc, dn, dh = default_size(regime)
-    train_config = replace(scale.train, seed=0)
+    try:
+        train_config = replace(scale.train, seed=0)
+    except ValueError as e:
+        raise UserError(f"{study.path}:{scale.lines.get('', 1)}: scales.{scale.name}: {str(e).splitlines()[0]}") from None
+    planned = sum(math.prod(len(v) for v in g.params.values()) * len(g.node_ops) for g in scale.networks or study.networks)
+    if planned * len(scale.seeds) > MAX_STUDY_TRAININGS:  # counted before any task is made
+        raise UserError(
+            f"{study.path}: scale {scale_name!r} plans {planned * len(scale.seeds):,} trainings, "
+            f"more than the limit of {MAX_STUDY_TRAININGS:,}"
+        )
     networks: list[Network] = []
     seen: dict[str, int] = {}
     for grid in scale.networks or study.networks:

@@ -25,6 +25,8 @@ from torch.utils.data import Dataset, Subset, TensorDataset
 from tqdm.auto import tqdm
 
 from wiring_lab._io import UserError, resolve_device
+from wiring_lab._limits import short_repr
+from wiring_lab._validate import is_finite_number
 from wiring_lab.checkpoint import Checkpoint, load_native, read_checkpoint, save_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import evaluate
@@ -55,8 +57,14 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer (got {v!r})")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number (got {self.lr!r})")
+        for name in ("lr", "momentum", "weight_decay", "label_smoothing", "edge_drop"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"{name} must be a finite number (got {v!r:.40})")
+        if not (0 < self.lr <= 10):
+            raise ValueError(f"lr must be a positive number of at most 10 (got {self.lr!r})")
+        if self.weight_decay > 1:
+            raise ValueError(f"weight_decay must be in [0, 1] (got {self.weight_decay!r})")
         if not 0.0 <= self.edge_drop < 1.0:
             raise ValueError(f"edge_drop must be in [0, 1) (got {self.edge_drop!r})")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -137,8 +145,38 @@ def model_config_for(data: Data, **overrides: Any) -> ModelConfig:
     return ModelConfig(**base)
 
 
-def _restore_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any], path: Path) -> None:
+def _check_param_groups(opt: torch.optim.Optimizer, state: Any, path: Path, peak_lr: float) -> None:
+    """Saved param_groups must be this recipe's: same structure and settings, a finite lr in [0, peak]."""
+    groups = state.get("param_groups") if isinstance(state, dict) else None
+    fresh = opt.state_dict()["param_groups"]
+    if not isinstance(groups, list) or len(groups) != len(fresh) or not all(isinstance(g, dict) for g in groups):
+        raise UserError(f"{path}: its optimizer state does not fit the model (param_groups is not {len(fresh)} group(s))")
+    for saved, new in zip(groups, fresh):
+        if set(saved) != set(new):
+            raise UserError(f"{path}: its optimizer state does not fit the model (param_groups keys {short_repr(sorted(map(str, saved)), 120)})")
+        lr = saved["lr"]
+        if not is_finite_number(lr) or not 0 <= lr <= peak_lr:
+            raise UserError(f"{path}: its optimizer state holds lr {short_repr(lr, 40)}, not a finite rate in [0, {peak_lr}]")
+        for key, value in new.items():
+            if key in ("lr", "params", "initial_lr"):
+                continue
+            got = saved[key]
+            if is_finite_number(value) and not isinstance(value, bool):
+                same = is_finite_number(got) and got == value
+            else:  # None, bools and strings: exactly this value (a tensor or maximize=True is refused)
+                same = type(got) is type(value) and got == value
+            if not same:
+                raise UserError(
+                    f"{path}: its optimizer state sets {key}={short_repr(saved[key], 40)} but this training uses {value!r}"
+                )
+        params = saved["params"]
+        if not isinstance(params, list) or len(params) != len(new["params"]) or not all(type(i) is int for i in params):
+            raise UserError(f"{path}: its optimizer state does not fit the model (param_groups params)")
+
+
+def _restore_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any], path: Path, peak_lr: float = math.inf) -> None:
     """Load a checkpoint's optimizer state; one that does not fit the model is a UserError."""
+    _check_param_groups(opt, state, path, peak_lr)
     try:
         opt.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
@@ -150,6 +188,17 @@ def _restore_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any], path: 
                     continue
                 if not isinstance(v, torch.Tensor) or (v.dim() and v.shape != p.shape) or not torch.isfinite(v).all():
                     raise UserError(f"{path}: its optimizer state does not fit the model ({name} of another shape or not finite)")
+
+
+def _check_finite_data(data: Data) -> None:
+    """In-memory training and test images must be finite (decoded image files always are)."""
+    for split in ("train", "test"):
+        ds = getattr(data, split)
+        if len(ds) == 0:
+            raise UserError(f"data set {data.name}: the {split} split holds no images")
+        tensors = getattr(ds, "tensors", ())
+        if tensors and tensors[0].is_floating_point() and not torch.isfinite(tensors[0]).all():
+            raise UserError(f"data set {data.name}: its {split} images hold NaN or inf values")
 
 
 def _cosine_lr(base: float, step: int, total: int) -> float:
@@ -207,12 +256,16 @@ def train_network(
         history = list(ckpt.metadata.get("history", []))
         start_epoch = len(history)
         if ckpt.train_state is not None and start_epoch < train_config.epochs:
-            _restore_optimizer(opt, ckpt.train_state["optimizer"], out)
+            _restore_optimizer(opt, ckpt.train_state["optimizer"], out, train_config.lr)
         if start_epoch >= train_config.epochs:
             ckpt.model.to(dev)
             return ckpt
     full_data = data
     data, val_set = split_validation(data, train_config.val_fraction, train_config.val_seed)
+    _check_finite_data(data)
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise UserError(f"{out}: parameter {bad[0]} holds NaN or inf values before the first step")
     model.to(dev)
     model.set_edge_drop(train_config.edge_drop)
     for group in opt.param_groups:  # optimizer state follows the model's device
@@ -266,6 +319,12 @@ def train_network(
             "train_loss": loss_sum.item() / seen,
             "train_top1": 100 * correct.item() / seen,
         }
+        if not (math.isfinite(row["train_loss"]) and all(torch.isfinite(p).all() for p in model.parameters())):
+            kept = f"the checkpoint of epoch {epoch} is kept" if epoch > start_epoch or out.exists() else "nothing was written"
+            raise TrainingDiverged(
+                f"{out}: training diverged in epoch {epoch + 1} (loss {row['train_loss']:.4g}, or NaN/inf weights); "
+                f"{kept}; lower --lr or --weight-decay"
+            )
         if val_set is not None:
             val = evaluate(model, val_set, dev)
             row.update(val_loss=val.loss, val_top1=val.top1, val_top5=val.top5)
@@ -314,21 +373,29 @@ def chance_check_epoch(steps_per_epoch: int, epochs: int) -> int:
 def divergence(history: Sequence[dict[str, Any]], num_classes: int, check_epoch: int = 1) -> str | None:
     """Why a training history counts as diverged, or None.
 
-    Diverged: a train or test loss that is not finite in any epoch, or a test top-1 after epoch
-    ``check_epoch`` no better than ``CHANCE_FACTOR`` times chance (100 / classes), the mark of a
-    network whose ReLUs died at too high a learning rate.
+    Diverged: a train or monitoring loss that is not finite in any epoch, or a monitoring top-1
+    after epoch ``check_epoch`` no better than ``CHANCE_FACTOR`` times chance (100 / classes), the
+    mark of a network whose ReLUs died at too high a learning rate. Monitoring is the validation
+    hold-out (``val_*``), or the test split in histories written before it (``test_*``); with no
+    hold-out only the train loss is checked.
     """
     for row in history:
-        for key in ("train_loss", "test_loss"):
-            v = row.get(key)
+        prefix = "val" if "val_loss" in row else "test"
+        for key in ("train_loss", f"{prefix}_loss"):
+            v = row.get(key, math.nan if key == "train_loss" else 0.0)
             if v is None or not math.isfinite(v):
                 return f"{key} not finite at epoch {row.get('epoch')}"
     chance = 100.0 / num_classes
     for row in history:
-        top1 = row.get("test_top1")
+        prefix = "val" if "val_top1" in row else "test"
+        top1 = row.get(f"{prefix}_top1")
         if row.get("epoch") == check_epoch and top1 is not None and top1 <= CHANCE_FACTOR * chance:
             return f"test top-1 {top1:.1f}% after epoch {check_epoch}, at chance ({chance:.0f}%)"
     return None
+
+
+class TrainingDiverged(UserError):
+    """A loss or weight turned NaN/inf during training (the last good checkpoint is kept)."""
 
 
 class _Diverged(Exception):
@@ -414,7 +481,7 @@ def train_with_lr_fallback(
 
         try:
             ckpt = train_network(model_config, config, out, on_epoch=check, resume=True, data=data, **kwargs)
-        except _Diverged as d:
+        except (_Diverged, TrainingDiverged) as d:
             give_up(lr, str(d), history)
             continue
         tried.append({"lr": lr, "status": "trained", "reason": ""})

@@ -18,6 +18,8 @@ from typing import Any, Callable, Sequence
 import torch
 
 from wiring_lab._io import UserError
+from wiring_lab._limits import check_memory
+from wiring_lab._validate import model_bytes
 from wiring_lab.checkpoint import FORMAT, Checkpoint, save_checkpoint
 from wiring_lab.importers._common import ForeignNetwork, pickle_globals, read_foreign
 from wiring_lab.model import build_model
@@ -119,6 +121,9 @@ def load_foreign(
     """Load a foreign checkpoint as a :class:`~wiring_lab.checkpoint.Checkpoint` (model in eval mode)."""
     path = Path(path)
     net = import_network(path, format, graphs)
+    with torch.device("meta"):  # shapes only: the memory check comes before any allocation
+        shapes = build_model(net.config, net.graphs)
+    check_memory(2 * model_bytes(shapes), "building this network (weights and the loaded copy)", path)
     model = build_model(net.config, net.graphs)
     model.load_state_dict(net.state_dict)
     model.to(device).eval()

@@ -20,6 +20,7 @@ import torch
 import yaml
 
 from wiring_lab._io import UserError, read_text_file
+from wiring_lab._validate import construct_unique_mapping
 from wiring_lab.checkpoint import read_checkpoint
 from wiring_lab.graphs import MAX_NODES, GraphSpec
 from wiring_lab.model import ModelConfig
@@ -160,6 +161,8 @@ def state_dict_of(path: Path, obj: Any, keys: Sequence[str] = ("state_dict", "mo
 class _NetworkxYamlLoader(yaml.SafeLoader):
     """Safe YAML loader that reads ``!!python/...`` tags as plain data (never builds objects)."""
 
+    construct_mapping = construct_unique_mapping  # a key given twice is refused, not "last wins"
+
 
 def _plain(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
     """Plain dict / list / string for any ``!!python/...`` node (a generator, so cycles resolve)."""
@@ -243,8 +246,8 @@ def read_edge_text(path: Path) -> tuple[int, list[tuple[int, int]]]:
     edges = []
     for i, ln in enumerate(lines[2:], start=3):
         parts = ln.split()
-        if len(parts) != 2 or not all(re.fullmatch(r"-?\d+", p) for p in parts):
-            raise UserError(f"{path}: line {i}: expected two integer node ids 'u v', got {ln!r}")
+        if len(parts) != 2 or not all(re.fullmatch(r"-?\d{1,18}", p) for p in parts):  # 5000 digits: no int()
+            raise UserError(f"{path}: line {i}: expected two integer node ids 'u v', got {ln[:80]!r}")
         u, v = int(parts[0]), int(parts[1])
         if not (0 <= u < n and 0 <= v < n):
             raise UserError(f"{path}: line {i}: edge {u} {v} names a node outside 0..{n - 1}")
