@@ -37,18 +37,18 @@ def digits():
 @pytest.fixture(scope="session")
 def tiny_ckpt_path(tmp_path_factory, digits):
     """A tiny WS network trained 4 epochs on digits (C=8, N=8): a few seconds on a CPU."""
-    from wiring_lab.train import TrainConfig, model_config_for, train
+    from wiring_lab.train import TrainConfig, model_config_for, train_network
 
     path = tmp_path_factory.mktemp("ckpt") / "tiny_ws.pt"
     mc = model_config_for(digits, channels=8, nodes=8, head_channels=64, generator="ws", seed=1)
-    train(mc, TrainConfig(epochs=4, seed=1), path, device="cpu", data=digits, progress=False)
+    train_network(mc, TrainConfig(epochs=4, seed=1), path, device="cpu", data=digits, progress=False)
     return path
 
 
 @pytest.fixture()
 def tiny_ckpt(tiny_ckpt_path):
     """The tiny trained network, loaded fresh for each test (safe to modify)."""
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
 
     return load_checkpoint(tiny_ckpt_path)
 

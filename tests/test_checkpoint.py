@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from wiring_lab._io import UserError
-from wiring_lab.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from wiring_lab.checkpoint import read_checkpoint, read_graphs, save_checkpoint
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.graphs import generate_graph, save_graph
 
 
@@ -27,7 +28,7 @@ def test_round_trip_gives_identical_logits(tiny_ckpt, tiny_ckpt_path, tmp_path, 
 
 def test_checkpoint_is_plain_data_loadable_with_weights_only(tiny_ckpt_path):
     obj = torch.load(tiny_ckpt_path, weights_only=True)
-    assert obj["format"] == "wiring-lab-checkpoint" and obj["version"] == 1
+    assert obj["format"] == "wiring-lab-checkpoint" and obj["version"] == 2
     assert {"model_config", "graphs", "state_dict", "metadata"} <= set(obj)
     meta = obj["metadata"]
     assert meta["dataset"] == "digits" and len(meta["history"]) == 4
@@ -112,3 +113,65 @@ def test_non_finite_weights_are_refused(tiny_ckpt_path, tmp_path):
     torch.save(obj, bad)
     with pytest.raises(UserError, match="NaN or inf"):
         load_checkpoint(bad)
+
+
+def test_read_graphs_returns_the_stored_stage_graphs_without_building(tiny_ckpt, tiny_ckpt_path, tmp_path):
+    assert read_graphs(tiny_ckpt_path) == tiny_ckpt.graphs
+    obj = torch.load(tiny_ckpt_path, weights_only=True)
+    obj["state_dict"] = {}  # read_graphs never builds the network, so the weights do not matter
+    torch.save(obj, tmp_path / "noweights.pt")
+    assert read_graphs(tmp_path / "noweights.pt") == tiny_ckpt.graphs
+    obj.pop("graphs")
+    torch.save(obj, tmp_path / "bare.pt")
+    with pytest.raises(UserError, match="holds no stage graphs"):
+        read_graphs(tmp_path / "bare.pt")
+    torch.save({"model": {}}, tmp_path / "foreign.pt")
+    with pytest.raises(UserError, match="not a wiring-lab checkpoint"):
+        read_graphs(tmp_path / "foreign.pt")
+
+
+def test_checkpoint_module_loads_native_files_only():
+    import wiring_lab.checkpoint as checkpoint
+
+    assert not hasattr(checkpoint, "load_checkpoint")  # the format dispatcher is wiring_lab.loading.load_checkpoint
+
+
+def _as_format_1(obj):
+    """A version-2 checkpoint dict rewritten as version 1 wrote it: the layout fields flat in model_config."""
+    old = dict(obj, version=1)
+    mc = dict(obj["model_config"])
+    old["model_config"] = {**{k: v for k, v in mc.items() if k != "layout"}, **mc["layout"]}
+    return old
+
+
+def test_format_1_checkpoints_with_flat_layout_fields_still_load(digits, tmp_path):
+    from wiring_lab.model import ForeignLayout, ModelConfig, build_model
+
+    layout = ForeignLayout(origin="leaderj1001", node_bias=True, input_node_conv=True, head_relu_in=False, head_bias=True,
+                           stages=((5, 8), (5, 16), (5, 16)), fc_dropout=0.2)
+    cfg = ModelConfig(regime="digits", channels=8, nodes=5, num_classes=10, in_channels=1, head_channels=16, seed=3, layout=layout)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    path = save_checkpoint(tmp_path / "new.pt", model, {"dataset": "digits"})
+    obj = torch.load(path, weights_only=True)
+    assert obj["version"] == 2 and obj["model_config"]["layout"]["origin"] == "leaderj1001"
+    assert "input_node_conv" not in obj["model_config"]  # importer-only fields live under "layout" now
+    torch.save(_as_format_1(obj), tmp_path / "old.pt")
+    assert "input_node_conv" in torch.load(tmp_path / "old.pt", weights_only=True)["model_config"]
+    old = load_checkpoint(tmp_path / "old.pt")
+    assert old.config == cfg and old.config.layout.input_node_conv and old.config.layout.stages == ((5, 8), (5, 16), (5, 16))
+    x = digits.test.tensors[0][:8]
+    with torch.no_grad():
+        assert torch.equal(old.model(x), model(x))
+
+
+def test_paper_layout_default_and_both_forms_at_once_refused():
+    from wiring_lab.model import ForeignLayout, ModelConfig
+
+    cfg = ModelConfig(regime="digits", channels=8, nodes=5, num_classes=10, in_channels=1)
+    assert cfg.layout == ForeignLayout() and cfg.layout.origin == "native"
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="given twice"):
+        ModelConfig.from_dict({**cfg.to_dict(), "node_bias": True})
+    with pytest.raises(ValueError, match="aggregation"):
+        ForeignLayout(aggregation="max")

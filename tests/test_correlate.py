@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from wiring_lab import correlate as C
+from wiring_lab import correlation as C
 from wiring_lab.cli import app
 
 

@@ -57,12 +57,12 @@ def test_generate_is_identical_across_processes(tmp_path):
 
 
 def test_training_twice_gives_identical_weights_and_records_the_seed(digits, tmp_path):
-    from wiring_lab.train import TrainConfig, model_config_for, train
+    from wiring_lab.train import TrainConfig, model_config_for, train_network
 
     mc = model_config_for(digits, channels=4, nodes=5, head_channels=16, generator="ws", params={"k": 2}, seed=7)
     tc = TrainConfig(epochs=2, seed=7)
-    a = train(mc, tc, tmp_path / "a.pt", device="cpu", data=digits, progress=False)
-    b = train(mc, tc, tmp_path / "b.pt", device="cpu", data=digits, progress=False)
+    a = train_network(mc, tc, tmp_path / "a.pt", device="cpu", data=digits, progress=False)
+    b = train_network(mc, tc, tmp_path / "b.pt", device="cpu", data=digits, progress=False)
     sa, sb = a.model.state_dict(), b.model.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert [h["test_loss"] for h in a.metadata["history"]] == [h["test_loss"] for h in b.metadata["history"]]

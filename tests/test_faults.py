@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from wiring_lab.checkpoint import load_checkpoint
+from wiring_lab.loading import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 # one thread everywhere, so an interrupted and an uninterrupted run do the same arithmetic

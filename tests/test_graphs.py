@@ -142,3 +142,50 @@ def test_bad_parameters_say_what_to_do(gen, kwargs, match):
 def test_graphspec_rejects_bad_edges(edges, match):
     with pytest.raises(ValueError, match=match):
         GraphSpec("custom", {}, None, 3, edges)
+
+
+def test_register_generator_adds_a_seeded_generator_that_networks_can_use(monkeypatch):
+    import networkx as nx
+    import numpy as np
+
+    from wiring_lab import graphs as G
+    from wiring_lab.model import ModelConfig, build_model, stage_graphs
+
+    monkeypatch.setattr(G, "_GENERATORS", dict(G._GENERATORS))  # the registry is restored after the test
+    monkeypatch.setattr(G, "_DEFAULTS", dict(G._DEFAULTS))
+
+    def ring_plus(n, seed, chords=1):
+        """A ring plus ``chords`` seeded random chords (an independent toy generator)."""
+        rng = np.random.default_rng(seed)
+        g = nx.cycle_graph(n)
+        while g.number_of_edges() < n + chords:
+            u, v = sorted(int(x) for x in rng.choice(n, 2, replace=False))
+            g.add_edge(u, v)
+        return sorted(tuple(sorted(e)) for e in g.edges)
+
+    G.register_generator("ring_plus", ring_plus, {"chords": 2})
+    assert "ring_plus" in G.list_generators()
+    spec = G.generate_graph("ring_plus", 10, seed=4)
+    assert spec.params == {"chords": 2} and len(spec.edges) == 12 and spec == G.generate_graph("ring_plus", 10, seed=4)
+    assert G.generate_graph("ring_plus", 10, seed=4, chords=3).params == {"chords": 3}
+    with pytest.raises(ValueError, match="takes no parameter 'p'"):
+        G.generate_graph("ring_plus", 10, seed=4, p=0.5)
+    cfg = ModelConfig(regime="digits", channels=4, nodes=6, generator="ring_plus", num_classes=10, in_channels=1, head_channels=8)
+    assert [len(g.edges) for g in stage_graphs(cfg)] == [8, 8, 8]
+    assert build_model(cfg).graphs == stage_graphs(cfg)
+    with pytest.raises(ValueError, match="built in"):
+        G.register_generator("ws", ring_plus)
+    assert G.PAPER_DEFAULTS == {"er": {"p": 0.2}, "ba": {"m": 5}, "ws": {"k": 4, "p": 0.75}, "chain": {}, "complete": {}}
+
+
+def test_searched_wirings_are_a_label_not_a_generator():
+    from wiring_lab import graphs as G
+    from wiring_lab.model import ModelConfig, stage_graphs
+
+    assert "search" not in G.list_generators()
+    with pytest.raises(ValueError, match="not sampled from a seed"):
+        G.generate_graph("search", 8, seed=0)
+    cfg = ModelConfig(regime="digits", channels=4, nodes=6, generator="search", params={"strategy": "evolution"}, num_classes=10, in_channels=1)
+    assert cfg.params == {"strategy": "evolution"}
+    with pytest.raises(ValueError, match="not sampled from a seed"):
+        stage_graphs(cfg)

@@ -193,7 +193,7 @@ def _set(*keys_value):
 CORRUPTIONS = {
     "top-level list": (lambda d: None, "not a wiring-lab checkpoint"),
     "no format": (lambda d: d.pop("format"), "not a wiring-lab checkpoint"),
-    "version 2": (_set("version", 2), "version 2 is not supported"),
+    "version 3": (_set("version", 3), "version 3 is not supported"),
     "model_config list": (_set("model_config", [1, 2]), "bad model_config"),
     "channels str": (_set("model_config", "channels", "8"), "channels must be a positive integer"),
     "unknown config key": (_set("model_config", "depth", 3), "bad model_config"),
@@ -243,7 +243,7 @@ def test_corrupted_checkpoint_contents(base, tmp_path, name):
 
 def test_rewired_graph_that_keeps_every_shape_still_loads(base, tmp_path):
     """Documented limit: a state_dict cannot tell two graphs apart when every tensor shape agrees."""
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
 
     obj = copy.deepcopy(base)
     assert load_checkpoint(_save(obj, tmp_path / "ok.pt")).graphs[0].to_dict() == obj["graphs"][0]
@@ -608,7 +608,7 @@ def test_hostile_foreign_checkpoints(foreign, tmp_path):
 @pytest.fixture(scope="module")
 def damage_run(tiny_ckpt_path, tmp_path_factory):
     """A run directory with the tiny checkpoint and a real damage table."""
-    pytest.importorskip("wiring_lab.correlate")
+    pytest.importorskip("wiring_lab.correlation")
     import shutil
 
     run = tmp_path_factory.mktemp("run")
@@ -696,12 +696,13 @@ def test_hostile_tables_for_figures(damage_run, tmp_path, name):
 
 # --- search study files and run folders ------------------------------------------------------------
 SEARCH_STUDIES = {
-    "zero-length": (b"", "no scale 'demo'"),
-    "not UTF-8": (b"\xff\xfe\x00scales: {}\n", "not valid YAML"),
-    "deep nesting": (b"[" * 20000, "not valid YAML"),
-    "python tag": (b"scales: !!python/object/apply:os.system ['touch MARKER']\n", "not valid YAML"),
-    "scale not a mapping": (b"scales:\n  demo: [1, 2]\n", "needs 'common'"),
-    "runs of numbers": (b"scales:\n  demo:\n    common: {}\n    runs: [1, 2]\n", "needs 'common'"),
+    # read by study.py like every study file: the messages name the line
+    "zero-length": (b"", ":1: the file is empty"),
+    "not UTF-8": (b"\xff\xfe\x00scales: {}\n", "cannot read study file"),
+    "deep nesting": (b"[" * 20000, "invalid YAML (nested too deeply)"),
+    "python tag": (b"scales: !!python/object/apply:os.system ['touch MARKER']\n", ":1: invalid YAML (tag"),
+    "scale not a mapping": (b"scales:\n  demo: [1, 2]\n", ":2: scales.demo must be a mapping"),
+    "runs of numbers": (b"scales:\n  demo:\n    common: {}\n    runs: [1, 2]\n", ":4: scales.demo.runs[0] must be a mapping"),
     "unknown key": (b"scales:\n  demo:\n    common: {}\n    runs: [{budjet: 3}]\n", "unknown key 'budjet'"),
 }
 

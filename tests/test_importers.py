@@ -15,9 +15,9 @@ import yaml
 from typer.testing import CliRunner
 
 from wiring_lab._io import UserError
-from wiring_lab.checkpoint import load_checkpoint
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
-from wiring_lab.importers import convert_checkpoint, detect_format, load_any, load_foreign
+from wiring_lab.importers import convert_checkpoint, detect_format, load_foreign
 
 ATOL = 1e-4
 
@@ -422,12 +422,12 @@ def test_convert_round_trips_through_native_checkpoint(tmp_path):
     path, reference = _leaderj(tmp_path, "CIFAR10")
     out = convert_checkpoint(path, tmp_path / "native.pt")
     native = load_checkpoint(out)
-    assert native.config.origin == "leaderj1001" and native.config.input_node_conv
+    assert native.config.layout.origin == "leaderj1001" and native.config.layout.input_node_conv
     assert native.metadata["imported_from"]["acc"] == 91.5
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         torch.testing.assert_close(native.model(x), reference(x), atol=ATOL, rtol=1e-4)
-    assert load_any(out, "auto").config == native.config
+    assert load_checkpoint(out, format="auto").config == native.config
 
 
 def test_native_checkpoints_unchanged(tmp_path):
@@ -437,12 +437,12 @@ def test_native_checkpoints_unchanged(tmp_path):
     model = build_model(ModelConfig(regime="digits", channels=4, nodes=5, num_classes=3, in_channels=1, head_channels=8))
     path = save_checkpoint(tmp_path / "native.pt", model.eval(), {"dataset": "digits"})
     cfg = load_checkpoint(path).config
-    assert cfg.origin == "native" and not cfg.stem and not cfg.stages and not hasattr(model, "fc_dropout")
+    assert cfg.layout.origin == "native" and not cfg.layout.stem and not cfg.layout.stages and not hasattr(model, "fc_dropout")
     assert not any(hasattr(s, "input_node") for s in model.stages)
     assert detect_format(path) == "native"
     x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(8))
     with torch.no_grad():
-        torch.testing.assert_close(load_any(path, "auto").model(x), model(x))
+        torch.testing.assert_close(load_checkpoint(path, format="auto").model(x), model(x))
 
 
 def test_cli_convert_inspect_export(tmp_path):

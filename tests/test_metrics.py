@@ -205,7 +205,8 @@ def test_cli_population(tmp_path):
 @pytest.fixture()
 def untrained_ckpt(tmp_path):
     """An untrained digits-size network saved as a checkpoint (metrics need only its graphs)."""
-    from wiring_lab.checkpoint import load_checkpoint, save_checkpoint
+    from wiring_lab.checkpoint import save_checkpoint
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.model import ModelConfig, build_model
 
     config = ModelConfig(regime="digits", channels=4, nodes=8, num_classes=10, in_channels=1, head_channels=16, seed=2)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from wiring_lab import figures, plots
+from wiring_lab import analysis, figures, plots
 from wiring_lab._io import UserError, write_table
 from wiring_lab.cli import app
 from wiring_lab.graphs import setting_label
@@ -36,6 +36,18 @@ def models_table() -> pd.DataFrame:
                     "top1": 90.0 + i - 2.0 * j + 0.5 * seed, "top5": 99.0, "loss": 0.5, "n_params": 1000, "macs": 1000,
                     "checkpoint": None,
                 })
+    return pd.DataFrame(rows)
+
+
+def graphs_table(models: pd.DataFrame) -> pd.DataFrame:
+    """Three N=6 stage graphs per network, as the train task writes them."""
+    from wiring_lab.graphs import generate_graph, stage_seeds
+    from wiring_lab.summary import graph_records
+
+    rows = []
+    for r in models.to_dict("records"):
+        params = {k: (float(r[k]) if k == "p" else int(r[k])) for k in ("p", "k", "m") if r[k] is not None and r[k] == r[k]}
+        rows += graph_records(r["model"], [generate_graph(r["generator"], 6, seed=s, **params) for s in stage_seeds(r["seed"], 3)])
     return pd.DataFrame(rows)
 
 
@@ -130,7 +142,7 @@ def search_history_table() -> pd.DataFrame:
 def run_dir(tmp_path):
     """A run directory with every table (no checkpoints)."""
     models = models_table()
-    tables = {"models": models, "history": history_table(models), "damage": damage_table(), "attack": attack_table(),
+    tables = {"models": models, "graphs": graphs_table(models), "history": history_table(models), "damage": damage_table(), "attack": attack_table(),
               "population_metrics": population_table(), "stage_metrics": stage_metrics_table(models),
               "node_metrics": node_metrics_table(), "search_history": search_history_table()}
     for name, df in tables.items():
@@ -171,9 +183,26 @@ def test_stage_graphs_one_row_per_setting(run_dir):
     assert len(shown) == 4
     assert shown[0].get_title().startswith("a: stage 0, WS(4, 0.5)")
     assert {"in", "out"} <= set(_texts(fig))
-    # through the catalogue: graphs regenerated from models.csv rows (no checkpoints in run_dir)
+    # through the catalogue: graphs read from tables/graphs.csv (no checkpoints in run_dir)
     [outcome] = figures.render_figures(run_dir, "stage_graphs")
     assert outcome.status == "made" and outcome.path.stat().st_size > 10_000
+    table_path(run_dir, "graphs").unlink()
+    [outcome] = figures.render_figures(run_dir, "stage_graphs")
+    assert outcome.status == "skipped" and "graphs.csv" in outcome.reason
+
+
+def test_graphs_table_round_trips_every_stage_graph(tmp_path):
+    from wiring_lab._io import read_table
+    from wiring_lab.graphs import GraphSpec, generate_graph
+    from wiring_lab.summary import graph_records, read_graph_records
+
+    a = [generate_graph("ws", 8, seed=s, k=4, p=0.75) for s in (3, 4)]
+    b = [GraphSpec("search", {"strategy": "random", "node_ops": ["conv3x3"] * 5}, None, 5, ((0, 1), (1, 4))), GraphSpec("custom", {}, None, 1)]
+    write_table(pd.DataFrame(graph_records("a", a) + graph_records("b", b)), tmp_path / "graphs.csv")
+    back = read_graph_records(read_table(tmp_path / "graphs.csv"))
+    assert back == {"a": a, "b": b}
+    models = pd.DataFrame({"model": ["b", "zzz", "a"]})
+    assert list(analysis.stage_graph_sets(models, read_table(tmp_path / "graphs.csv"))) == ["b", "a"]
 
 
 def test_damage_panels_boxes_and_means():
@@ -195,18 +224,18 @@ def test_damage_panels_boxes_and_means():
 
 def test_node_ops_lines_and_pearson():
     models = models_table()
-    fig = plots.plot_node_ops(models)
+    fig = plots.plot_node_ops(models, analysis.node_op_correlations(models))
     ax = fig.axes[0]
     assert len(ax.get_lines()) == 2
     assert [t.get_text() for t in ax.get_legend().get_texts()] == OPS
-    corr = plots.node_op_correlations(models)
+    corr = analysis.node_op_correlations(models)
     # conv3x3 is sepconv3x3 minus 2 pp in every setting: perfectly correlated
     assert corr["pearson_r"].iloc[0] == pytest.approx(1.0)
     assert any("r(sepconv3x3, conv3x3) = 1.00" in t for t in _texts(fig))
 
 
 def test_ws_curves_normalised_log_axis():
-    fig = plots.plot_ws_curves(population_table())
+    fig = plots.plot_ws_curves(analysis.ws_curves(population_table()))
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     c, l = ax.get_lines()
@@ -215,12 +244,12 @@ def test_ws_curves_normalised_log_axis():
     assert l.get_ydata()[0] == pytest.approx((2 + 2 * 0.99**10) / 4.0)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["C(P) / C(0)", "L(P) / L(0)"]
     with pytest.raises(UserError, match="P=0"):
-        plots.plot_ws_curves(population_table().query("p > 0"))
+        analysis.ws_curves(population_table().query("p > 0"))
 
 
 def test_cl_heatmap_marks_best():
     models = models_table()
-    joined = figures.models_with_cl(models, stage_metrics_table(models))
+    joined = analysis.models_with_cl(models, stage_metrics_table(models))
     fig = plots.plot_cl_heatmap(joined)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "average clustering coefficient C"
@@ -265,9 +294,9 @@ def test_learning_curves_lines_per_model():
 
 
 def test_metric_vs_damage_spearman():
-    joined = figures.node_damage_table(damage_table(), node_metrics_table())
+    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
     assert len(joined) == 12
-    stats = figures.spearman_table(joined, ["out_degree", "paths_through"], resamples=200)
+    stats = analysis.spearman_table(joined, ["out_degree", "paths_through"], resamples=200)
     from scipy.stats import spearmanr
 
     expect = spearmanr(joined["out_degree"], joined["delta_top1"]).statistic
@@ -307,7 +336,7 @@ def test_recipes_documented():
 
     root = Path(__file__).resolve().parents[1] / "figures"
     for name, recipe in figures.RECIPES.items():
-        assert (root / f"{name}.md").read_text() == figures.recipe_markdown(recipe), f"figures/{name}.md is stale"
+        assert (root / f"{name}.md").read_text() == figures.recipe_markdown(recipe), f"figures/{name}.md is stale: write figures.recipe_markdown(get_recipe({name!r})) to it"
     renders = sorted(p.name for p in root.glob("demo_*.png"))
     assert (root / "README.md").read_text() == figures.catalogue_markdown(renders), "figures/README.md is stale"
 
@@ -339,19 +368,19 @@ def test_bad_tables_are_user_errors():
         plots.plot_damage(pd.DataFrame({"generator": ["er"], "kind": ["node"]}))
     with pytest.raises(UserError, match="format"):
         figures.render_figures(".", "damage", fmt="jpg")
-    constant = figures.spearman_table(pd.DataFrame({"a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]}), ["a"])
+    constant = analysis.spearman_table(pd.DataFrame({"a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]}), ["a"])
     assert math.isnan(constant["spearman_rho"][0]) and constant["n"][0] == 4  # no coefficient for a constant metric
 
 
 def test_metric_vs_damage_uses_correlate_table(run_dir):
-    joined = figures.node_damage_table(damage_table(), node_metrics_table())
+    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
     metrics = ["out_degree", "betweenness"]
     corr = pd.DataFrame([{"metric": m, "target": "delta_top1", "group": "kind=node", "n": 12, "method": meth, "r": r,
                           "lo": r - 0.1, "hi": r + 0.1, "p": 0.01}
                          for m, r in zip(metrics, (-0.5, -0.25)) for meth in ("pearson", "spearman")])
-    stats = figures.spearman_from_correlations(corr, metrics)
+    stats = analysis.spearman_from_correlations(corr, metrics)
     assert list(stats["spearman_rho"]) == [-0.5, -0.25] and list(stats["rho_lo"]) == [-0.6, -0.35]
-    assert figures.spearman_from_correlations(corr, metrics + ["depth"]) is None  # not every metric covered
+    assert analysis.spearman_from_correlations(corr, metrics + ["depth"]) is None  # not every metric covered
     fig = plots.plot_metric_vs_damage(joined, stats, metrics)
     assert _data_axes(fig)[1].get_title() == "Spearman ρ = -0.25 [-0.35, -0.15], n = 12"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import networkx as nx
@@ -11,7 +12,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from wiring_lab.checkpoint import load_checkpoint
+from wiring_lab._io import UserError
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
 from wiring_lab.graphs import GraphSpec, generate_graph
 from wiring_lab.model import ModelConfig, build_model, get_node_op, list_node_ops
@@ -153,11 +155,11 @@ def _history(run_dir) -> pd.DataFrame:
 
 
 def test_search_resumes_without_retraining_and_same_seed_gives_same_history(tmp_path):
-    cfg = SearchConfig(strategy="reinforce", budget=4, batch=2, seed=3, search_ops=True, **TINY)
+    cfg = SearchConfig.from_flat(strategy="reinforce", budget=4, batch=2, seed=3, search_ops=True, **TINY)
     full = run_search(cfg, tmp_path / "a", device="cpu", progress=False)
     assert list(full["child"]) == [0, 1, 2, 3] and list(full["round"]) == [0, 0, 1, 1]
     # a search stopped after its first round (as by a kill), then run again to the full budget
-    run_search(SearchConfig(**{**cfg.__dict__, "budget": 2}), tmp_path / "b", device="cpu", progress=False)
+    run_search(dataclasses.replace(cfg, budget=2), tmp_path / "b", device="cpu", progress=False)
     ckpts = sorted((tmp_path / "b" / "checkpoints").glob("*.pt"))
     stamps = {p.name: p.stat().st_mtime_ns for p in ckpts}
     assert len(stamps) == 2
@@ -195,8 +197,8 @@ def test_search_resumes_without_retraining_and_same_seed_gives_same_history(tmp_
     state = torch.load(tmp_path / "a" / "search" / "reinforce-s3" / "state.pt", weights_only=True)
     assert state["updates"] == 2 and set(state["controller"]) >= {"edge_bias", "cell.weight_ih"}
     # another config in the same run folder is refused, naming what differs
-    with pytest.raises(ValueError, match="another epochs"):
-        run_search(SearchConfig(**{**cfg.__dict__, "epochs": 2}), tmp_path / "a", device="cpu", progress=False)
+    with pytest.raises(ValueError, match=r"another train\.epochs \(1\)"):
+        run_search(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=2)), tmp_path / "a", device="cpu", progress=False)
 
 
 def test_cli_search_writes_tables_summary_and_figures(tmp_path):
@@ -216,7 +218,8 @@ def test_cli_search_writes_tables_summary_and_figures(tmp_path):
 
 
 def test_search_plots_show_each_population():
-    from wiring_lab.search.plots import plot_search_edf, plot_search_progress, search_populations
+    from wiring_lab.analysis import search_populations, search_progress
+    from wiring_lab.plots import plot_search_edf, plot_search_progress
 
     history = pd.DataFrame({
         "run": ["random-s0"] * 3 + ["evolution-s0"] * 3, "search_seed": 0, "child": [0, 1, 2] * 2,
@@ -225,7 +228,7 @@ def test_search_plots_show_each_population():
     })  # fmt: skip
     models = pd.DataFrame({"model": ["w0", "w1", "m0"], "generator": ["ws", "ws", "search"],
                            "setting": ["WS(4, 0.75)"] * 2 + ["SEARCH(random)"], "top1": [70.0, 72.0, 49.0]})
-    fig = plot_search_progress(history)
+    fig = plot_search_progress(search_progress(history))
     ax = fig.axes[0]
     assert ax.get_xlabel() == "children trained" and len(ax.lines) >= 2
     pops = search_populations(history, models)
@@ -249,7 +252,7 @@ def test_search_summary_intervals_bracket_the_estimates():
 def test_search_study_file_has_demo_and_paper_scales():
     from pathlib import Path
 
-    from wiring_lab.search.runner import load_search_study
+    from wiring_lab.study import load_search_study
 
     path = Path(__file__).resolve().parents[1] / "ablations" / "search_vs_random.yaml"
     demo, paper = load_search_study(path, "demo"), load_search_study(path, "paper")
@@ -258,7 +261,23 @@ def test_search_study_file_has_demo_and_paper_scales():
         assert len({c.budget for c in runs}) == 1  # every population has the same number of trained networks
         ws = [c for c in runs if c.strategy == "generator"]
         assert len(ws) == 1 and ws[0].generator == "ws" and ws[0].params == {"k": 4, "p": 0.75}
-    assert all(c.dataset == "digits" and c.channels <= 16 and c.nodes <= 16 for c in demo)  # a laptop-CPU job
-    assert all(c.epochs >= 30 for c in paper)
-    with pytest.raises(ValueError, match="no scale 'huge'"):
+    assert all(c.train.dataset == "digits" and c.channels <= 16 and c.nodes <= 16 for c in demo)  # a laptop-CPU job
+    assert all(c.train.epochs >= 30 for c in paper)
+    with pytest.raises(ValueError, match=r"search_vs_random.yaml:\d+: no scale 'huge'"):
         load_search_study(path, "huge")
+
+
+@pytest.mark.parametrize("text, match", [
+    ("name: s\nscales:\n  demo:\n    runs:\n      - {strategy: random}\n      - {strategy: random, colour: red}\n", r":6: scales\.demo\.runs\[1\]: unknown key 'colour'"),
+    ("name: s\nscales:\n  demo:\n    common: {budget: -1}\n    runs:\n      - {strategy: random}\n", r":6: scales\.demo\.runs\[0\]: budget must be a positive integer"),
+    ("name: s\nscales:\n  demo:\n    runs:\n      - {strategy: random}\n      - {strategy: random}\n", r":6: scales\.demo: two runs are both named 'random-s0'"),
+    ("a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+     "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n", "too many YAML values"),
+])
+def test_search_study_errors_name_file_and_line(tmp_path, text, match):
+    from wiring_lab.study import load_search_study
+
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=match):
+        load_search_study(path, "demo")

@@ -235,16 +235,16 @@ def test_ray_and_local_executors_give_identical_tables(tmp_path, local_run):
     assert [o.status for o in outcomes] == ["done", "failed", "done"]
     assert outcomes[1].error == "RuntimeError: unit 1 broke" and outcomes[2].result == {"x": 2, "square": 4}
     local, remote = tables(local_dir), tables(tmp_path / "ray")
-    assert set(local) == set(remote) == {"models", "history"}
+    assert set(local) == set(remote) == {"models", "history", "graphs"}
     for name in local:
         pd.testing.assert_frame_equal(local[name], remote[name])
 
 
 # --- the plain CNN baseline --------------------------------------------------------------------
 def test_plain_cnn_checkpoint_round_trip(tmp_path, digits):
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.model import ModelConfig, PlainCNN
-    from wiring_lab.train import TrainConfig, model_config_for, train
+    from wiring_lab.train import TrainConfig, model_config_for, train_network
 
     cfg = model_config_for(digits, channels=4, nodes=2, head_channels=16, generator="chain", arch="plain", node_op="conv3x3")
     from dataclasses import replace
@@ -252,7 +252,7 @@ def test_plain_cnn_checkpoint_round_trip(tmp_path, digits):
     from torch.utils.data import TensorDataset
 
     small = replace(digits, train=TensorDataset(*(t[:128] for t in digits.train.tensors)))
-    ckpt = train(cfg, TrainConfig(epochs=1), tmp_path / "plain.pt", device="cpu", data=small, progress=False)
+    ckpt = train_network(cfg, TrainConfig(epochs=1), tmp_path / "plain.pt", device="cpu", data=small, progress=False)
     loaded = load_checkpoint(tmp_path / "plain.pt")
     assert isinstance(loaded.model, PlainCNN) and loaded.config.arch == "plain"
     x = torch.randn(3, 1, 8, 8)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from wiring_lab._io import UserError
-from wiring_lab.checkpoint import load_checkpoint
-from wiring_lab.train import TrainConfig, _cosine_lr, model_config_for, train
+from wiring_lab.loading import load_checkpoint
+from wiring_lab.train import TrainConfig, _cosine_lr, model_config_for, train_network
 
 
 def test_short_digits_training_beats_90_percent(tiny_ckpt):
@@ -31,7 +31,7 @@ def _tiny(digits, **kw):
 def test_resume_reaches_the_same_weights(digits, tmp_path):
     mc = _tiny(digits)
     tc = TrainConfig(epochs=3, seed=4, edge_drop=0.1, batch_size=128)
-    full = train(mc, tc, tmp_path / "full.pt", device="cpu", data=digits, progress=False)
+    full = train_network(mc, tc, tmp_path / "full.pt", device="cpu", data=digits, progress=False)
 
     class Stop(Exception):
         pass
@@ -42,9 +42,9 @@ def test_resume_reaches_the_same_weights(digits, tmp_path):
 
     part = tmp_path / "part.pt"
     with pytest.raises(Stop):
-        train(mc, tc, part, device="cpu", data=digits, progress=False, on_epoch=stop_after_first)
+        train_network(mc, tc, part, device="cpu", data=digits, progress=False, on_epoch=stop_after_first)
     assert len(load_checkpoint(part).metadata["history"]) == 1
-    resumed = train(mc, tc, part, device="cpu", data=digits, progress=False, resume=True)
+    resumed = train_network(mc, tc, part, device="cpu", data=digits, progress=False, resume=True)
     for (k, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
         assert torch.equal(a, b), k
     assert [h["test_top1"] for h in resumed.metadata["history"]] == [h["test_top1"] for h in full.metadata["history"]]
@@ -52,12 +52,12 @@ def test_resume_reaches_the_same_weights(digits, tmp_path):
 
 def test_existing_output_is_never_overwritten(digits, tiny_ckpt_path):
     with pytest.raises(UserError, match="exists; pass --resume"):
-        train(_tiny(digits), TrainConfig(epochs=1), tiny_ckpt_path, device="cpu", data=digits, progress=False)
+        train_network(_tiny(digits), TrainConfig(epochs=1), tiny_ckpt_path, device="cpu", data=digits, progress=False)
 
 
 def test_resume_with_other_settings_is_refused(digits, tiny_ckpt_path):
     with pytest.raises(UserError, match="another model config"):
-        train(_tiny(digits), TrainConfig(epochs=1), tiny_ckpt_path, device="cpu", data=digits, progress=False, resume=True)
+        train_network(_tiny(digits), TrainConfig(epochs=1), tiny_ckpt_path, device="cpu", data=digits, progress=False, resume=True)
 
 
 @pytest.mark.parametrize("kw", [{"epochs": 0}, {"lr": -1.0}, {"edge_drop": 1.5}, {"batch_size": 0}])
@@ -78,5 +78,5 @@ def test_edge_drop_only_in_training_mode(tiny_ckpt, digits):
 @pytest.mark.gpu
 def test_training_step_on_cuda(digits, tmp_path):
     mc = _tiny(digits)
-    ckpt = train(mc, TrainConfig(epochs=1), tmp_path / "gpu.pt", device="cuda", data=digits, progress=False)
+    ckpt = train_network(mc, TrainConfig(epochs=1), tmp_path / "gpu.pt", device="cuda", data=digits, progress=False)
     assert next(ckpt.model.parameters()).is_cuda

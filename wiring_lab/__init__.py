@@ -1,3 +1,78 @@
-"""wiring-lab: study trained randomly wired neural networks (RandWire, Xie et al. 2019)."""
+"""wiring-lab: study trained randomly wired neural networks (RandWire, Xie et al. 2019).
+
+The names people type, one import away::
+
+    import wiring_lab as wl
+    ckpt = wl.load_checkpoint("runs/demo/checkpoints/ws_s0.pt")
+    df = wl.damage_sweep(ckpt, wl.DamageConfig(), data=wl.load_dataset("digits"))
+
+Each name is imported from its module on first use (PEP 562), so ``import wiring_lab`` stays
+fast (``import torch`` alone takes over a second). No name here equals a submodule's name: the
+import system would replace it by that module the first time the submodule is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+# public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    # graphs
+    "GraphSpec": "graphs",
+    "generate_graph": "graphs",
+    "list_generators": "graphs",
+    "register_generator": "graphs",
+    "save_graph": "graphs",
+    "load_graph": "graphs",
+    # networks
+    "ModelConfig": "model",
+    "build_model": "model",
+    "list_node_ops": "model",
+    "register_node_op": "model",
+    # data, training, checkpoints
+    "load_dataset": "data",
+    "TrainConfig": "train",
+    "train_network": "train",
+    "Checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "read_graphs": "checkpoint",
+    "load_checkpoint": "loading",
+    "convert_checkpoint": "importers",
+    # damage
+    "DamageConfig": "damage",
+    "damage_sweep": "damage",
+    "AttackConfig": "damage",
+    "attack_curve": "damage",
+    # graph metrics and statistics
+    "graph_metrics": "metrics",
+    "node_metrics": "metrics",
+    "PopulationConfig": "metrics",
+    "population_metrics": "metrics",
+    "CorrelateConfig": "correlation",
+    "correlate": "correlation",
+    # studies, figures, reports
+    "load_study": "study",
+    "run_study": "study",
+    "run_demo": "demo",
+    "render_figures": "figures",
+    "write_report": "report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module the first time it is asked for."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wiring_lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"wiring_lab.{module}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

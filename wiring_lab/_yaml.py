@@ -74,3 +74,5 @@ def load_yaml_with_lines(path: str | Path) -> Any:
         raise UserError(f"{path}:{line}: invalid YAML ({e.problem or e.context})") from None
     except yaml.YAMLError as e:
         raise UserError(f"{path}: invalid YAML ({str(e).splitlines()[0]})") from None
+    except RecursionError:
+        raise UserError(f"{path}: invalid YAML (nested too deeply)") from None

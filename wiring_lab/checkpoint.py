@@ -24,7 +24,9 @@ from wiring_lab.graphs import GraphSpec, load_graph
 from wiring_lab.model import ModelConfig, RandWire, build_model
 
 FORMAT = "wiring-lab-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# 1: importer-only layout fields stored flat in model_config; 2: nested under model_config["layout"]
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -256,23 +258,48 @@ def _check_train_state(path: Path, train_state: Any) -> dict[str, Any] | None:
     return train_state
 
 
-def load_checkpoint(
+def _native_dict(path: Path) -> dict[str, Any]:
+    """The checkpoint dict of a native file, its format name and version checked."""
+    obj = read_checkpoint(path)
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise UserError(f"{path}: not a wiring-lab checkpoint (no 'format': '{FORMAT}'); foreign files need --format")
+    if obj.get("version") not in READABLE_VERSIONS:
+        raise UserError(
+            f"{path}: checkpoint format version {obj.get('version')!r} is not supported "
+            f"(this wiring-lab reads {', '.join(map(str, READABLE_VERSIONS))})"
+        )
+    return obj
+
+
+def _graphs_of(path: Path, obj: dict[str, Any]) -> list[GraphSpec]:
+    """The stage graphs stored in a native checkpoint dict."""
+    if not obj.get("graphs"):
+        raise UserError(f"{path}: checkpoint holds no stage graphs; pass them with --graphs FILE_OR_DIR")
+    if not isinstance(obj["graphs"], list):
+        raise UserError(f"{path}: bad stage graphs ('graphs' must be a list)")
+    try:
+        return [GraphSpec.from_dict(d) for d in obj["graphs"]]
+    except (ValueError, TypeError, AttributeError) as e:
+        raise UserError(f"{path}: bad stage graph ({e})") from None
+
+
+def read_graphs(path: str | Path) -> list[GraphSpec]:
+    """The stage graphs of a native checkpoint, without building its network."""
+    path = Path(path)
+    return _graphs_of(path, _native_dict(path))
+
+
+def load_native(
     path: str | Path,
     device: str | torch.device = "cpu",
     graphs: str | Path | Sequence[GraphSpec] | Sequence[str | Path] | None = None,
-    format: str = "native",
 ) -> Checkpoint:
-    """Load a checkpoint: the model in eval mode on ``device``, its stage graphs and metadata.
+    """Load a native checkpoint: the model in eval mode on ``device``, its stage graphs and metadata.
 
     ``graphs`` (a file, a directory, or ``GraphSpec`` objects) replaces or supplies the stage
-    graphs, for a checkpoint saved without them. ``format`` other than ``native`` (a foreign
-    layout's name, or ``auto``) loads a checkpoint of another implementation through
-    :mod:`wiring_lab.importers`; there ``graphs`` are that implementation's graph files.
+    graphs, for a checkpoint saved without them. Foreign layouts load through
+    :func:`wiring_lab.loading.load_checkpoint`.
     """
-    if format != "native":
-        from wiring_lab.importers import load_any
-
-        return load_any(path, format, graphs, device)  # type: ignore[arg-type]
     path = Path(path)
     if graphs is not None and not isinstance(graphs, (str, Path)):
         graphs = list(graphs)
@@ -280,33 +307,24 @@ def load_checkpoint(
             if len(graphs) != 1:
                 raise UserError(f"{path}: a native checkpoint takes one --graphs file or directory, not {len(graphs)}")
             graphs = graphs[0]
-    obj = read_checkpoint(path)
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise UserError(f"{path}: not a wiring-lab checkpoint (no 'format': '{FORMAT}'); foreign files need --format")
-    if obj.get("version") != FORMAT_VERSION:
-        raise UserError(f"{path}: checkpoint format version {obj.get('version')!r} is not supported (expected {FORMAT_VERSION})")
+    obj = _native_dict(path)
     for key in ("model_config", "state_dict"):
         if key not in obj:
             raise UserError(f"{path}: checkpoint has no {key!r}")
     try:
-        config = ModelConfig(**obj["model_config"])
-    except (TypeError, ValueError) as e:
+        config = ModelConfig.from_dict(obj["model_config"])
+    except (TypeError, ValueError, AttributeError) as e:
         raise UserError(f"{path}: bad model_config ({e})") from None
     if graphs is not None:
         specs = load_graphs(graphs) if isinstance(graphs, (str, Path)) else list(graphs)
-    elif obj.get("graphs"):
-        try:
-            specs = [GraphSpec.from_dict(d) for d in obj["graphs"]]
-        except (ValueError, TypeError) as e:
-            raise UserError(f"{path}: bad stage graph ({e})") from None
     else:
-        raise UserError(f"{path}: checkpoint holds no stage graphs; pass them with --graphs FILE_OR_DIR")
+        specs = _graphs_of(path, obj)
     n_stages = len(config.stage_shapes())
     if len(specs) != n_stages:
         raise UserError(f"{path}: regime {config.regime!r} has {n_stages} random stages but {len(specs)} graphs were given")
     meta = _check_metadata(path, obj.get("metadata"))
     train_state = _check_train_state(path, obj.get("train_state"))
-    if getattr(config, "arch", "randwire") == "randwire":  # node modules named stages.<i>.nodes.<v>
+    if config.arch == "randwire":  # node modules named stages.<i>.nodes.<v>
         _check_graph_sizes(path, specs, obj["state_dict"])
     with torch.device("meta"):  # shapes only: a config declaring huge layers allocates nothing
         _check_state(path, build_model(config, specs), obj["state_dict"])

@@ -1,4 +1,7 @@
-"""The ``wiring-lab`` command line: each command parses, calls one library function, writes files.
+"""The ``wiring-lab`` command line: each command parses its options, calls the library, says what it wrote.
+
+Command modules are imported inside each command, so ``wiring-lab --help`` answers without
+importing torch (over a second on its own).
 
 Bad input (a ``ValueError`` from the library, a missing file) is printed as one line,
 ``error: ...``, on stderr with exit code 2; never a traceback.
@@ -93,7 +96,7 @@ def _checkpoint_source(checkpoint: Path, format: str, graphs: Optional[List[Path
     """The path itself for a plain native checkpoint, else the loaded (foreign or re-graphed) checkpoint."""
     if format == "native" and not graphs:
         return checkpoint
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
 
     return load_checkpoint(checkpoint, graphs=graphs or None, format=format)
 
@@ -156,7 +159,7 @@ def inspect(
     from wiring_lab.summary import format_summary, model_summary
 
     if checkpoint is not None:
-        from wiring_lab.checkpoint import load_checkpoint
+        from wiring_lab.loading import load_checkpoint
 
         ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
         summary = model_summary(ckpt.model, ckpt.metadata)
@@ -181,11 +184,6 @@ def inspect(
 
 
 # --- train -----------------------------------------------------------------------------------
-# Defaults for C, N and head width by regime: the paper's small regime, and small-data
-# networks that train in minutes on a laptop CPU.
-SMALL_DATA_DEFAULTS = {"digits": (16, 16, 256), "mnist": (32, 32, 512), "cifar": (32, 32, 512)}
-
-
 @app.command()
 @user_errors
 def train(
@@ -216,12 +214,12 @@ def train(
     """Train a RandWire network with the paper's recipe; checkpoint after every epoch."""
     from wiring_lab.data import load_dataset
     from wiring_lab.summary import format_summary, model_summary
-    from wiring_lab.train import TrainConfig, model_config_for
-    from wiring_lab.train import train as run_train
+    from wiring_lab.train import TrainConfig, default_size, model_config_for
+    from wiring_lab.train import train_network as run_train
 
     data = load_dataset(dataset, data_root, image_size)
     regime = regime or data.regime
-    dc, dn, dh = SMALL_DATA_DEFAULTS.get(regime, (78, 32, 1280))
+    dc, dn, dh = default_size(regime)
     params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
     mc = model_config_for(
         data,
@@ -346,7 +344,7 @@ def correlate(
     out: Optional[Path] = typer.Option(None, help="correlations table (.csv/.parquet); the regression goes beside it as <stem>_regression"),
 ) -> None:
     """Correlate damage or accuracy with graph metrics (Pearson, Spearman, Kendall, CV regression)."""
-    from wiring_lab import correlate as C
+    from wiring_lab import correlation as C
     from wiring_lab._io import read_table
 
     split = lambda text: tuple(v.strip() for v in text.split(",") if v.strip()) if text else None  # noqa: E731
@@ -481,13 +479,13 @@ def convert(
     graphs: Optional[List[Path]] = GraphsOpt,
 ) -> None:
     """Convert a foreign RandWire checkpoint and its graph files into a native checkpoint."""
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.importers import convert_checkpoint
     from wiring_lab.summary import format_summary, model_summary
 
     convert_checkpoint(foreign, out, format, graphs or None)
     ckpt = load_checkpoint(out)
-    typer.echo(f"wrote {out} (from {ckpt.config.origin})")
+    typer.echo(f"wrote {out} (from {ckpt.config.layout.origin})")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 
 
@@ -501,7 +499,7 @@ def export_graphs(
     graphs: Optional[List[Path]] = GraphsOpt,
 ) -> None:
     """Write every stage graph (DAG with input/output nodes) as JSON node-link, GraphML or DOT."""
-    from wiring_lab.checkpoint import load_checkpoint
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.export import export_graphs as run_export
 
     ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
@@ -618,13 +616,14 @@ def search(
 ) -> None:
     """Search wirings (random, evolution, REINFORCE) with the same recipe; children are normal checkpoints."""
     from wiring_lab.rundir import table_path
-    from wiring_lab.search.runner import SearchConfig, load_search_study, run_search, write_search_figures
+    from wiring_lab.search.runner import SearchConfig, run_search, write_search_figures
+    from wiring_lab.study import load_search_study
 
     if study is not None:
         configs = load_search_study(study, scale)
     else:
         configs = [
-            SearchConfig(
+            SearchConfig.from_flat(
                 strategy=strategy, name=name, budget=budget, batch=batch, seed=seed, dataset=dataset,
                 data_root=str(data_root) if data_root else None, channels=channels, nodes=nodes,
                 head_channels=head_channels, node_op=node_op, search_ops=search_ops, epochs=epochs,

@@ -1,6 +1,6 @@
 """Damage studies (RandWire Fig. 5): remove one node or edge of a trained network and measure the loss.
 
-Semantics (DESIGN.md, "Damage"). Removing node ``v``: ``v``'s output leaves every successor's
+Semantics (README, "Damage"). Removing node ``v``: ``v``'s output leaves every successor's
 weighted sum (the other terms keep their sigmoid weights, nothing is renormalised) and the
 output node's mean (the mean over the output-fed nodes that remain; none left: the stage output
 is zeros). A successor left with no input receives zeros and still runs (ReLU -> op -> BN of
@@ -35,7 +35,8 @@ from tqdm.auto import tqdm
 
 from wiring_lab import _damage_engine as engine
 from wiring_lab._io import UserError, library_versions, resolve_device, to_jsonable, write_json, write_table
-from wiring_lab.checkpoint import Checkpoint, load_checkpoint
+from wiring_lab.checkpoint import Checkpoint
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import per_image
 from wiring_lab.graphs import setting_label

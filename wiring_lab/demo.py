@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from wiring_lab._io import read_table, to_jsonable, write_json, write_table
 from wiring_lab.rundir import checkpoint_path, table_path
+from wiring_lab.train import TrainConfig, model_config_for, train_network
 
 # The paper's best setting of each generator (RandWire Fig. 3), as (generator, parameters).
 DEMO_SETTINGS: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
@@ -35,7 +36,7 @@ class DemoConfig:
     channels: int = 16  # C of the networks
     nodes: int = 16  # N per stage
     head_channels: int = 256
-    epochs: int = 15
+    train: TrainConfig = field(default_factory=TrainConfig)  # the recipe (digits; each network's seed is its own)
     seeds: int = 2  # instances (network seeds 0..seeds-1) of every generator setting, for Fig. 3's std bars
     settings: tuple = DEMO_SETTINGS  # (generator, ((param, value), ...)) trained and damaged
     damage_images: int | None = None  # test images per damage/attack evaluation (None: the whole test split)
@@ -50,7 +51,7 @@ class DemoConfig:
 
     def __post_init__(self) -> None:
         """Reject sizes that cannot run, with what to change."""
-        for name in ("channels", "nodes", "head_channels", "epochs", "seeds", "attack_repeats", "ws_nodes", "ws_samples", "bootstrap"):
+        for name in ("channels", "nodes", "head_channels", "seeds", "attack_repeats", "ws_nodes", "ws_samples", "bootstrap"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"DemoConfig.{name} must be a positive integer (got {v!r})")
@@ -67,7 +68,7 @@ class DemoConfig:
     @classmethod
     def tiny(cls) -> "DemoConfig":
         """A size that runs end to end in well under a minute (CI, tests)."""
-        return cls(channels=4, nodes=6, head_channels=16, epochs=2, seeds=1,
+        return cls(channels=4, nodes=6, head_channels=16, train=TrainConfig(epochs=2), seeds=1,
                    settings=(("er", (("p", 0.4),)), ("ba", (("m", 2),)), ("ws", (("k", 4), ("p", 0.75)))),
                    damage_images=120, attack_fractions=(0.0, 0.34), attack_repeats=1,
                    ws_p=(0.0, 0.01, 0.1, 1.0), ws_nodes=16, ws_samples=2, bootstrap=100)
@@ -102,7 +103,7 @@ def _key(obj: Any) -> dict[str, Any]:
     return json.loads(json.dumps(to_jsonable(obj), sort_keys=True))
 
 
-NETWORK_FIELDS = ("channels", "nodes", "head_channels", "epochs", "seeds", "settings")
+NETWORK_FIELDS = ("channels", "nodes", "head_channels", "train", "seeds", "settings")
 
 
 def _networks_key(config: DemoConfig) -> dict[str, Any]:
@@ -136,8 +137,6 @@ def _parts_dir(run: _Run, step: str, key: dict[str, Any]) -> Path:
 # --- steps ------------------------------------------------------------------------------------
 def train_networks(run: _Run, data) -> dict[str, Path]:
     """Train every setting x seed (resuming finished or partial checkpoints); name -> checkpoint path."""
-    from wiring_lab.train import TrainConfig, model_config_for, train
-
     c = run.config
     paths = {}
     for gen, params in c.settings:
@@ -146,10 +145,10 @@ def train_networks(run: _Run, data) -> dict[str, Path]:
             path = checkpoint_path(run.out, name)
             mc = model_config_for(data, channels=c.channels, nodes=c.nodes, head_channels=c.head_channels,
                                   generator=gen, params=dict(params), seed=seed)
-            tc = TrainConfig(dataset="digits", epochs=c.epochs, seed=seed)
+            tc = replace(c.train, seed=seed)
             t0 = time.perf_counter()
-            done = _finished(path, c.epochs)
-            ckpt = train(mc, tc, path, device=run.device, resume=True, data=data, progress=False)
+            done = _finished(path, tc.epochs)
+            ckpt = train_network(mc, tc, path, device=run.device, resume=True, data=data, progress=False)
             top1 = (ckpt.metadata.get("final") or {}).get("test_top1", float("nan"))
             run.step(f"train {name}", time.perf_counter() - t0, "reused" if done else "trained", f"top-1 {top1:.2f}%")
             paths[name] = path
@@ -169,22 +168,24 @@ def _finished(path: Path, epochs: int) -> bool:
 
 
 def write_model_tables(run: _Run, paths: dict[str, Path]) -> None:
-    """``models.csv`` and ``history.csv`` from the checkpoints."""
+    """``models.csv``, ``history.csv`` and ``graphs.csv`` from the checkpoints."""
     import pandas as pd
 
-    from wiring_lab.checkpoint import load_checkpoint
-    from wiring_lab.summary import history_records, model_record
+    from wiring_lab.checkpoint import load_native
+    from wiring_lab.summary import graph_records, history_records, model_record
 
     t0 = time.perf_counter()
-    models, history = [], []
+    models, history, graphs = [], [], []
     for name, path in paths.items():
-        ckpt = load_checkpoint(path)
+        ckpt = load_native(path)
         models.append(model_record(name, ckpt.model, ckpt.metadata, checkpoint=str(path.relative_to(run.out))))
         history += history_records(name, ckpt.metadata)
+        graphs += graph_records(name, ckpt.graphs)
     key = _key({"networks": _networks_key(run.config)})
     _write(run, "models", pd.DataFrame(models), key)
     _write(run, "history", pd.DataFrame(history), key)
-    run.step("tables models, history", time.perf_counter() - t0, "written", f"{len(models)} networks")
+    _write(run, "graphs", pd.DataFrame(graphs), key)
+    run.step("tables models, history, graphs", time.perf_counter() - t0, "written", f"{len(models)} networks")
 
 
 def _cached_step(run: _Run, table: str, step_config: dict[str, Any], compute: Callable[[], Any], detail: str = "",
@@ -252,8 +253,7 @@ def _metric_steps(run: _Run, paths: dict[str, Path]) -> None:
     """Population metrics over the WS P grid; stage and node metrics of every trained network."""
     import pandas as pd
 
-    from wiring_lab.checkpoint import read_checkpoint
-    from wiring_lab.graphs import GraphSpec
+    from wiring_lab.checkpoint import read_graphs
     from wiring_lab.metrics import PopulationConfig, population_metrics, stage_metrics, stage_node_metrics
 
     c = run.config
@@ -261,7 +261,7 @@ def _metric_steps(run: _Run, paths: dict[str, Path]) -> None:
                            samples=c.ws_samples, seed=c.seed, device=run.device)
     _cached_step(run, "population_metrics", asdict(pop) | {"device": None}, lambda: population_metrics(pop),
                  f"WS(K={c.ws_k}), N={c.ws_nodes}, {len(c.ws_p)} values of P x {c.ws_samples} graphs", networks=False)
-    graphs = {name: [GraphSpec.from_dict(d) for d in read_checkpoint(p)["graphs"]] for name, p in paths.items()}
+    graphs = {name: read_graphs(p) for name, p in paths.items()}
     _cached_step(run, "stage_metrics", {"models": sorted(graphs)},
                  lambda: pd.concat([stage_metrics(g, name, device=run.device) for name, g in graphs.items()], ignore_index=True))
     _cached_step(run, "node_metrics", {"models": sorted(graphs)},
@@ -301,12 +301,12 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
 
 
 def _correlation_step(run: _Run) -> None:
-    """Correlations of node and edge metrics with damage (``wiring_lab.correlate``) -> correlations.csv."""
+    """Correlations of node and edge metrics with damage (``wiring_lab.correlation``) -> correlations.csv."""
     damage_path = table_path(run.out, "damage")
     if not damage_path.is_file():
         run.step("correlations", 0.0, "skipped", "needs damage.csv")
         return
-    from wiring_lab.correlate import CorrelateConfig, correlate
+    from wiring_lab.correlation import CorrelateConfig, correlate
 
     cc = CorrelateConfig(seed=run.config.seed, n_boot=run.config.bootstrap)
 
@@ -322,4 +322,8 @@ def with_size(size: str, **overrides: Any) -> DemoConfig:
     """The demo config of a named size (``default`` or ``tiny``) with fields overridden."""
     if size not in SIZES:
         raise ValueError(f"unknown demo size {size!r}; choose one of {', '.join(SIZES)}")
-    return replace(SIZES[size](), **{k: v for k, v in overrides.items() if v is not None})
+    config = SIZES[size]()
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "epochs" in overrides:  # a TrainConfig field
+        overrides["train"] = replace(config.train, epochs=overrides.pop("epochs"))
+    return replace(config, **overrides)

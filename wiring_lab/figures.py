@@ -15,7 +15,35 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from wiring_lab._io import UserError, read_table
-from wiring_lab.rundir import TABLES, checkpoint_path, table_path
+from wiring_lab.analysis import (
+    models_with_cl,
+    node_damage_table,
+    node_op_correlations,
+    search_populations,
+    search_progress,
+    spearman_from_correlations,
+    spearman_table,
+    stage_graph_sets,
+    ws_curves,
+)
+from wiring_lab.plots import (
+    FORMATS,
+    _generators,
+    plot_attack,
+    plot_cl_heatmap,
+    plot_damage,
+    plot_error_edf,
+    plot_generator_sweep,
+    plot_learning_curves,
+    plot_metric_vs_damage,
+    plot_node_ops,
+    plot_search_edf,
+    plot_search_progress,
+    plot_stage_graphs,
+    plot_ws_curves,
+    save_figure,
+)
+from wiring_lab.rundir import TABLES, table_path
 
 # Node metrics shown against node-removal damage, in this order (those present are drawn).
 DAMAGE_METRICS = ("out_degree", "in_degree", "betweenness", "paths_through", "depth", "clustering")
@@ -65,138 +93,48 @@ def _optional(run_dir: Path, name: str):
     return read_table(path) if path.is_file() else None
 
 
-# --- data preparation (tables -> the tidy table a plot function takes) -------------------------
-def stage_graph_sets(models, run_dir: Path | None = None) -> dict[str, list]:
-    """Stage graphs of every network in ``models``: from its checkpoint when present, else regenerated."""
-    from wiring_lab.checkpoint import read_checkpoint
-    from wiring_lab.graphs import GraphSpec
-    from wiring_lab.model import ModelConfig, stage_graphs
-
-    out: dict[str, list] = {}
-    for row in models.to_dict("records"):
-        name = str(row["model"])
-        path = checkpoint_path(run_dir, name) if run_dir is not None else None
-        if path is not None and path.is_file():
-            obj = read_checkpoint(path)
-            if isinstance(obj, dict) and obj.get("graphs"):
-                out[name] = [GraphSpec.from_dict(d) for d in obj["graphs"]]
-                continue
-        try:
-            params = {k: (int(row[k]) if k in ("k", "m") else float(row[k])) for k in ("p", "k", "m") if _present(row.get(k))}
-            cfg = ModelConfig(regime=row.get("regime", "small"), channels=int(row["channels"]), nodes=int(row["nodes"]),
-                              generator=row["generator"], params=params, seed=int(row["seed"]))
-        except (KeyError, TypeError, ValueError):
-            continue  # an imported network without a known generator: nothing to regenerate
-        out[name] = stage_graphs(cfg)
-    return out
-
-
-def _present(x: Any) -> bool:
-    """Whether a table cell holds a value (not None / NaN)."""
-    import math
-
-    return x is not None and not (isinstance(x, float) and math.isnan(x))
-
-
-def models_with_cl(models, stage_metrics):
-    """Networks with their clustering C and path length L averaged over stages (You et al. 2020)."""
-    per_model = stage_metrics.groupby("model")[["avg_clustering", "avg_path_length"]].mean().reset_index()
-    return models.merge(per_model, on="model", how="inner")
-
-
-def node_damage_table(damage, node_metrics):
-    """Node-removal rows of ``damage`` joined with the removed node's metrics (on model, stage, node)."""
-    nodes = damage[damage["kind"] == "node"].copy()
-    nodes["node"] = nodes["node"].astype(int)
-    nodes["stage"] = nodes["stage"].astype(int)
-    nm = node_metrics.copy()
-    nm["node"] = nm["node"].astype(int)
-    nm["stage"] = nm["stage"].astype(int)
-    keep = [c for c in nm.columns if c not in nodes.columns or c in ("model", "stage", "node")]
-    # the damage table already carries in/out degree; the node table's values win where both exist
-    dup = [c for c in nm.columns if c in nodes.columns and c not in ("model", "stage", "node")]
-    return nodes.drop(columns=dup).merge(nm[keep + dup], on=["model", "stage", "node"], how="inner")
-
-
-def spearman_table(df, metrics: Sequence[str], y: str = "delta_top1", resamples: int = 1000, seed: int = 0):
-    """Spearman ρ of each metric with ``y`` and a 95% bootstrap (percentile) interval, one row per metric."""
-    import numpy as np
-    import pandas as pd
-    from scipy import stats
-
-    rng = np.random.default_rng(seed)
-    rows = []
-    for m in metrics:
-        d = df[[m, y]].dropna()
-        x, v = d[m].to_numpy(float), d[y].to_numpy(float)
-        if len(d) < 3 or np.ptp(x) == 0 or np.ptp(v) == 0:
-            rows.append({"metric": m, "spearman_rho": np.nan, "rho_lo": np.nan, "rho_hi": np.nan, "p_value": np.nan, "n": len(d)})
-            continue
-        res = stats.spearmanr(x, v)
-        boot = np.empty(resamples)
-        for i in range(resamples):  # paired resampling of (metric, damage) rows
-            idx = rng.integers(0, len(d), len(d))
-            boot[i] = stats.spearmanr(x[idx], v[idx]).statistic if np.ptp(x[idx]) and np.ptp(v[idx]) else np.nan
-        lo, hi = np.nanpercentile(boot, [2.5, 97.5])
-        rows.append({"metric": m, "spearman_rho": float(res.statistic), "rho_lo": float(lo), "rho_hi": float(hi),
-                     "p_value": float(res.pvalue), "n": len(d)})
-    return pd.DataFrame(rows)
-
-
 # --- builders: run_dir -> Figure ----------------------------------------------------------------
 def _build_generator_sweep(run_dir: Path):
     """RandWire Fig. 3 from models.csv."""
-    from wiring_lab.plots import plot_generator_sweep
-
     return plot_generator_sweep(_table(run_dir, "models"))
 
 
 def _build_stage_graphs(run_dir: Path):
     """RandWire Fig. 4: the lowest-seed network of every setting."""
-    from wiring_lab.plots import _generators, plot_stage_graphs
-
     models = _table(run_dir, "models")
     # one network per generator setting, its lowest seed, generators in the paper's order
     first = models.sort_values(["generator", "setting", "seed"]).drop_duplicates(["generator", "setting"])
     order = {g: i for i, g in enumerate(_generators(first["generator"]))}
     first = first.sort_values("generator", key=lambda s: s.map(order), kind="stable")
-    sets = stage_graph_sets(first, run_dir)
+    sets = stage_graph_sets(first, _table(run_dir, "graphs"))
     if not sets:
-        raise NotEnoughData("no network in tables/models.csv has stage graphs in a checkpoint or a known generator")
+        raise NotEnoughData("no network of tables/models.csv has its stage graphs in tables/graphs.csv")
     return plot_stage_graphs(sets)
 
 
 def _build_damage(run_dir: Path):
     """RandWire Fig. 5 from damage.csv."""
-    from wiring_lab.plots import plot_damage
-
     return plot_damage(_table(run_dir, "damage"))
 
 
 def _build_node_ops(run_dir: Path):
     """RandWire Fig. 6 from models.csv (two or more node ops)."""
-    from wiring_lab.plots import plot_node_ops
-
     models = _table(run_dir, "models")
     if "node_op" not in models or models["node_op"].nunique() < 2:
         raise NotEnoughData(f"needs networks trained with at least two node operations; make them with: {ABLATE.format('node_ops')}")
-    return plot_node_ops(models)
+    return plot_node_ops(models, node_op_correlations(models))
 
 
 def _build_ws_curves(run_dir: Path):
     """Watts-Strogatz curves from population_metrics.csv."""
-    from wiring_lab.plots import plot_ws_curves
-
     pop = _table(run_dir, "population_metrics")
     if not (pop["generator"] == "ws").any():
         raise NotEnoughData("population_metrics.csv has no WS rows; make them with: " + TABLES["population_metrics"][1])
-    return plot_ws_curves(pop)
+    return plot_ws_curves(ws_curves(pop))
 
 
 def _build_cl_heatmap(run_dir: Path):
     """C-L heat map from models.csv and stage_metrics.csv."""
-    from wiring_lab.plots import plot_cl_heatmap
-
     joined = models_with_cl(_table(run_dir, "models"), _table(run_dir, "stage_metrics"))
     if len(joined) < MIN_CL_NETWORKS:
         raise NotEnoughData(f"needs at least {MIN_CL_NETWORKS} networks with stage metrics (has {len(joined)}); make them with: {ABLATE.format('graph_structure')}")
@@ -205,8 +143,6 @@ def _build_cl_heatmap(run_dir: Path):
 
 def _build_error_edf(run_dir: Path):
     """Error EDFs per generator from models.csv."""
-    from wiring_lab.plots import plot_error_edf
-
     models = _table(run_dir, "models").dropna(subset=["top1"])
     if models.groupby("generator").size().max() < 2:
         raise NotEnoughData(f"needs a population of at least two networks of one generator; make them with: {ABLATE.format('generator_sweep')}")
@@ -215,35 +151,16 @@ def _build_error_edf(run_dir: Path):
 
 def _build_attack(run_dir: Path):
     """Attack-tolerance curves from attack.csv."""
-    from wiring_lab.plots import plot_attack
-
     return plot_attack(_table(run_dir, "attack"))
 
 
 def _build_learning_curves(run_dir: Path):
     """Learning curves from history.csv (generators from models.csv)."""
-    from wiring_lab.plots import plot_learning_curves
-
     return plot_learning_curves(_table(run_dir, "history"), _optional(run_dir, "models"))
-
-
-def spearman_from_correlations(correlations, metrics: Sequence[str]):
-    """Spearman rows of node damage from ``correlations.csv`` (wiring-lab correlate), as :func:`spearman_table`'s columns."""
-    need = {"metric", "target", "group", "method", "r", "lo", "hi", "p", "n"}
-    if correlations is None or not need <= set(correlations.columns):
-        return None
-    rows = correlations[(correlations["method"] == "spearman") & (correlations["target"] == "delta_top1")
-                        & (correlations["group"] == "kind=node") & correlations["metric"].isin(metrics)]
-    if set(rows["metric"]) != set(metrics):
-        return None
-    return rows.rename(columns={"r": "spearman_rho", "lo": "rho_lo", "hi": "rho_hi", "p": "p_value"})[
-        ["metric", "spearman_rho", "rho_lo", "rho_hi", "p_value", "n"]].reset_index(drop=True)
 
 
 def _build_metric_vs_damage(run_dir: Path):
     """Node metrics vs node-removal damage, Spearman ρ per metric."""
-    from wiring_lab.plots import plot_metric_vs_damage
-
     joined = node_damage_table(_table(run_dir, "damage"), _table(run_dir, "node_metrics"))
     if joined.empty:
         raise NotEnoughData("no node-removal row of damage.csv matches a row of node_metrics.csv (model, stage, node); "
@@ -255,14 +172,10 @@ def _build_metric_vs_damage(run_dir: Path):
 
 
 def _build_search_progress(run_dir: Path):
-    from wiring_lab.search.plots import plot_search_progress
-
-    return plot_search_progress(_table(run_dir, "search_history"))
+    return plot_search_progress(search_progress(_table(run_dir, "search_history")))
 
 
 def _build_search_edf(run_dir: Path):
-    from wiring_lab.search.plots import plot_search_edf, search_populations
-
     return plot_search_edf(search_populations(_table(run_dir, "search_history"), _optional(run_dir, "models")))
 
 
@@ -275,9 +188,8 @@ RECIPES: dict[str, FigureRecipe] = {
                      _build_generator_sweep, notes="Networks with the default node operation (sepconv3x3) when the table has several."),
         FigureRecipe("stage_graphs", "Stage DAG drawings", "RandWire (Xie et al. 2019) Fig. 4",
                      "one row per generator setting (its lowest seed), one drawing per stage; nodes layered left to right by "
-                     "depth (longest path from the input node); input and output nodes are orange squares", ("models",),
-                     _build_stage_graphs, notes="Graphs come from RUN_DIR/checkpoints/<model>.pt when present, else are "
-                     "regenerated from the models.csv row (generator, parameters, network seed)."),
+                     "depth (longest path from the input node); input and output nodes are orange squares", ("models", "graphs"),
+                     _build_stage_graphs, notes="Graphs come from tables/graphs.csv, written by the training of each network."),
         FigureRecipe("damage", "Damage vs degree", "RandWire (Xie et al. 2019) Fig. 5",
                      "top row node removal, x: out-degree of the removed node in the DAG with input/output nodes (a node "
                      "that feeds only the output node has out-degree 1); bottom row edge removal, x: in-degree of the edge's "
@@ -339,8 +251,8 @@ PLOT_FUNCTIONS = {
     "attack": "plot_attack",
     "learning_curves": "plot_learning_curves",
     "metric_vs_damage": "plot_metric_vs_damage",
-    "search_progress": "wiring_lab.search.plots.plot_search_progress",
-    "search_edf": "wiring_lab.search.plots.plot_search_edf",
+    "search_progress": "wiring_lab.plots.plot_search_progress",
+    "search_edf": "wiring_lab.plots.plot_search_edf",
 }
 
 
@@ -374,8 +286,6 @@ def render_figures(
     echo: Callable[[str], None] | None = None,
 ) -> list[FigureOutcome]:
     """Make the named figures (or ``all``) from ``run_dir``'s tables into ``out`` (default RUN_DIR/figures)."""
-    from wiring_lab.plots import FORMATS, save_figure
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
@@ -451,14 +361,3 @@ def catalogue_markdown(renders: Sequence[str] = ()) -> str:
         lines += ["", "Renders from the embedded demo (`wiring-lab demo`, default size), kept here for the README:", ""]
         lines += [f"- [{name}]({name})" for name in renders]
     return "\n".join(lines) + "\n"
-
-
-def write_catalogue(directory: str | Path) -> list[Path]:
-    """Write ``<directory>/<name>.md`` for every recipe and the ``README.md`` index (docs stay in step with code)."""
-    from wiring_lab._io import atomic_write_text
-
-    directory = Path(directory)
-    paths = [atomic_write_text(directory / f"{n}.md", recipe_markdown(r)) for n, r in RECIPES.items()]
-    renders = sorted(p.name for p in directory.glob("demo_*.png"))
-    paths.append(atomic_write_text(directory / "README.md", catalogue_markdown(renders)))
-    return paths

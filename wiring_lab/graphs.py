@@ -336,29 +336,34 @@ def complete(n: int, seed: int | None = None) -> list[tuple[int, int]]:
     return [(i, j) for i in range(n) for j in range(i + 1, n)]
 
 
-def searched(n: int, seed: int | None = None, **params: Any) -> list[tuple[int, int]]:
-    """Searched wirings (``wiring-lab search``) are stored edge lists: they cannot be resampled."""
-    raise ValueError(
-        "a searched wiring (generator 'search') is not sampled from a seed; "
-        "build it from its stage graphs (its checkpoint, or --graphs FILE_OR_DIR)"
-    )
-
-
 _GENERATORS: dict[str, Callable[..., list[tuple[int, int]]]] = {
     "er": erdos_renyi,
     "ba": barabasi_albert,
     "ws": watts_strogatz,
     "chain": chain,
     "complete": complete,
-    "search": searched,
 }
-PAPER_DEFAULTS["search"] = {"strategy": "random"}  # the search strategy that found the wiring
+# generator -> its parameters' defaults (the paper's for the built-in generators)
+_DEFAULTS: dict[str, dict[str, Any]] = {name: dict(PAPER_DEFAULTS[name]) for name in _GENERATORS}
+# Labels of stage graphs that are stored, never sampled: a GraphSpec or ModelConfig may carry them,
+# but generating a graph under one says how to get the graphs instead.
+STORED_GENERATORS: dict[str, str] = {
+    "search": "a searched wiring (generator 'search') is not sampled from a seed; "
+    "build it from its stage graphs (its checkpoint, or --graphs FILE_OR_DIR)",
+}
 
 
 def register_generator(name: str, fn: Callable[..., list[tuple[int, int]]], defaults: dict | None = None) -> None:
-    """Add a generator ``fn(n, seed=..., **params) -> edges`` under ``name``."""
+    """Add a generator ``fn(n, seed=..., **params) -> edges`` under ``name``; ``defaults`` fill omitted parameters.
+
+    ``fn`` must be deterministic in ``seed``. A built-in generator's name cannot be taken.
+    """
+    if name in PAPER_DEFAULTS or name in STORED_GENERATORS:
+        raise ValueError(f"generator name {name!r} is built in; choose another name")
+    if not isinstance(name, str) or not name or not callable(fn):
+        raise ValueError(f"register_generator needs a non-empty name and a callable (got {name!r}, {fn!r})")
     _GENERATORS[name] = fn
-    PAPER_DEFAULTS[name] = dict(defaults or {})
+    _DEFAULTS[name] = dict(defaults or {})
 
 
 def list_generators() -> list[str]:
@@ -368,9 +373,11 @@ def list_generators() -> list[str]:
 
 def generator_params(generator: str, **params: Any) -> dict[str, Any]:
     """Fill omitted parameters with the paper defaults; reject unknown ones."""
+    if generator in STORED_GENERATORS:
+        raise ValueError(STORED_GENERATORS[generator])
     if generator not in _GENERATORS:
         raise ValueError(f"unknown generator {generator!r}; choose one of {', '.join(list_generators())}")
-    defaults = PAPER_DEFAULTS[generator]
+    defaults = _DEFAULTS[generator]
     unknown = sorted(k for k, v in params.items() if v is not None and k not in defaults)
     if unknown:
         allowed = ", ".join(defaults) or "none"

@@ -359,14 +359,14 @@ def read_stage_graphs(
     (``.yaml``/``.yml`` or an extension-less file, as JiaminRen / leaderj1001 write them) or a
     seungwonpark text graph (``.txt``). Nothing is unpickled.
     """
-    from wiring_lab.checkpoint import load_graphs, read_checkpoint
+    from wiring_lab.checkpoint import load_graphs, read_graphs
     from wiring_lab.importers._common import read_edge_text, read_networkx_yaml
 
     path = Path(path)
     if format != "native":
-        from wiring_lab.importers import load_any
+        from wiring_lab.loading import load_checkpoint
 
-        return path.stem, list(load_any(path, format, graphs).graphs)
+        return path.stem, list(load_checkpoint(path, graphs=graphs, format=format).graphs)
     suffix = path.suffix.lower()
     if path.is_dir() or suffix == ".json":
         return path.stem, load_graphs(path)
@@ -375,15 +375,7 @@ def read_stage_graphs(
     if suffix == ".txt":
         n, edges = read_edge_text(path)
         return path.stem, [GraphSpec("custom", {}, None, n, tuple(edges))]
-    obj = read_checkpoint(path)
-    if not isinstance(obj, dict) or not obj.get("graphs"):
-        raise UserError(
-            f"{path}: no stage graphs in this file (not a wiring-lab checkpoint or graph file; a foreign checkpoint needs --format)"
-        )
-    try:
-        return path.stem, [GraphSpec.from_dict(d) for d in obj["graphs"]]
-    except (ValueError, TypeError) as e:
-        raise UserError(f"{path}: bad stage graph ({e})") from None
+    return path.stem, read_graphs(path)
 
 
 def stage_metrics(specs: Sequence[GraphSpec], model: str, backend: str = "tensor", device: Any = "auto") -> pd.DataFrame:

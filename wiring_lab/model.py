@@ -22,10 +22,11 @@ from torch import nn
 
 from wiring_lab.graphs import (
     DEFAULT_NODES,
-    PAPER_DEFAULTS,
+    STORED_GENERATORS,
     GraphSpec,
     generate_graph,
     generator_params,
+    list_generators,
     stage_dag,
     stage_seeds,
 )
@@ -118,6 +119,44 @@ ARCHS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class ForeignLayout:
+    """Where a network imported from another implementation departs from the paper's layout.
+
+    The defaults are the paper's; only :mod:`wiring_lab.importers` sets other values.
+    """
+
+    origin: str = "native"  # "native", or the foreign format the network was imported from
+    stem: tuple[dict[str, Any], ...] = ()  # explicit stem layers (see STEM_LAYER_KEYS); () -> regime's stem
+    stages: tuple[tuple[int, int], ...] = ()  # explicit (nodes, out channels) per stage; () -> regime rule
+    node_bias: bool = False  # node convolutions carry biases
+    node_dropout: float = 0.0  # dropout after each node's BN (identity at evaluation)
+    aggregation: str = "weighted"  # "weighted" (sigmoid-weighted sum) | "first" (first input only)
+    input_node_conv: bool = False  # the stage input runs through its own ReLU-op-BN node (stride 2) first
+    head_relu_in: bool = True  # ReLU before the head's 1x1 conv
+    head_relu_out: bool = True  # ReLU after the head's BN
+    head_bias: bool = False  # the head's 1x1 conv carries a bias
+    fc_dropout: float = 0.0  # dropout before the classifier (identity at evaluation)
+    log_softmax: bool = False  # the network returns log-probabilities instead of logits
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.origin, str):
+            raise ValueError(f"layout origin must be a string (got {self.origin!r})")
+        object.__setattr__(self, "stem", tuple(_check_stem_layer(d) for d in self.stem))
+        stages = tuple(tuple(int(v) for v in s) for s in self.stages)
+        if any(len(s) != 2 or min(s) < 1 for s in stages):
+            raise ValueError(f"stages must be (nodes, channels) pairs of positive integers (got {self.stages!r})")
+        object.__setattr__(self, "stages", stages)
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"unknown aggregation {self.aggregation!r}; choose one of {', '.join(AGGREGATIONS)}")
+        for name in ("node_dropout", "fc_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1) (got {getattr(self, name)!r})")
+
+
+LAYOUT_FIELDS = tuple(ForeignLayout.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Everything that rebuilds a RandWire network (stored in every checkpoint)."""
 
@@ -131,20 +170,8 @@ class ModelConfig:
     num_classes: int = 1000
     in_channels: int = 3  # image channels (1 for digits / MNIST)
     head_channels: int = 1280  # width of the 1x1 conv before global pooling
-    # --- layout of networks imported from other implementations; the defaults are the paper's ---
-    origin: str = "native"  # "native", or the foreign format the network was imported from
-    stem: tuple[dict[str, Any], ...] = ()  # explicit stem layers (see STEM_LAYER_KEYS); () -> regime's stem
-    stages: tuple[tuple[int, int], ...] = ()  # explicit (nodes, out channels) per stage; () -> regime rule
-    node_bias: bool = False  # node convolutions carry biases
-    node_dropout: float = 0.0  # dropout after each node's BN (identity at evaluation)
-    aggregation: str = "weighted"  # "weighted" (sigmoid-weighted sum) | "first" (first input only)
-    input_node_conv: bool = False  # the stage input runs through its own ReLU-op-BN node (stride 2) first
-    head_relu_in: bool = True  # ReLU before the head's 1x1 conv
-    head_relu_out: bool = True  # ReLU after the head's BN
-    head_bias: bool = False  # the head's 1x1 conv carries a bias
-    fc_dropout: float = 0.0  # dropout before the classifier (identity at evaluation)
-    log_softmax: bool = False  # the network returns log-probabilities instead of logits
     arch: str = "randwire"  # randwire | plain (hand-designed baseline: N conv layers per stage, chain wiring)
+    layout: ForeignLayout = field(default_factory=ForeignLayout)  # imported networks only; default: the paper's
 
     def __post_init__(self) -> None:
         if not all(isinstance(x, str) for x in (self.regime, self.node_op, self.generator, self.arch)):
@@ -166,21 +193,15 @@ class ModelConfig:
         if self.channels < 2:
             raise ValueError(f"channels must be at least 2 (conv1 has C/2 channels; got {self.channels})")
         get_node_op(self.node_op)
-        if self.origin != "native" and self.generator not in PAPER_DEFAULTS:
-            # imported graphs: the generator is a label only, never used to sample graphs
+        if isinstance(self.layout, dict):  # to_dict()'s form, as stored in checkpoints
+            object.__setattr__(self, "layout", ForeignLayout(**self.layout))
+        if not isinstance(self.layout, ForeignLayout):
+            raise ValueError(f"layout must be a ForeignLayout (got {self.layout!r:.60})")
+        if self.generator in STORED_GENERATORS or (self.layout.origin != "native" and self.generator not in list_generators()):
+            # searched or imported graphs: the generator is a label only, never used to sample graphs
             object.__setattr__(self, "params", dict(self.params))
         else:
             object.__setattr__(self, "params", generator_params(self.generator, **self.params))
-        object.__setattr__(self, "stem", tuple(_check_stem_layer(d) for d in self.stem))
-        stages = tuple(tuple(int(v) for v in s) for s in self.stages)
-        if any(len(s) != 2 or min(s) < 1 for s in stages):
-            raise ValueError(f"stages must be (nodes, channels) pairs of positive integers (got {self.stages!r})")
-        object.__setattr__(self, "stages", stages)
-        if self.aggregation not in AGGREGATIONS:
-            raise ValueError(f"unknown aggregation {self.aggregation!r}; choose one of {', '.join(AGGREGATIONS)}")
-        for name in ("node_dropout", "fc_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1) (got {getattr(self, name)!r})")
 
     @property
     def input_size(self) -> int:
@@ -189,16 +210,27 @@ class ModelConfig:
 
     def stage_shapes(self) -> list[tuple[int, int]]:
         """(nodes, out channels) of each random stage."""
-        if self.stages:
-            return [tuple(s) for s in self.stages]  # type: ignore[misc]
+        if self.layout.stages:
+            return [tuple(s) for s in self.layout.stages]  # type: ignore[misc]
         n, c = self.nodes, self.channels
         if self.regime == "regular":
             return [(max(2, n // 2), c), (n, 2 * c), (n, 4 * c), (n, 8 * c)]
         return [(n, c), (n, 2 * c), (n, 4 * c)]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-container form stored in checkpoints."""
+        """Plain-container form stored in checkpoints (``layout`` a nested dict)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        """Inverse of :meth:`to_dict`; also reads the flat form of checkpoint format 1 (layout fields beside the others)."""
+        d = dict(d)
+        flat = {k: d.pop(k) for k in LAYOUT_FIELDS if k in d}
+        if flat:
+            if "layout" in d:
+                raise ValueError(f"layout fields given twice (flat {sorted(flat)[0]!r} and in 'layout')")
+            d["layout"] = flat
+        return cls(**d)
 
 
 def stage_graphs(config: ModelConfig) -> list[GraphSpec]:
@@ -398,66 +430,46 @@ class StemLayer(nn.Module):
         return torch.relu(x) if self.relu == "after" else x
 
 
-class RandWire(nn.Module):
-    """A RandWire network: stem -> random stages -> head (1x1 conv, pool, FC)."""
+def _stem(config: ModelConfig) -> tuple[nn.Sequential, int]:
+    """The regime's stem (or the layout's explicit one) and its output channels."""
+    c, stride = config.channels, REGIMES[config.regime][1]
+    if config.layout.stem:
+        layers, cin = [], config.in_channels
+        for spec in config.layout.stem:
+            layers.append(StemLayer(cin, **spec))
+            cin = spec["out"]
+        return nn.Sequential(*layers), cin
+    if config.regime == "regular":
+        return nn.Sequential(_conv_bn(config.in_channels, c // 2, stride, relu_first=False)), c // 2
+    stem = nn.Sequential(
+        _conv_bn(config.in_channels, c // 2, stride, relu_first=False),  # conv1
+        _conv_bn(c // 2, c, stride, relu_first=True),  # conv2
+    )
+    return stem, c
 
-    def __init__(self, config: ModelConfig, graphs: Sequence[GraphSpec]):
-        super().__init__()
-        shapes = config.stage_shapes()
-        if len(graphs) != len(shapes):
-            raise ValueError(f"this network has {len(shapes)} random stages, got {len(graphs)} graphs")
-        self.config = config
-        c = config.channels
-        stride = REGIMES[config.regime][1]
-        if config.stem:
-            layers, cin = [], config.in_channels
-            for spec in config.stem:
-                layers.append(StemLayer(cin, **spec))
-                cin = spec["out"]
-            self.stem = nn.Sequential(*layers)
-        elif config.regime == "regular":
-            self.stem = nn.Sequential(_conv_bn(config.in_channels, c // 2, stride, relu_first=False))
-            cin = c // 2
-        else:
-            self.stem = nn.Sequential(
-                _conv_bn(config.in_channels, c // 2, stride, relu_first=False),  # conv1
-                _conv_bn(c // 2, c, stride, relu_first=True),  # conv2
-            )
-            cin = c
-        stages = []
-        for graph, (_, cout) in zip(graphs, shapes):
-            stages.append(
-                Stage(
-                    graph,
-                    cin,
-                    cout,
-                    config.node_op,
-                    bias=config.node_bias,
-                    dropout=config.node_dropout,
-                    aggregation=config.aggregation,
-                    input_conv=config.input_node_conv,
-                )
-            )
-            cin = cout
-        self.stages = nn.ModuleList(stages)
-        # ReLUs a layout leaves out become identities, so parameter names stay head.1 / head.2
-        self.head = nn.Sequential(
-            nn.ReLU() if config.head_relu_in else nn.Identity(),
-            nn.Conv2d(cin, config.head_channels, 1, bias=config.head_bias),
-            nn.BatchNorm2d(config.head_channels),
-            nn.ReLU() if config.head_relu_out else nn.Identity(),
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
-        )
-        if config.fc_dropout > 0:
-            self.fc_dropout = nn.Dropout(config.fc_dropout)
-        self.fc = nn.Linear(config.head_channels, config.num_classes)
-        self._init_weights()
 
-    @property
-    def graphs(self) -> list[GraphSpec]:
-        """The stage graphs, in stage order."""
-        return [s.graph for s in self.stages]
+def _head(config: ModelConfig, cin: int) -> nn.Sequential:
+    """ReLU -> 1x1 conv -> BN -> ReLU -> global average pool; ReLUs a layout leaves out are identities
+    (so parameter names stay head.1 / head.2)."""
+    layout = config.layout
+    return nn.Sequential(
+        nn.ReLU() if layout.head_relu_in else nn.Identity(),
+        nn.Conv2d(cin, config.head_channels, 1, bias=layout.head_bias),
+        nn.BatchNorm2d(config.head_channels),
+        nn.ReLU() if layout.head_relu_out else nn.Identity(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+    )
+
+
+class _Network(nn.Module):
+    """What every network here shares: ``stem`` -> ``stages`` -> ``head`` -> ``fc``, its init and classifier."""
+
+    config: ModelConfig
+    stem: nn.Module
+    stages: nn.ModuleList
+    head: nn.Module
+    fc: nn.Linear
 
     def _init_weights(self) -> None:
         for m in self.modules():
@@ -469,11 +481,13 @@ class RandWire(nn.Module):
         nn.init.normal_(self.fc.weight, std=0.01)
         nn.init.zeros_(self.fc.bias)
 
-    def set_edge_drop(self, p: float) -> None:
-        """Drop one random input edge of each multi-input node with probability ``p`` per step."""
-        for s in self.stages:
-            for node in s.nodes:
-                node.edge_drop = p
+    def _add_classifier(self, cin: int) -> None:
+        """Head, optional dropout and the final linear layer."""
+        config = self.config
+        self.head = _head(config, cin)
+        if config.layout.fc_dropout > 0:
+            self.fc_dropout = nn.Dropout(config.layout.fc_dropout)
+        self.fc = nn.Linear(config.head_channels, config.num_classes)
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """Head + classifier on the last stage's output (B, C, H, W) -> logits (B, classes)."""
@@ -482,7 +496,7 @@ class RandWire(nn.Module):
         if dropout is not None:
             x = dropout(x)
         x = self.fc(x)
-        return torch.log_softmax(x, dim=1) if self.config.log_softmax else x
+        return torch.log_softmax(x, dim=1) if self.config.layout.log_softmax else x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
@@ -491,7 +505,49 @@ class RandWire(nn.Module):
         return self.classify(x)
 
 
-class PlainCNN(RandWire):
+class RandWire(_Network):
+    """A RandWire network: stem -> random stages -> head (1x1 conv, pool, FC)."""
+
+    def __init__(self, config: ModelConfig, graphs: Sequence[GraphSpec]):
+        super().__init__()
+        shapes = config.stage_shapes()
+        if len(graphs) != len(shapes):
+            raise ValueError(f"this network has {len(shapes)} random stages, got {len(graphs)} graphs")
+        self.config = config
+        self.stem, cin = _stem(config)
+        layout = config.layout
+        stages = []
+        for graph, (_, cout) in zip(graphs, shapes):
+            stages.append(
+                Stage(
+                    graph,
+                    cin,
+                    cout,
+                    config.node_op,
+                    bias=layout.node_bias,
+                    dropout=layout.node_dropout,
+                    aggregation=layout.aggregation,
+                    input_conv=layout.input_node_conv,
+                )
+            )
+            cin = cout
+        self.stages = nn.ModuleList(stages)
+        self._add_classifier(cin)
+        self._init_weights()
+
+    @property
+    def graphs(self) -> list[GraphSpec]:
+        """The stage graphs, in stage order."""
+        return [s.graph for s in self.stages]
+
+    def set_edge_drop(self, p: float) -> None:
+        """Drop one random input edge of each multi-input node with probability ``p`` per step."""
+        for s in self.stages:
+            for node in s.nodes:
+                node.edge_drop = p
+
+
+class PlainCNN(_Network):
     """A plain CNN baseline: RandWire's stem and head, each stage a row of op -> BN -> ReLU layers.
 
     Its stage graphs are chains of N nodes (layer i feeds layer i+1), kept so checkpoints,
@@ -500,21 +556,26 @@ class PlainCNN(RandWire):
     """
 
     def __init__(self, config: ModelConfig, graphs: Sequence[GraphSpec]):
+        super().__init__()
+        shapes = config.stage_shapes()
+        if len(graphs) != len(shapes):
+            raise ValueError(f"this network has {len(shapes)} stages, got {len(graphs)} graphs")
         for g in graphs:
             if g.edges != tuple((i, i + 1) for i in range(g.n - 1)):
                 raise ValueError(f"arch 'plain' needs chain stage graphs; got a {g.generator} graph with {len(g.edges)} edges")
-        super().__init__(config, graphs)
-        cin = self.stages[0].cin
+        self.config = config
+        self.stem, cin = _stem(config)
         layers = []
-        for g, (_, cout) in zip(graphs, config.stage_shapes()):
-            stage = []
+        for g, (_, cout) in zip(graphs, shapes):
+            stage: list[nn.Module] = []
             for i in range(g.n):
                 op = get_node_op(config.node_op)(cin if i == 0 else cout, cout, 2 if i == 0 else 1)
                 stage += [op, nn.BatchNorm2d(cout), nn.ReLU()]
             layers.append(nn.Sequential(*stage))
             cin = cout
-        self.stages = nn.ModuleList(layers)  # type: ignore[assignment]  # replaces the random stages
+        self.stages = nn.ModuleList(layers)
         self._plain_graphs = list(graphs)
+        self._add_classifier(cin)
         self._init_weights()
 
     @property
@@ -526,7 +587,7 @@ class PlainCNN(RandWire):
         """A plain CNN has no multi-input nodes: edge drop does nothing."""
 
 
-def build_model(config: ModelConfig, graphs: Sequence[GraphSpec] | None = None) -> RandWire:
+def build_model(config: ModelConfig, graphs: Sequence[GraphSpec] | None = None) -> RandWire | PlainCNN:
     """Build the network of ``config`` (by its ``arch``); its stage graphs are generated unless given."""
     specs = stage_graphs(config) if graphs is None else list(graphs)
     return PlainCNN(config, specs) if config.arch == "plain" else RandWire(config, specs)

@@ -12,6 +12,9 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from wiring_lab._io import UserError, atomic_path
+from wiring_lab.analysis import op_order
+
 _STYLE_SET = False
 FORMATS = ("png", "pdf", "svg")
 
@@ -82,8 +85,6 @@ def save_figure(fig, path: str | Path) -> Path:
     """Save ``fig`` (format from the extension: png, pdf, svg) atomically and close it."""
     import matplotlib.pyplot as plt
 
-    from wiring_lab._io import UserError, atomic_path
-
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -98,8 +99,6 @@ def save_figure(fig, path: str | Path) -> Path:
 # --- helpers ---------------------------------------------------------------------------------
 def _require(df, columns: Sequence[str], what: str) -> None:
     """Raise a UserError naming the figure when ``df`` lacks a column or rows."""
-    from wiring_lab._io import UserError
-
     import pandas as pd
 
     missing = [c for c in columns if c not in df.columns]
@@ -113,7 +112,7 @@ def _require(df, columns: Sequence[str], what: str) -> None:
             raise UserError(f"{what}: column {c!r} must be numeric (found {bad!r})")
 
 
-# Columns every table defines as numbers (rundir.TABLES); a table holding text there is malformed.
+# Columns that hold numbers in every table that has them; a table holding text there is malformed.
 NUMERIC_COLUMNS = frozenset(
     "stage node source target in_degree out_degree in_degree_io out_degree_io target_in_degree top1 top5 loss "
     "delta_top1 delta_top1_lo delta_top1_hi seed p k m n fraction removed repeat epoch train_loss train_top1 "
@@ -233,7 +232,6 @@ def plot_stage_graphs(graphs: Mapping[str, Sequence[Any]], max_models: int = 6):
     """RandWire Fig. 4: one row per network, one drawing per stage, layered left to right by depth."""
     import matplotlib.pyplot as plt
 
-    from wiring_lab._io import UserError
     from wiring_lab.drawing import draw_stage
     from wiring_lab.graphs import setting_label
 
@@ -289,8 +287,6 @@ def plot_damage(damage, node_degree: str = "out_degree_io", edge_degree: str = "
     _require(damage, ["generator", "kind", "delta_top1"], "damage")
     df = damage[damage["kind"].isin(["node", "edge"])]
     if df.empty:
-        from wiring_lab._io import UserError
-
         raise UserError("damage: no node or edge removal rows")
     kinds = [k for k in ("node", "edge") if (df["kind"] == k).any()]
     gens = _generators(df["generator"])
@@ -324,29 +320,9 @@ def plot_damage(damage, node_degree: str = "out_degree_io", edge_degree: str = "
 
 
 # --- RandWire Fig. 6: node operations ---------------------------------------------------------
-def node_op_correlations(models):
-    """Pairwise Pearson r between node operations' mean top-1 across generator settings."""
-    import itertools
-
-    import pandas as pd
-    from scipy import stats
-
-    means = models.groupby(["setting", "node_op"])["top1"].mean().unstack("node_op")
-    rows = []
-    for a, b in itertools.combinations(_op_order(means.columns), 2):
-        pair = means[[a, b]].dropna()
-        r = stats.pearsonr(pair[a], pair[b]).statistic if len(pair) >= 3 else float("nan")
-        rows.append({"op_a": a, "op_b": b, "pearson_r": float(r), "n_settings": len(pair)})
-    return pd.DataFrame(rows, columns=["op_a", "op_b", "pearson_r", "n_settings"])
-
-
-def _op_order(ops) -> list[str]:
-    """Node ops with the paper's default (sepconv3x3) first, the others by name."""
-    return sorted(ops, key=lambda o: (o != "sepconv3x3", o))
-
-
-def plot_node_ops(models):
-    """RandWire Fig. 6: mean top-1 per generator setting, one line per node op, pairwise Pearson r listed."""
+def plot_node_ops(models, correlations):
+    """RandWire Fig. 6: mean top-1 per generator setting, one line per node op; ``correlations``
+    (:func:`wiring_lab.analysis.node_op_correlations`) lists the pairwise Pearson r."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -354,7 +330,7 @@ def plot_node_ops(models):
     _require(models, ["generator", "setting", "node_op", "top1"], "node ops")
     df = models.dropna(subset=["top1"])
     order = [s for g in _generators(df["generator"]) for s in _ordered_settings(df[df["generator"] == g])]
-    ops = _op_order(df["node_op"].unique())
+    ops = op_order(df["node_op"].unique())
     fig, ax = plt.subplots(figsize=(max(4.5, 0.45 * len(order) + 2.5), 3.2), layout="constrained")
     markers = "osD^v<>"
     for i, op in enumerate(ops):
@@ -363,8 +339,7 @@ def plot_node_ops(models):
     ax.set_xticks(np.arange(len(order)), order, rotation=45, ha="right", rotation_mode="anchor")
     ax.set_xlabel("generator setting")
     ax.set_ylabel("top-1 accuracy (%)")
-    corr = node_op_correlations(df)
-    text = "\n".join(f"r({a}, {b}) = {r:.2f}" for a, b, r in corr[["op_a", "op_b", "pearson_r"]].itertuples(index=False))
+    text = "\n".join(f"r({a}, {b}) = {r:.2f}" for a, b, r in correlations[["op_a", "op_b", "pearson_r"]].itertuples(index=False))
     ax.legend(title="node operation", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if text:
         ax.text(1.02, 0.0, "Pearson r across settings\n" + text, transform=ax.transAxes, fontsize=7, va="bottom")
@@ -373,29 +348,22 @@ def plot_node_ops(models):
 
 
 # --- Watts-Strogatz C(P)/C(0), L(P)/L(0) ------------------------------------------------------
-def plot_ws_curves(population):
-    """Watts-Strogatz 1998 Fig. 2: C(P)/C(0) and L(P)/L(0) vs rewiring probability P (log axis)."""
+def plot_ws_curves(curves):
+    """Watts-Strogatz 1998 Fig. 2: C(P)/C(0) and L(P)/L(0) vs rewiring probability P (log axis).
+
+    ``curves`` is :func:`wiring_lab.analysis.ws_curves` of a population table.
+    """
     import matplotlib.pyplot as plt
 
-    from wiring_lab._io import UserError
-
     set_style()
-    _require(population, ["generator", "p", "k", "n", "avg_clustering", "avg_path_length"], "WS curves")
-    ws = population[population["generator"] == "ws"]
-    groups = list(ws.groupby(["k", "n"]).groups)
-    if not groups:
-        raise UserError("WS curves: population table has no WS rows")
+    _require(curves, ["k", "n", "p", "C/C(0)", "L/L(0)", "samples"], "WS curves")
+    groups = list(curves.groupby(["k", "n"]).groups)
     fig, axes = plt.subplots(1, len(groups), figsize=(3.6 * len(groups) + 0.4, 3.0), sharey=True, layout="constrained", squeeze=False)
     for ax, (k, n) in zip(axes[0], groups):
-        sub = ws[(ws["k"] == k) & (ws["n"] == n)]
-        mean = sub.groupby("p")[["avg_clustering", "avg_path_length"]].mean()
-        if 0.0 not in mean.index:
-            raise UserError(f"WS curves: K={k}, N={n} has no P=0 rows (the lattice C(0), L(0) normalise the curves)")
-        c0, l0 = mean.loc[0.0, "avg_clustering"], mean.loc[0.0, "avg_path_length"]
-        curve = mean[mean.index > 0]
-        samples = int(sub.groupby("p").size().min())
-        ax.plot(curve.index, curve["avg_clustering"] / c0, "s", ms=4, mfc="white", label="C(P) / C(0)")
-        ax.plot(curve.index, curve["avg_path_length"] / l0, "o", ms=4, label="L(P) / L(0)")
+        curve = curves[(curves["k"] == k) & (curves["n"] == n)].sort_values("p")
+        samples = int(curve["samples"].min())
+        ax.plot(curve["p"], curve["C/C(0)"], "s", ms=4, mfc="white", label="C(P) / C(0)")
+        ax.plot(curve["p"], curve["L/L(0)"], "o", ms=4, label="L(P) / L(0)")
         ax.set_xscale("log")
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("rewiring probability P")
@@ -551,7 +519,7 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
     """Δ top-1 of each node removal vs a node metric, one panel per metric, Spearman ρ [95% CI] in each.
 
     ``node_damage``: node-removal rows joined with node metrics; ``stats``: one row per metric with
-    ``metric, spearman_rho, rho_lo, rho_hi, n`` (see :func:`wiring_lab.figures.spearman_table`).
+    ``metric, spearman_rho, rho_lo, rho_hi, n`` (see :func:`wiring_lab.analysis.spearman_table`).
     """
     import matplotlib.pyplot as plt
 
@@ -587,4 +555,64 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(gens), markerscale=2)
     fig.suptitle("95% paired-bootstrap intervals of Spearman ρ in brackets", fontsize=8, color="0.3")
+    return fig
+
+
+# --- search runs (Radosavovic et al. 2019 EDFs; best-so-far curves) --------------------------
+def _palette(names: list[str]) -> dict[str, Any]:
+    """One colour per population name, the same in every figure of a run."""
+    import seaborn as sns
+
+    names = sorted(set(names))
+    return dict(zip(names, sns.color_palette("colorblind", len(names))))
+
+
+def plot_search_progress(progress, metric: str = "best_val_so_far"):
+    """Best-so-far accuracy vs children trained, one line per run (mean and band over search seeds).
+
+    ``progress`` is :func:`wiring_lab.analysis.search_progress` of ``search_history.csv``.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
+
+    set_style()
+    _require(progress, ["population", "trained", "search_seed", metric], "search progress")
+    df = progress
+    colors = _palette(list(df["population"]))
+    fig, ax = plt.subplots(figsize=(4.6, 3.2), layout="constrained")
+    sns.lineplot(df, x="trained", y=metric, hue="population", hue_order=list(colors), palette=colors,
+                 units="search_seed" if df["search_seed"].nunique() > 1 else None,
+                 estimator=None if df["search_seed"].nunique() > 1 else "mean", drawstyle="steps-post", ax=ax, lw=1.5)
+    ax.set_xlabel("children trained")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel({"best_val_so_far": "best validation top-1 so far (%)", "best_test_so_far": "test top-1 of best-so-far child (%)"}.get(metric, metric))
+    ax.legend(title="search run", loc="lower right")
+    sns.despine(ax=ax)
+    return fig
+
+
+def plot_search_edf(populations):
+    """Error EDFs, F(e) = fraction of a population's networks with error < e: searched solid, generators dashed."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import seaborn as sns
+
+    set_style()
+    _require(populations, ["population", "top1"], "error EDF")
+    names = populations["population"].astype(str)
+    colors = _palette(list(names))
+    generators = set(names[populations["kind"] == "generator"]) if "kind" in populations.columns else set()
+    fig, ax = plt.subplots(figsize=(4.6, 3.2), layout="constrained")
+    for g in colors:
+        e = np.sort(100.0 - populations.loc[names == g, "top1"].to_numpy(dtype=float))
+        xs = np.concatenate([[e[0]], e])
+        ys = np.concatenate([[0.0], np.arange(1, len(e) + 1) / len(e)])
+        ax.step(xs, ys, where="post", color=colors[g], lw=1.5, ls="--" if g in generators else "-",
+                label=f"{g}: {len(e)} | {e.min():.2f} | {e.mean():.2f}")
+    ax.set_xlabel("top-1 test error (%)")
+    ax.set_ylabel("cumulative prob.")
+    ax.set_ylim(0, 1.02)
+    ax.legend(title="population: n | min | mean", loc="lower right", fontsize="small")
+    sns.despine(ax=ax)
     return fig

@@ -1,7 +1,8 @@
 """Layout of a run directory (``wiring-lab demo``, ``wiring-lab ablate``), shared by every stage.
 
 A run directory holds ``checkpoints/<model>.pt``, tidy tables under ``tables/`` and renders under
-``figures/``. Figures read only the tables; a table's name says which command makes it.
+``figures/``. Figures read only the tables (stage drawings read ``graphs.csv``); a table's name
+says which command makes it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 TABLES: dict[str, tuple[str, str]] = {
     "models": ("tables/models.csv", "wiring-lab demo / wiring-lab ablate (one row per trained network)"),
     "history": ("tables/history.csv", "wiring-lab demo / wiring-lab ablate (per-epoch rows of every network)"),
+    "graphs": ("tables/graphs.csv", "wiring-lab demo / wiring-lab ablate (each network's stage graphs, one row per stage)"),
     "damage": ("tables/damage.csv", "wiring-lab damage CKPT --remove node|edge --out RUN_DIR/tables/damage.csv"),
     "attack": ("tables/attack.csv", "wiring-lab attack CKPT --out RUN_DIR/tables/attack.csv"),
     "population_metrics": (

@@ -21,10 +21,18 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from wiring_lab._io import UserError, library_versions, torch_threads, write_json, write_table
+import pandas as pd
+
+from wiring_lab._io import UserError, library_versions, write_json, write_table
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
+from wiring_lab.data import list_datasets
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
+from wiring_lab.figures import list_figures
+from wiring_lab.graphs import list_generators
+from wiring_lab.model import ARCHS, ModelConfig, list_node_ops, stage_graphs
 from wiring_lab.rundir import checkpoint_path, table_path
+from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
+from wiring_lab.train import TrainConfig, default_size
 
 # data set -> (classes, image channels, regime); imagefolder's classes come from the study
 DATASET_SHAPES: dict[str, tuple[int | None, int, str]] = {
@@ -34,9 +42,6 @@ DATASET_SHAPES: dict[str, tuple[int | None, int, str]] = {
     "cifar10": (10, 3, "cifar"),
     "imagefolder": (None, 3, "small"),
 }
-# regime -> default (C, N, head width): small-data networks train in minutes on a laptop CPU
-SIZE_DEFAULTS: dict[str, tuple[int, int, int]] = {"digits": (16, 16, 256), "mnist": (32, 32, 512), "cifar": (32, 32, 512)}
-PAPER_SIZE = (78, 32, 1280)
 ANALYSES = ("damage", "attack", "metrics")  # per trained network, after training
 # analysis -> the table its rows go to
 ANALYSIS_TABLES = {"damage": "damage", "attack": "attack", "metrics": "stage_metrics", "node_metrics": "node_metrics"}
@@ -61,31 +66,33 @@ class Scale:
     """One scale of a study: data, network size, training recipe, seeds, resources."""
 
     name: str
-    dataset: str = "digits"
-    data_root: str | None = None
+    train: TrainConfig = field(default_factory=TrainConfig)  # data set and recipe (seed 0: each network sets its own)
     image_size: int | None = None  # imagefolder crop size
     num_classes: int | None = None  # needed for imagefolder (e.g. 1000 for ImageNet)
     regime: str | None = None  # default: the one that fits the data set
     channels: int | None = None  # C; default by regime
     nodes: int | None = None  # N; default by regime
     head_channels: int | None = None
-    epochs: int = 15
-    batch_size: int = 64
-    lr: float = 0.1
-    weight_decay: float = 5e-5
-    label_smoothing: float = 0.1
-    edge_drop: float = 0.0
     seeds: tuple[int, ...] = (0,)  # network (graph) and training seeds
     limit: int | None = None  # train and test on the first N images of each split (quick checks)
     gpus: float = 0.0  # GPUs per task, requested on Ray when the cluster has GPUs
     threads: int = 1  # torch CPU threads per task: fixed, so results do not depend on where a task runs
     device: str = "auto"
-    workers: int = 0  # data loader workers (image folders)
     networks: tuple[NetworkGrid, ...] | None = None  # replaces the study's networks at this scale
     damage: dict[str, Any] | None = None  # merged over the study's damage settings
     attack: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line in the study file
+
+    @property
+    def dataset(self) -> str:
+        """The data set's name."""
+        return self.train.dataset
+
+    @property
+    def data_root(self) -> str | None:
+        """The data directory (None: the data set's default)."""
+        return self.train.data_root
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,9 @@ class Study:
 
 STUDY_KEYS = ("name", "description", "figures", "networks", "scales", "damage", "attack", "metrics")
 NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels")
-SCALE_KEYS = tuple(f for f in Scale.__dataclass_fields__ if f != "name")
+# the recipe keys of a scale are TrainConfig's (seed aside: a scale lists its seeds)
+TRAIN_KEYS = ("dataset", "data_root", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "edge_drop", "workers")
+SCALE_KEYS = TRAIN_KEYS[:2] + tuple(f for f in Scale.__dataclass_fields__ if f not in ("name", "train")) + TRAIN_KEYS[2:]
 
 
 class _Reader:
@@ -196,8 +205,6 @@ def _plain(obj: Any) -> Any:
 
 
 def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[NetworkGrid, ...]:
-    from wiring_lab.graphs import list_generators
-    from wiring_lab.model import ARCHS, list_node_ops
 
     if not isinstance(node, Seq) or not node:
         raise UserError(f"{path}:{getattr(node, 'line', line)}: {where} must be a non-empty list of networks")
@@ -234,8 +241,6 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
 
 
 def _read_scale(path: str, name: str, node: Any) -> Scale:
-    from wiring_lab.data import list_datasets
-
     r = _Reader(path, node, f"scales.{name}", SCALE_KEYS)
     dataset = r.get("dataset", "str", "digits")
     if dataset not in list_datasets():
@@ -272,7 +277,12 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         if key in node:
             kw[key] = _plain(r.get(key, "map")) if node[key] is not None else {"enabled": False}
     lines = {"": r.line(), **{k: r.line(k) for k in node}}
-    return Scale(name=name, dataset=dataset, seeds=seeds, networks=networks, lines=lines, **kw)
+    recipe = {k: (float(kw.pop(k)) if k in ("lr", "weight_decay", "label_smoothing", "edge_drop") else kw.pop(k)) for k in TRAIN_KEYS if k in kw}
+    try:
+        train = TrainConfig(dataset=dataset, **recipe)
+    except ValueError as e:
+        raise UserError(f"{path}:{r.line()}: scales.{name}: {str(e).splitlines()[0]}") from None
+    return Scale(name=name, train=train, seeds=seeds, networks=networks, lines=lines, **kw)
 
 
 def load_study(path: str | Path) -> Study:
@@ -288,8 +298,6 @@ def load_study(path: str | Path) -> Study:
     if not all(c.isalnum() or c in "-_." for c in name):
         raise r.bad("name", "may hold only letters, digits, '-', '_' and '.' (it names the run directory)")
     figures = r.values("figures", "str") or ()
-    from wiring_lab.figures import list_figures
-
     unknown = [f for f in figures if f not in list_figures()]
     if unknown:
         raise r.bad("figures", f"unknown figure {unknown[0]!r}; choose from {', '.join(list_figures())}")
@@ -312,6 +320,49 @@ def load_study(path: str | Path) -> Study:
     for scale in scales:  # expansion checks every network config and analysis setting
         expand_study(study, scale, Path("."))
     return study
+
+
+# --- search study files ----------------------------------------------------------------------
+SEARCH_STUDY_KEYS = ("name", "description", "figures", "scales")
+
+
+def load_search_study(path: str | Path, scale: str) -> list[SearchConfig]:
+    """The search runs of a search study file's ``scale``: ``scales.SCALE.common`` merged into each
+    of ``scales.SCALE.runs``. Read like every study file (safe YAML, alias budget); errors say ``FILE:LINE``."""
+    path = str(path)
+    doc = load_yaml_with_lines(path)
+    r = _Reader(path, doc, "", SEARCH_STUDY_KEYS)
+    scales = r.get("scales", "map", required=True)
+    if scale not in scales:
+        raise UserError(f"{path}:{r.line('scales')}: no scale {scale!r} under 'scales' (has: {', '.join(map(str, scales)) or 'none'})")
+    block = _Reader(path, scales[scale], f"scales.{scale}", ("common", "runs"), line=scales.lines[scale])
+    common = block.get("common", "map", Map())
+    runs = block.get("runs", "any", required=True)
+    if not isinstance(runs, Seq) or not runs:
+        raise block.bad("runs", "must be a non-empty list of mappings")
+    fields = (set(SearchConfig.__dataclass_fields__) - {"train"}) | set(TRAIN_FIELDS)
+    configs, lines = [], []
+    for i, run in enumerate(runs):
+        where = f"scales.{scale}.runs[{i}]"
+        run = run if run is not None else Map()
+        line = runs.lines[i]
+        if not isinstance(run, Map):
+            raise UserError(f"{path}:{line}: {where} must be a mapping of keys to values")
+        merged = {**common, **run}
+        unknown = sorted(set(merged) - fields)
+        if unknown:
+            key = unknown[0]
+            raise UserError(f"{path}:{getattr(run, 'lines', {}).get(key, getattr(common, 'lines', {}).get(key, line))}: {where}: unknown key {key!r}")
+        try:
+            configs.append(SearchConfig.from_flat(**_plain(merged)))
+        except (TypeError, ValueError) as e:
+            raise UserError(f"{path}:{line}: {where}: {str(e).splitlines()[0]}") from None
+        lines.append(line)
+    labels = [c.label for c in configs]
+    dup = next((i for i, x in enumerate(labels) if labels.index(x) != i), None)
+    if dup is not None:
+        raise UserError(f"{path}:{lines[dup]}: scales.{scale}: two runs are both named {labels[dup]!r}; give one a 'name'")
+    return configs
 
 
 # --- expansion -------------------------------------------------------------------------------
@@ -400,24 +451,6 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
         raise UserError(f"{where}: {str(e).splitlines()[0]}") from None
 
 
-def _train_config(scale: Scale):
-    """The scale's training recipe (seed 0; each network sets its own)."""
-    from wiring_lab.train import TrainConfig
-
-    return TrainConfig(
-        dataset=scale.dataset,
-        data_root=scale.data_root,
-        epochs=scale.epochs,
-        batch_size=scale.batch_size,
-        lr=float(scale.lr),
-        weight_decay=float(scale.weight_decay),
-        label_smoothing=float(scale.label_smoothing),
-        edge_drop=float(scale.edge_drop),
-        seed=0,
-        workers=scale.workers,
-    )
-
-
 def expand_study(
     study: Study, scale_name: str, run_dir: str | Path, device: str | None = None, data_root: str | None = None
 ) -> StudyPlan:
@@ -425,23 +458,18 @@ def expand_study(
 
     ``device`` and ``data_root`` override the scale's (where the data lives on this cluster).
     """
-    from wiring_lab.model import ModelConfig, stage_graphs
-
     if scale_name not in study.scales:
         raise UserError(f"{study.path}: no scale {scale_name!r}; the file has: {', '.join(study.scales)}")
     scale = study.scales[scale_name]
     if data_root is not None:
-        scale = replace(scale, data_root=str(data_root))
+        scale = replace(scale, train=replace(scale.train, data_root=str(data_root)))
     run_dir = Path(run_dir)
     classes, in_channels, data_regime = DATASET_SHAPES[scale.dataset]
     regime = scale.regime or data_regime
     if scale.dataset == "imagefolder" and scale.image_size is not None and scale.image_size < 64 and scale.regime is None:
         regime = "cifar"
-    dc, dn, dh = SIZE_DEFAULTS.get(regime, PAPER_SIZE)
-    try:
-        train_config = _train_config(scale)
-    except ValueError as e:
-        raise UserError(f"{study.path}:{scale.lines.get('', 1)}: scales.{scale.name}: {str(e).splitlines()[0]}") from None
+    dc, dn, dh = default_size(regime)
+    train_config = replace(scale.train, seed=0)
     networks: list[Network] = []
     seen: dict[str, int] = {}
     for grid in scale.networks or study.networks:
@@ -494,7 +522,7 @@ def expand_study(
         digest = _digest({k: v for k, v in kwargs.items() if k not in ("run_dir", "device")})
         train_key = f"train:{net.name}"
         train_tasks.append(
-            Task(train_key, "wiring_lab.study:train_network", kwargs, str(run_dir / "results" / "train" / f"{net.name}-{digest}.json"), scale.gpus)
+            Task(train_key, "wiring_lab.tasks:train_task", kwargs, str(run_dir / "results" / "train" / f"{net.name}-{digest}.json"), scale.gpus)
         )
         for key, settings in analyses.items():
             if settings is None:
@@ -504,161 +532,10 @@ def expand_study(
             task_key = f"{key}:{net.name}"
             gpus = 0.0 if key == "metrics" else scale.gpus
             analysis_tasks.append(
-                Task(task_key, f"wiring_lab.study:{key}_network", akw, str(run_dir / "results" / key / f"{net.name}-{adigest}.json"), gpus)
+                Task(task_key, f"wiring_lab.tasks:{key}_task", akw, str(run_dir / "results" / key / f"{net.name}-{adigest}.json"), gpus)
             )
             needs[task_key] = train_key
     return StudyPlan(study, scale, run_dir, networks, train_tasks, analysis_tasks, needs)
-
-
-# --- task functions (run where the task runs: this process, a pool worker, a Ray worker) -----
-_DATA_CACHE: dict[tuple, Any] = {}
-
-
-def _first(dataset: Any, limit: int) -> Any:
-    """The first ``limit`` items of a split (tensor sets sliced, others wrapped in a Subset)."""
-    from torch.utils.data import Subset, TensorDataset
-
-    if isinstance(dataset, TensorDataset):
-        return TensorDataset(*(t[:limit] for t in dataset.tensors))
-    return Subset(dataset, range(min(limit, len(dataset))))
-
-
-def _study_data(dataset: str, data_root: str | None, image_size: int | None, limit: int | None):
-    """The data set of a task (cached per process), cut to the first ``limit`` images of each split."""
-    key = (dataset, data_root, image_size, limit)
-    if key not in _DATA_CACHE:
-        from wiring_lab.data import load_dataset
-
-        data = load_dataset(dataset, data_root, image_size)
-        if limit is not None:
-            data = replace(data, train=_first(data.train, limit), test=_first(data.test, limit))
-        _DATA_CACHE.clear()  # one data set per process is enough and bounds memory
-        _DATA_CACHE[key] = data
-    return _DATA_CACHE[key]
-
-
-def train_network(
-    run_dir: str,
-    name: str,
-    model_config: dict[str, Any],
-    train_config: dict[str, Any],
-    device: str = "auto",
-    threads: int = 1,
-    limit: int | None = None,
-    image_size: int | None = None,
-) -> dict[str, Any]:
-    """Train (or resume) one network into ``RUN_DIR/checkpoints/NAME.pt``; its models/history rows."""
-    from wiring_lab.model import ModelConfig
-    from wiring_lab.summary import history_records, model_record
-    from wiring_lab.train import TrainConfig, train
-
-    mc, tc = ModelConfig(**model_config), TrainConfig(**train_config)
-    data = _study_data(tc.dataset, tc.data_root, image_size, limit)
-    out = checkpoint_path(run_dir, name)
-    with torch_threads(threads):
-        ckpt = train(mc, tc, out, device=device, resume=True, data=data, progress=False)
-    rel = str(out.relative_to(run_dir)) if out.is_relative_to(run_dir) else str(out)
-    models = [model_record(name, ckpt.model, ckpt.metadata, checkpoint=rel)]
-    history = history_records(name, ckpt.metadata)
-    return {"models": models, "history": history, "columns": _columns(models=models, history=history), "limit": limit}
-
-
-def _rows(df) -> list[dict[str, Any]]:
-    return json.loads(df.to_json(orient="records"))
-
-
-def _columns(**tables: Any) -> dict[str, list[str]]:
-    """Column order of each table (result files store rows as key-sorted JSON objects)."""
-    out = {}
-    for name, rows in tables.items():
-        if hasattr(rows, "columns"):
-            out[name] = [str(c) for c in rows.columns]
-        elif rows:
-            out[name] = list(rows[0])
-    return out
-
-
-def _int_columns(**frames: Any) -> dict[str, list[str]]:
-    """Integer and boolean columns of each DataFrame: JSON turns an int column with gaps into floats."""
-    return {
-        name: [str(c) for c, t in df.dtypes.items() if str(t) in ("int64", "Int64", "int32", "Int32", "bool", "boolean")]
-        for name, df in frames.items()
-    }
-
-
-def damage_network(
-    run_dir: str,
-    name: str,
-    settings: dict[str, Any],
-    dataset: str = "digits",
-    data_root: str | None = None,
-    device: str = "auto",
-    threads: int = 1,
-    limit: int | None = None,
-    image_size: int | None = None,
-    train_digest: str = "",
-) -> dict[str, Any]:
-    """Single-node / single-edge damage sweep of one trained network: its damage.csv rows.
-
-    ``train_digest`` ties the result to the training it analyses (a new training, a new sweep).
-    """
-    from wiring_lab.damage import DamageConfig, damage_sweep
-
-    config = DamageConfig(**_tuples(settings))
-    data = _study_data(dataset, data_root, image_size, limit)
-    with torch_threads(threads):
-        df = damage_sweep(checkpoint_path(run_dir, name), config, data=data, device=device, progress=False)
-    return {"damage": _rows(df), "columns": _columns(damage=df), "int_columns": _int_columns(damage=df)}
-
-
-def attack_network(
-    run_dir: str,
-    name: str,
-    settings: dict[str, Any],
-    dataset: str = "digits",
-    data_root: str | None = None,
-    device: str = "auto",
-    threads: int = 1,
-    limit: int | None = None,
-    image_size: int | None = None,
-    train_digest: str = "",
-) -> dict[str, Any]:
-    """Attack-tolerance curves of one trained network, one per removal order: its attack.csv rows."""
-    import pandas as pd
-
-    from wiring_lab.damage import AttackConfig, attack_curve
-
-    kw = _tuples(settings)
-    orders = kw.pop("orders", (kw.pop("order", "random"),))
-    data = _study_data(dataset, data_root, image_size, limit)
-    ckpt = checkpoint_path(run_dir, name)
-    with torch_threads(threads):
-        frames = [attack_curve(ckpt, AttackConfig(order=o, **kw), data=data, device=device, progress=False) for o in orders]
-    df = pd.concat(frames, ignore_index=True)
-    return {"attack": _rows(df), "columns": _columns(attack=df), "int_columns": _int_columns(attack=df)}
-
-
-def metrics_network(run_dir: str, name: str, settings: dict[str, Any], threads: int = 1, **_: Any) -> dict[str, Any]:
-    """Graph metrics of every stage of one trained network (stage_metrics.csv rows; node_metrics.csv with ``nodes``)."""
-    from wiring_lab.checkpoint import read_checkpoint
-    from wiring_lab.graphs import GraphSpec
-    from wiring_lab.metrics import stage_metrics, stage_node_metrics
-
-    specs = [GraphSpec.from_dict(d) for d in read_checkpoint(checkpoint_path(run_dir, name))["graphs"]]
-    backend = settings.get("backend", "networkx")
-    with torch_threads(threads):
-        frames = {"stage_metrics": stage_metrics(specs, model=name, backend=backend, device="cpu")}
-        if settings.get("nodes"):
-            frames["node_metrics"] = stage_node_metrics(specs, model=name, backend=backend, device="cpu")
-    return {
-        **{table: _rows(df) for table, df in frames.items()},
-        "columns": _columns(**frames),
-        "int_columns": _int_columns(**frames),
-    }
-
-
-def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
 
 
 # --- running and collecting ------------------------------------------------------------------
@@ -683,14 +560,12 @@ class StudyResult:
 
 def collect_tables(plan: StudyPlan) -> dict[str, Path]:
     """Gather the result files of ``plan``'s tasks into the run directory's tables (task order)."""
-    import pandas as pd
-
     rows: dict[str, list[dict[str, Any]]] = {}
     columns: dict[str, list[str]] = {}
-    ints: dict[str, set[str]] = {"models": set(MODEL_INT_COLUMNS), "history": {"epoch"}}
+    ints: dict[str, set[str]] = {"models": set(MODEL_INT_COLUMNS), "history": {"epoch"}, "graphs": {"stage", "n", "edges"}}
     for task in plan.train_tasks + plan.analysis_tasks:
         result = read_result(task.result_path) or {}
-        for table in ("models", "history", *ANALYSIS_TABLES.values()):
+        for table in ("models", "history", "graphs", *ANALYSIS_TABLES.values()):
             if result.get(table):
                 rows.setdefault(table, []).extend(result[table])
                 for c in (result.get("columns") or {}).get(table, []):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 from wiring_lab.graphs import GraphSpec, setting_label, stage_dag
@@ -118,6 +119,22 @@ def model_record(name: str, model: RandWire, metadata: dict[str, Any], checkpoin
         "macs": info.get("macs"),
         "checkpoint": checkpoint,
     }
+
+
+def graph_records(name: str, graphs: Sequence[GraphSpec]) -> list[dict[str, Any]]:
+    """Rows of ``tables/graphs.csv``: one per stage, the whole graph as ``GraphSpec.to_dict()`` JSON in ``graph``."""
+    return [
+        {"model": name, "stage": i, "generator": g.generator, "n": g.n, "edges": len(g.edges), "graph": json.dumps(g.to_dict(), sort_keys=True)}
+        for i, g in enumerate(graphs)
+    ]
+
+
+def read_graph_records(df: Any) -> dict[str, list[GraphSpec]]:
+    """Inverse of :func:`graph_records` over a whole table: model -> its stage graphs in stage order."""
+    out: dict[str, list[GraphSpec]] = {}
+    for row in df.sort_values(["model", "stage"], kind="stable").to_dict("records"):
+        out.setdefault(str(row["model"]), []).append(GraphSpec.from_dict(json.loads(row["graph"])))
+    return out
 
 
 def history_records(name: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:

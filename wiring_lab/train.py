@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from wiring_lab._io import UserError, resolve_device
-from wiring_lab.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from wiring_lab.checkpoint import Checkpoint, load_native, save_checkpoint
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import evaluate
 from wiring_lab.graphs import GraphSpec
@@ -57,6 +57,17 @@ class TrainConfig:
             raise ValueError("weight_decay must be >= 0 and momentum in [0, 1)")
 
 
+# regime -> default (C, N, head width): small-data networks train in minutes on a laptop CPU;
+# the 224x224 regimes take the paper's small-regime size
+SIZE_DEFAULTS: dict[str, tuple[int, int, int]] = {"digits": (16, 16, 256), "mnist": (32, 32, 512), "cifar": (32, 32, 512)}
+PAPER_SIZE = (78, 32, 1280)
+
+
+def default_size(regime: str) -> tuple[int, int, int]:
+    """Default (C, N, head width) of a network of ``regime``."""
+    return SIZE_DEFAULTS.get(regime, PAPER_SIZE)
+
+
 def model_config_for(data: Data, **overrides: Any) -> ModelConfig:
     """A ModelConfig matching a data set's classes, channels and image size."""
     base = {"regime": data.regime, "num_classes": data.num_classes, "in_channels": data.in_channels}
@@ -83,7 +94,7 @@ def _cosine_lr(base: float, step: int, total: int) -> float:
     return 0.5 * base * (1.0 + math.cos(math.pi * step / total))
 
 
-def train(
+def train_network(
     model_config: ModelConfig,
     train_config: TrainConfig,
     out: str | Path,
@@ -122,7 +133,7 @@ def train(
     if out.exists():
         if not resume:
             raise UserError(f"{out} exists; pass --resume to continue it, or choose another --out")
-        ckpt = load_checkpoint(out)
+        ckpt = load_native(out)
         if ckpt.config != model_config:
             raise UserError(f"{out}: was trained with another model config; choose another --out")
         if graphs is not None and ckpt.graphs != list(graphs):

@@ -18,7 +18,9 @@ from typing import Any, Callable, Sequence
 import torch
 
 from wiring_lab._io import UserError
+from wiring_lab.checkpoint import FORMAT, Checkpoint, save_checkpoint
 from wiring_lab.importers._common import ForeignNetwork, pickle_globals, read_foreign
+from wiring_lab.model import build_model
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,6 @@ def list_formats() -> list[str]:
 
 
 def _detect_obj(obj: Any) -> str | None:
-    from wiring_lab.checkpoint import FORMAT
-
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         return "native"
     hits = [f.name for f in _FORMATS.values() if f.detect(obj)]
@@ -115,33 +115,14 @@ def load_foreign(
     format: str = "auto",
     graphs: str | Path | Sequence[str | Path] | None = None,
     device: str | torch.device = "cpu",
-):
+) -> Checkpoint:
     """Load a foreign checkpoint as a :class:`~wiring_lab.checkpoint.Checkpoint` (model in eval mode)."""
-    from wiring_lab.checkpoint import Checkpoint
-    from wiring_lab.model import build_model
-
     path = Path(path)
     net = import_network(path, format, graphs)
     model = build_model(net.config, net.graphs)
     model.load_state_dict(net.state_dict)
     model.to(device).eval()
     return Checkpoint(model, net.graphs, net.config, net.metadata, None, path)
-
-
-def load_any(
-    path: str | Path,
-    format: str = "native",
-    graphs: str | Path | Sequence[str | Path] | None = None,
-    device: str | torch.device = "cpu",
-):
-    """Load a native (``format="native"``), foreign (a format name) or auto-detected (``"auto"``) checkpoint."""
-    from wiring_lab.checkpoint import load_checkpoint
-
-    if format == "auto":
-        format = detect_format(path)
-    if format == "native":
-        return load_checkpoint(path, device=device, graphs=graphs)  # type: ignore[arg-type]
-    return load_foreign(path, format, graphs, device)
 
 
 def convert_checkpoint(
@@ -151,8 +132,6 @@ def convert_checkpoint(
     graphs: str | Path | Sequence[str | Path] | None = None,
 ) -> Path:
     """Write a foreign checkpoint as a native one (config, graphs, weights, import metadata)."""
-    from wiring_lab.checkpoint import save_checkpoint
-
     ckpt = load_foreign(path, format, graphs)
     return save_checkpoint(out, ckpt.model, ckpt.metadata)
 

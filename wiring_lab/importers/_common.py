@@ -20,6 +20,7 @@ import torch
 import yaml
 
 from wiring_lab._io import UserError, read_text_file
+from wiring_lab.checkpoint import read_checkpoint
 from wiring_lab.graphs import MAX_NODES, GraphSpec
 from wiring_lab.model import ModelConfig
 
@@ -96,8 +97,6 @@ def refusal_for_globals(path: Path, names: Iterable[str]) -> UserError | None:
 
 def read_foreign(path: str | Path) -> Any:
     """``torch.load(weights_only=True)`` of a foreign checkpoint; every failure is one line that says why."""
-    from wiring_lab.checkpoint import read_checkpoint
-
     path = Path(path)
     try:
         return read_checkpoint(path)

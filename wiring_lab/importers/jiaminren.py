@@ -31,7 +31,7 @@ from wiring_lab.importers._common import (
     stage_prefixes,
     state_dict_of,
 )
-from wiring_lab.model import ModelConfig, build_model
+from wiring_lab.model import ForeignLayout, ModelConfig, build_model
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,14 @@ def load_family(path: Path, obj: Any, graphs: Sequence[Path] | None, layout: Lay
         num_classes=shape_of(path, state, "fc.weight")[0],
         in_channels=in_ch,
         head_channels=shape_of(path, state, f"{head[0]}.weight")[0],
-        origin=layout.name,
-        stem=tuple(stem),
-        stages=tuple(shapes),
-        node_bias=True,
-        aggregation=layout.aggregation,
-        head_bias=True,
+        layout=ForeignLayout(
+            origin=layout.name,
+            stem=tuple(stem),
+            stages=tuple(shapes),
+            node_bias=True,
+            aggregation=layout.aggregation,
+            head_bias=True,
+        ),
     )
     ours = build_model(config, specs).state_dict()
     prefixes.update({"head.1": head[0], "head.2": head[1], "fc": "fc"})

@@ -35,7 +35,7 @@ from wiring_lab.importers._common import (
     stage_prefixes,
     state_dict_of,
 )
-from wiring_lab.model import ModelConfig, build_model
+from wiring_lab.model import ForeignLayout, ModelConfig, build_model
 
 # key prefix -> (graph file prefix, regime, stem relu pattern per conv)
 MODES = {
@@ -91,16 +91,18 @@ def load(path: Path, obj: Any, graphs: Sequence[Path] | None) -> ForeignNetwork:
         num_classes=shape_of(path, state, "output.1.weight")[0],
         in_channels=cin,
         head_channels=shape_of(path, state, f"{mode}_classifier.0.weight")[0],
-        origin="leaderj1001",
-        stem=tuple(stem),
-        stages=tuple(shapes),
-        node_bias=True,
-        node_dropout=DROPOUT,
-        input_node_conv=True,
-        head_relu_in=False,
-        head_relu_out=False,
-        head_bias=True,
-        fc_dropout=DROPOUT,
+        layout=ForeignLayout(
+            origin="leaderj1001",
+            stem=tuple(stem),
+            stages=tuple(shapes),
+            node_bias=True,
+            node_dropout=DROPOUT,
+            input_node_conv=True,
+            head_relu_in=False,
+            head_relu_out=False,
+            head_bias=True,
+            fc_dropout=DROPOUT,
+        ),
     )
     ours = build_model(config, specs).state_dict()
     prefixes.update({"head.1": f"{mode}_classifier.0", "head.2": f"{mode}_classifier.1", "fc": "output.1"})

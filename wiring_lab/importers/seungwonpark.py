@@ -25,7 +25,7 @@ from wiring_lab._io import UserError
 from wiring_lab.graphs import GraphSpec, generator_params
 from wiring_lab.importers import ForeignFormat, register_format
 from wiring_lab.importers._common import ForeignNetwork, graph_files, map_state, read_edge_text, shape_of, state_dict_of
-from wiring_lab.model import ModelConfig, build_model
+from wiring_lab.model import ForeignLayout, ModelConfig, build_model
 
 STAGES = ("dagly3", "dagly4", "dagly5")
 
@@ -107,15 +107,17 @@ def load(path: Path, obj: Any, graphs: Sequence[Path] | None) -> ForeignNetwork:
         num_classes=classes,
         in_channels=in_maps,
         head_channels=head,
-        origin="seungwonpark",
-        stem=(
-            {"op": "conv3x3", "out": c // 2, "stride": 2, "bias": True, "relu": "none"},
-            {"op": "conv3x3", "out": c, "stride": 2, "bias": True, "relu": "before"},
+        layout=ForeignLayout(
+            origin="seungwonpark",
+            stem=(
+                {"op": "conv3x3", "out": c // 2, "stride": 2, "bias": True, "relu": "none"},
+                {"op": "conv3x3", "out": c, "stride": 2, "bias": True, "relu": "before"},
+            ),
+            stages=tuple(shapes),
+            head_relu_out=False,
+            head_bias=True,
+            log_softmax=True,
         ),
-        stages=tuple(shapes),
-        head_relu_out=False,
-        head_bias=True,
-        log_softmax=True,
     )
     ours = build_model(config, specs).state_dict()
     prefixes = {

@@ -16,6 +16,7 @@ same history on the CPU.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -27,17 +28,20 @@ from typing import Any, Callable
 import pandas as pd
 
 from wiring_lab._io import UserError, read_table, to_jsonable, write_json, write_table
+from wiring_lab.analysis import population_names
 from wiring_lab.executor import Task, run_tasks
 from wiring_lab.graphs import GraphSpec, generator_params, setting_label
 from wiring_lab.model import ModelConfig, stage_graphs
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.search._base import Proposal, Strategy
 from wiring_lab.search.space import SEARCH_GENERATOR, SearchSpace, child_seed, wiring_from_specs
+from wiring_lab.train import TrainConfig, train_network
 
 log = logging.getLogger(__name__)  # the CLI decides what is shown (--verbose / --quiet)
 
 STRATEGIES = ("random", "evolution", "reinforce", "generator")
 TASK_FN = "wiring_lab.search.runner:train_child"
+TRAIN_FIELDS = tuple(f for f in TrainConfig.__dataclass_fields__ if f != "seed")  # a child's seed is its own
 
 
 @dataclass(frozen=True)
@@ -50,19 +54,12 @@ class SearchConfig:
     batch: int = 4  # children proposed per round (trained in parallel; one REINFORCE update each)
     seed: int = 0  # search seed: proposals, child seeds, controller init
     # the children: same network skeleton, recipe and data as the random generators
-    dataset: str = "digits"
-    data_root: str | None = None
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5))  # data and recipe (each child's seed is its own)
     channels: int = 8  # C
     nodes: int = 8  # N per stage
     head_channels: int = 64
     node_op: str = "sepconv3x3"  # every node's op, unless search_ops
     search_ops: bool = False  # also search each node's op over the node-op registry
-    epochs: int = 5
-    batch_size: int = 64
-    lr: float = 0.1
-    weight_decay: float = 5e-5
-    label_smoothing: float = 0.1
-    edge_drop: float = 0.0
     val_fraction: float = 0.2  # share of the training split held out as the reward's validation set
     train_limit: int | None = None  # train on the first N images of the remaining training split only
     density: float = 0.5  # prior probability of each edge u -> v (random wirings, initial population, controller bias)
@@ -81,9 +78,11 @@ class SearchConfig:
     baseline_decay: float = 0.9  # reinforce: moving-average baseline decay
 
     def __post_init__(self) -> None:
+        if isinstance(self.train, dict):  # asdict()'s form, as a task's arguments carry it
+            object.__setattr__(self, "train", TrainConfig(**self.train))
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
-        for name in ("budget", "batch", "channels", "nodes", "head_channels", "epochs", "batch_size"):
+        for name in ("budget", "batch", "channels", "nodes", "head_channels"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer (got {v!r})")
@@ -122,21 +121,15 @@ class SearchConfig:
         ops = tuple(list_node_ops()) if self.search_ops else None
         return SearchSpace(self.nodes, stages, ops, self.density)
 
-    def train_config(self, seed: int):
-        """The training recipe of one child (its seed is the child seed)."""
-        from wiring_lab.train import TrainConfig
+    @classmethod
+    def from_flat(cls, **kw: Any) -> "SearchConfig":
+        """A config from one flat mapping (CLI options, a study file's run): recipe keys go to ``train``."""
+        recipe = {k: kw.pop(k) for k in TRAIN_FIELDS if k in kw}
+        return cls(**kw, train=TrainConfig(**{"epochs": 5, **recipe}))
 
-        return TrainConfig(
-            dataset=self.dataset,
-            data_root=self.data_root,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            label_smoothing=self.label_smoothing,
-            edge_drop=self.edge_drop,
-            seed=seed,
-        )
+    def train_config(self, seed: int) -> TrainConfig:
+        """The training recipe of one child (its seed is the child seed)."""
+        return dataclasses.replace(self.train, seed=seed)
 
 
 def make_strategy(config: SearchConfig, space: SearchSpace) -> Strategy:
@@ -227,14 +220,13 @@ def _train_child(config, model, model_config, graphs, checkpoint, record, device
     """:func:`train_child` without the thread cap."""
     from wiring_lab.evaluate import evaluate
     from wiring_lab.summary import history_records, model_record
-    from wiring_lab.train import train
 
     cfg = SearchConfig(**config)
-    fit, val = search_data(cfg.dataset, cfg.data_root, cfg.val_fraction, cfg.train_limit)
+    fit, val = search_data(cfg.train.dataset, cfg.train.data_root, cfg.val_fraction, cfg.train_limit)
     mc = ModelConfig(**model_config)
     specs = [GraphSpec.from_dict(g) for g in graphs]
     t0 = time.perf_counter()
-    ckpt = train(mc, cfg.train_config(mc.seed), checkpoint, device=device, resume=True, data=fit, progress=False, graphs=specs)
+    ckpt = train_network(mc, cfg.train_config(mc.seed), checkpoint, device=device, resume=True, data=fit, progress=False, graphs=specs)
     dev = next(ckpt.model.parameters()).device
     v = evaluate(ckpt.model, val, dev)
     final = ckpt.metadata.get("final") or {}
@@ -289,6 +281,17 @@ def search_dir(run_dir: str | Path, config: SearchConfig) -> Path:
     return Path(run_dir) / "search" / config.label
 
 
+def _dotted(config: dict[str, Any]) -> dict[str, Any]:
+    """A config dict with its nested recipe spelled out: ``{"train": {"epochs": 5}}`` -> ``{"train.epochs": 5}``."""
+    train = config.get("train")
+    flat = {k: v for k, v in config.items() if k != "train"}
+    if isinstance(train, dict):
+        flat.update({f"train.{k}": v for k, v in train.items()})
+    elif train is not None:
+        flat["train"] = train
+    return flat
+
+
 def _check_config(folder: Path, config: SearchConfig) -> None:
     """A run folder belongs to one config; only the budget may grow on a re-run."""
     path = folder / "config.json"
@@ -299,7 +302,7 @@ def _check_config(folder: Path, config: SearchConfig) -> None:
             saved = None
         if not isinstance(saved, dict):
             raise UserError(f"{path}: not a search config (unreadable or not a JSON object); delete it, or choose another --out")
-        mine = to_jsonable(asdict(config))
+        saved, mine = _dotted(saved), _dotted(to_jsonable(asdict(config)))
         diff = sorted(k for k in set(saved) | set(mine) if k != "budget" and saved.get(k) != mine.get(k))
         if diff:
             raise UserError(f"{path}: this search was run with another {diff[0]} ({saved.get(diff[0])!r}); choose another --out or --seed")
@@ -325,7 +328,7 @@ def run_search(
     run_dir = Path(out).resolve()  # executors may run tasks in another working directory
     folder = search_dir(run_dir, config)
     _check_config(folder, config)
-    fit, _ = search_data(config.dataset, config.data_root, config.val_fraction, config.train_limit)
+    fit, _ = search_data(config.train.dataset, config.train.data_root, config.val_fraction, config.train_limit)
     if fit.regime == "regular":
         raise UserError("search needs stages of equal size; the 'regular' regime's first stage has N/2 nodes")
     base = {
@@ -483,8 +486,6 @@ def search_summary(history: pd.DataFrame, resamples: int = 2000, seed: int = 0) 
     from scipy.stats import binomtest, bootstrap
 
     rows = []
-    from wiring_lab.search.plots import population_names
-
     df = history.assign(population=population_names(history))
     for pop, g in df.groupby("population", sort=True):
         g = g.dropna(subset=["test_top1"])
@@ -508,46 +509,6 @@ def search_summary(history: pd.DataFrame, resamples: int = 2000, seed: int = 0) 
             "median_top1_lo": mlo, "median_top1_hi": mhi, "mean_top1": float(acc.mean()),
         })  # fmt: skip
     return pd.DataFrame(rows)
-
-
-# --- study files -------------------------------------------------------------------------------
-def load_search_study(path: str | Path, scale: str) -> list[SearchConfig]:
-    """The search runs of a study file's ``scale``: ``scales.SCALE.common`` merged into each of ``scales.SCALE.runs``."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such study file")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise UserError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    except (UnicodeDecodeError, RecursionError) as e:
-        raise UserError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
-    scales = doc.get("scales") if isinstance(doc, dict) else None
-    if not isinstance(scales, dict) or scale not in scales:
-        known = ", ".join(scales) if isinstance(scales, dict) else "none"
-        raise UserError(f"{path}: no scale {scale!r} under 'scales' (has: {known})")
-    block = scales[scale] or {}
-    common, runs = (block.get("common") or {}, block.get("runs") or []) if isinstance(block, dict) else (None, None)
-    if not isinstance(common, dict) or not isinstance(runs, list) or not runs or not all(isinstance(r, (dict, type(None))) for r in runs):
-        raise UserError(f"{path}: scales.{scale} needs 'common' (a mapping) and 'runs' (a non-empty list of mappings)")
-    fields = set(SearchConfig.__dataclass_fields__)
-    configs = []
-    for i, run in enumerate(runs):
-        merged = {**common, **(run or {})}
-        unknown = sorted(set(merged) - fields)
-        if unknown:
-            raise UserError(f"{path}: scales.{scale}.runs[{i}]: unknown key {unknown[0]!r}")
-        try:
-            configs.append(SearchConfig(**merged))
-        except (TypeError, ValueError) as e:
-            raise UserError(f"{path}: scales.{scale}.runs[{i}]: {e}") from None
-    labels = [c.label for c in configs]
-    dup = sorted({x for x in labels if labels.count(x) > 1})
-    if dup:
-        raise UserError(f"{path}: scales.{scale}: two runs are both named {dup[0]!r}; give one a 'name'")
-    return configs
 
 
 def write_search_figures(run_dir: str | Path) -> list[Path]:

@@ -441,3 +441,11 @@ def config_record(result: CorrelationResult, table_path: str | Path) -> dict[str
     from wiring_lab._io import library_versions
 
     return {"config": asdict(result.config), "table": str(table_path), "kind": result.kind, "versions": library_versions()}
+
+
+def coefficient(method: str, x: Sequence[float], y: Sequence[float]) -> float:
+    """The ``method`` (pearson, spearman or kendall) coefficient of two samples; NaN under three pairs or a constant."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return _statistic(method, x, y)[0]

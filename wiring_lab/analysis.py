@@ -1,0 +1,144 @@
+"""Result tables -> the tidy frames the figures take: joins, per-network summaries, curves.
+
+Every statistic comes from :mod:`wiring_lab.correlation` or :mod:`wiring_lab.metrics`; nothing
+here draws (:mod:`wiring_lab.plots`) or reads files (:mod:`wiring_lab.figures` hands the tables in).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Sequence
+
+import pandas as pd
+
+from wiring_lab._io import UserError
+from wiring_lab.correlation import coefficient, correlation_rows
+from wiring_lab.graphs import GraphSpec
+from wiring_lab.metrics import relative_to_p0
+from wiring_lab.summary import read_graph_records
+
+GENERATOR_SETTINGS = ("er", "ba", "ws")  # models.csv rows that form random-generator populations
+SPEARMAN_COLUMNS = ["metric", "spearman_rho", "rho_lo", "rho_hi", "p_value", "n"]
+
+
+def stage_graph_sets(models: pd.DataFrame, graphs: pd.DataFrame) -> dict[str, list[GraphSpec]]:
+    """Stage graphs (from the ``graphs`` table) of every network in ``models``, in ``models``' order."""
+    by_model = read_graph_records(graphs)
+    return {str(m): by_model[str(m)] for m in models["model"] if str(m) in by_model}
+
+
+def models_with_cl(models: pd.DataFrame, stage_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Networks with their clustering C and path length L averaged over stages (You et al. 2020)."""
+    per_model = stage_metrics.groupby("model")[["avg_clustering", "avg_path_length"]].mean().reset_index()
+    return models.merge(per_model, on="model", how="inner")
+
+
+def node_damage_table(damage: pd.DataFrame, node_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Node-removal rows of ``damage`` joined with the removed node's metrics (on model, stage, node)."""
+    nodes = damage[damage["kind"] == "node"].copy()
+    nodes["node"] = nodes["node"].astype(int)
+    nodes["stage"] = nodes["stage"].astype(int)
+    nm = node_metrics.copy()
+    nm["node"] = nm["node"].astype(int)
+    nm["stage"] = nm["stage"].astype(int)
+    keep = [c for c in nm.columns if c not in nodes.columns or c in ("model", "stage", "node")]
+    # the damage table already carries in/out degree; the node table's values win where both exist
+    dup = [c for c in nm.columns if c in nodes.columns and c not in ("model", "stage", "node")]
+    return nodes.drop(columns=dup).merge(nm[keep + dup], on=["model", "stage", "node"], how="inner")
+
+
+def _spearman_rows(correlations: pd.DataFrame) -> pd.DataFrame:
+    """``correlation_rows`` / ``correlations.csv`` Spearman rows in the figure's column names."""
+    rows = correlations[correlations["method"] == "spearman"]
+    return rows.rename(columns={"r": "spearman_rho", "lo": "rho_lo", "hi": "rho_hi", "p": "p_value"})[SPEARMAN_COLUMNS].reset_index(drop=True)
+
+
+def spearman_from_correlations(correlations: pd.DataFrame | None, metrics: Sequence[str]) -> pd.DataFrame | None:
+    """Spearman rows of node damage from ``correlations.csv`` (wiring-lab correlate); None unless it covers ``metrics``."""
+    need = {"metric", "target", "group", "method", "r", "lo", "hi", "p", "n"}
+    if correlations is None or not need <= set(correlations.columns):
+        return None
+    rows = correlations[(correlations["target"] == "delta_top1") & (correlations["group"] == "kind=node") & correlations["metric"].isin(metrics)]
+    rows = _spearman_rows(rows)
+    if set(rows["metric"]) != set(metrics):
+        return None
+    return rows
+
+
+def spearman_table(df: pd.DataFrame, metrics: Sequence[str], y: str = "delta_top1", resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Spearman ρ of each metric with ``y``, with :mod:`wiring_lab.correlation`'s bootstrap interval; one row per metric."""
+    rows = correlation_rows(df, y, list(metrics), "kind=node", resamples, seed)
+    return _spearman_rows(pd.DataFrame(rows, columns=["metric", "target", "group", "n", "method", "r", "lo", "hi", "p"]))
+
+
+def node_op_correlations(models: pd.DataFrame) -> pd.DataFrame:
+    """Pearson r between two node operations' mean top-1 across generator settings, for every pair (RandWire Fig. 6)."""
+    means = models.groupby(["setting", "node_op"])["top1"].mean().unstack("node_op")
+    rows = []
+    for a, b in itertools.combinations(op_order(means.columns), 2):
+        pair = means[[a, b]].dropna()
+        rows.append({"op_a": a, "op_b": b, "pearson_r": float(coefficient("pearson", pair[a], pair[b])), "n_settings": len(pair)})
+    return pd.DataFrame(rows, columns=["op_a", "op_b", "pearson_r", "n_settings"])
+
+
+def op_order(ops) -> list[str]:
+    """Node ops with the paper's default (sepconv3x3) first, the others by name."""
+    return sorted(ops, key=lambda o: (o != "sepconv3x3", o))
+
+
+def ws_curves(population: pd.DataFrame) -> pd.DataFrame:
+    """Watts-Strogatz curves of the WS rows of a population table: one row per (K, N, P > 0) with
+    ``C/C(0)``, ``L/L(0)`` (:func:`wiring_lab.metrics.relative_to_p0`) and ``samples`` (graphs per P, the fewest)."""
+    ws = population[population["generator"] == "ws"]
+    if ws.empty:
+        raise UserError("WS curves: population table has no WS rows")
+    out = []
+    for (k, n), sub in ws.groupby(["k", "n"]):
+        rel = relative_to_p0(sub[["generator", "k", "n", "p", "avg_clustering", "avg_path_length"]])
+        if rel.empty:
+            raise UserError(f"WS curves: K={k}, N={n} has no P=0 rows (the lattice C(0), L(0) normalise the curves)")
+        out.append(rel[rel["p"] > 0].assign(samples=int(sub.groupby("p").size().min())))
+    return pd.concat(out, ignore_index=True)
+
+
+# --- search runs ---------------------------------------------------------------------------
+def population_names(history: pd.DataFrame) -> pd.Series:
+    """Population of each history row: the run name without its seed, or the setting (``WS(4, 0.75)``) of a generator run."""
+    names = history["run"].astype(str).str.replace(r"-s\d+$", "", regex=True)
+    if "strategy" in history.columns and "setting" in history.columns:
+        names = names.where(history["strategy"] != "generator", history["setting"].astype(str))
+    return names
+
+
+def search_progress(history: pd.DataFrame) -> pd.DataFrame:
+    """``search_history`` rows with ``trained`` (children trained so far) and ``population`` (:func:`population_names`)."""
+    if not {"run", "child"} <= set(history.columns):
+        raise UserError("search progress: search_history needs the columns run and child")
+    return history.assign(trained=history["child"] + 1, population=population_names(history))
+
+
+def search_populations(history: pd.DataFrame, models: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Tidy ``population, kind, model, top1`` rows: searched populations and random-generator populations.
+
+    A search run's population is named after the run (seed dropped), a ``generator`` run's after
+    its setting (``WS(4, 0.75)``); both use the search's split and recipe. Networks of ``models``
+    (e.g. ``models.csv``) from ER/BA/WS that are not children of a search form one population per
+    setting, marked ``(models.csv)`` as they may have been trained with another recipe.
+    ``kind`` is ``search`` or ``generator``.
+    """
+    if not {"run", "model", "test_top1"} <= set(history.columns) or history.empty:
+        raise UserError("search populations: search_history needs rows with run, model and test_top1")
+    is_gen = history["strategy"] == "generator" if "strategy" in history.columns else pd.Series(False, index=history.index)
+    parts = [pd.DataFrame({
+        "population": population_names(history),
+        "kind": is_gen.map({True: "generator", False: "search"}),
+        "model": history["model"],
+        "top1": history["test_top1"],
+    })]  # fmt: skip
+    if models is not None and not models.empty:
+        others = models[models["generator"].isin(GENERATOR_SETTINGS) & ~models["model"].isin(set(history["model"]))]
+        parts.append(pd.DataFrame({
+            "population": others["setting"].astype(str) + " (models.csv)", "kind": "generator",
+            "model": others["model"], "top1": others["top1"],
+        }))  # fmt: skip
+    return pd.concat(parts, ignore_index=True).dropna(subset=["top1"])

@@ -1,0 +1,158 @@
+"""Units of work on one network of a run directory: train it, damage it, attack it, measure it.
+
+Each function runs where its task runs (this process, a pool worker, a Ray worker), reads and
+writes only under ``run_dir`` and returns its table rows as plain JSON-able data: the executor
+stores them in the task's result file and :func:`wiring_lab.study.collect_tables` gathers them.
+:func:`task_data` is the one data cache (one data set per process).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+from torch.utils.data import Subset, TensorDataset
+
+from wiring_lab._io import torch_threads
+from wiring_lab.checkpoint import read_graphs
+from wiring_lab.damage import AttackConfig, DamageConfig, attack_curve, damage_sweep
+from wiring_lab.data import load_dataset
+from wiring_lab.metrics import stage_metrics, stage_node_metrics
+from wiring_lab.model import ModelConfig
+from wiring_lab.rundir import checkpoint_path
+from wiring_lab.summary import graph_records, history_records, model_record
+from wiring_lab.train import TrainConfig, train_network
+
+_DATA_CACHE: dict[tuple, Any] = {}
+
+
+def _first(dataset: Any, limit: int) -> Any:
+    """The first ``limit`` items of a split (tensor sets sliced, others wrapped in a Subset)."""
+    if isinstance(dataset, TensorDataset):
+        return TensorDataset(*(t[:limit] for t in dataset.tensors))
+    return Subset(dataset, range(min(limit, len(dataset))))
+
+
+def task_data(dataset: str, data_root: str | None, image_size: int | None, limit: int | None):
+    """The data set of a task (cached per process), cut to the first ``limit`` images of each split."""
+    key = (dataset, data_root, image_size, limit)
+    if key not in _DATA_CACHE:
+        data = load_dataset(dataset, data_root, image_size)
+        if limit is not None:
+            data = replace(data, train=_first(data.train, limit), test=_first(data.test, limit))
+        _DATA_CACHE.clear()  # one data set per process is enough and bounds memory
+        _DATA_CACHE[key] = data
+    return _DATA_CACHE[key]
+
+
+def train_task(
+    run_dir: str,
+    name: str,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    device: str = "auto",
+    threads: int = 1,
+    limit: int | None = None,
+    image_size: int | None = None,
+) -> dict[str, Any]:
+    """Train (or resume) one network into ``RUN_DIR/checkpoints/NAME.pt``; its models/history rows."""
+    mc, tc = ModelConfig(**model_config), TrainConfig(**train_config)
+    data = task_data(tc.dataset, tc.data_root, image_size, limit)
+    out = checkpoint_path(run_dir, name)
+    with torch_threads(threads):
+        ckpt = train_network(mc, tc, out, device=device, resume=True, data=data, progress=False)
+    rel = str(out.relative_to(run_dir)) if out.is_relative_to(run_dir) else str(out)
+    models = [model_record(name, ckpt.model, ckpt.metadata, checkpoint=rel)]
+    history = history_records(name, ckpt.metadata)
+    graphs = graph_records(name, ckpt.graphs)
+    return {"models": models, "history": history, "graphs": graphs, "columns": _columns(models=models, history=history, graphs=graphs), "limit": limit}
+
+
+def _rows(df) -> list[dict[str, Any]]:
+    return json.loads(df.to_json(orient="records"))
+
+
+def _columns(**tables: Any) -> dict[str, list[str]]:
+    """Column order of each table (result files store rows as key-sorted JSON objects)."""
+    out = {}
+    for name, rows in tables.items():
+        if hasattr(rows, "columns"):
+            out[name] = [str(c) for c in rows.columns]
+        elif rows:
+            out[name] = list(rows[0])
+    return out
+
+
+def _int_columns(**frames: Any) -> dict[str, list[str]]:
+    """Integer and boolean columns of each DataFrame: JSON turns an int column with gaps into floats."""
+    return {
+        name: [str(c) for c, t in df.dtypes.items() if str(t) in ("int64", "Int64", "int32", "Int32", "bool", "boolean")]
+        for name, df in frames.items()
+    }
+
+
+def damage_task(
+    run_dir: str,
+    name: str,
+    settings: dict[str, Any],
+    dataset: str = "digits",
+    data_root: str | None = None,
+    device: str = "auto",
+    threads: int = 1,
+    limit: int | None = None,
+    image_size: int | None = None,
+    train_digest: str = "",
+) -> dict[str, Any]:
+    """Single-node / single-edge damage sweep of one trained network: its damage.csv rows.
+
+    ``train_digest`` ties the result to the training it analyses (a new training, a new sweep).
+    """
+    config = DamageConfig(**_tuples(settings))
+    data = task_data(dataset, data_root, image_size, limit)
+    with torch_threads(threads):
+        df = damage_sweep(checkpoint_path(run_dir, name), config, data=data, device=device, progress=False)
+    return {"damage": _rows(df), "columns": _columns(damage=df), "int_columns": _int_columns(damage=df)}
+
+
+def attack_task(
+    run_dir: str,
+    name: str,
+    settings: dict[str, Any],
+    dataset: str = "digits",
+    data_root: str | None = None,
+    device: str = "auto",
+    threads: int = 1,
+    limit: int | None = None,
+    image_size: int | None = None,
+    train_digest: str = "",
+) -> dict[str, Any]:
+    """Attack-tolerance curves of one trained network, one per removal order: its attack.csv rows."""
+    kw = _tuples(settings)
+    orders = kw.pop("orders", (kw.pop("order", "random"),))
+    data = task_data(dataset, data_root, image_size, limit)
+    ckpt = checkpoint_path(run_dir, name)
+    with torch_threads(threads):
+        frames = [attack_curve(ckpt, AttackConfig(order=o, **kw), data=data, device=device, progress=False) for o in orders]
+    df = pd.concat(frames, ignore_index=True)
+    return {"attack": _rows(df), "columns": _columns(attack=df), "int_columns": _int_columns(attack=df)}
+
+
+def metrics_task(run_dir: str, name: str, settings: dict[str, Any], threads: int = 1, **_: Any) -> dict[str, Any]:
+    """Graph metrics of every stage of one trained network (stage_metrics.csv rows; node_metrics.csv with ``nodes``)."""
+    specs = read_graphs(checkpoint_path(run_dir, name))
+    backend = settings.get("backend", "networkx")
+    with torch_threads(threads):
+        frames = {"stage_metrics": stage_metrics(specs, model=name, backend=backend, device="cpu")}
+        if settings.get("nodes"):
+            frames["node_metrics"] = stage_node_metrics(specs, model=name, backend=backend, device="cpu")
+    return {
+        **{table: _rows(df) for table, df in frames.items()},
+        "columns": _columns(**frames),
+        "int_columns": _int_columns(**frames),
+    }
+
+
+def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
