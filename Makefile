@@ -1,4 +1,5 @@
-# wiring-lab: `make demo` runs the main job on the embedded digits data, `make test` the tests.
+# wiring-lab: `make demo` runs the main job on the embedded digits data, `make test` the tests,
+# `make docs` builds the documentation site.
 # Both create .venv on first use and install the project into it.
 #
 # graph-tool is not on PyPI. Where Debian's python3-graph-tool is installed, the venv is made
@@ -16,12 +17,12 @@ VENV_FLAGS :=
 NUMPY_PIN :=
 endif
 TORCH ?= torch==2.13.0
-EXTRAS ?= dev,ray
+EXTRAS ?= dev,ray,docs
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: demo test bench install clean
+.PHONY: demo test docs bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -37,8 +38,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# The documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link or reference fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
+
 bench: $(STAMP)
 	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) report
+	rm -rf $(VENV) report site

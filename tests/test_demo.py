@@ -15,12 +15,9 @@ from wiring_lab.rundir import table_path
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """The tiny demo, run once for the module."""
-    out = tmp_path_factory.mktemp("demo")
-    lines: list[str] = []
-    result = run_demo(out, DemoConfig.tiny(), device="cpu", echo=lines.append)
-    return out, result, lines
+def demo_run(tiny_demo):
+    """The tiny demo, run once per session (conftest; the browser test opens its report too)."""
+    return tiny_demo
 
 
 def test_demo_end_to_end(demo_run):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional
@@ -29,6 +30,13 @@ app = typer.Typer(
 
 # An error line quotes untrusted values; it never grows past this many characters.
 MAX_MESSAGE = 400
+
+
+class _EchoHandler(logging.Handler):
+    """Library log records as plain lines: INFO and below on stdout, warnings on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(self.format(record), err=record.levelno >= logging.WARNING)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -63,13 +71,20 @@ def user_errors(fn: Callable) -> Callable:
 
 
 @app.callback()
-def _budget(
+def _options(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also show each task's outcome and other details"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="only warnings, errors and the command's result"),
     max_memory: Optional[str] = typer.Option(None, help="memory budget, e.g. 8G (default: half of this machine's memory)"),
     max_work: Optional[int] = typer.Option(None, help="work limit in graph nodes processed (default 10**9)"),
 ) -> None:
     """Study trained randomly wired neural networks (RandWire): graphs, training, damage, metrics, figures."""
     from wiring_lab._limits import parse_size, set_overrides
 
+    if verbose and quiet:
+        fail("choose one of --verbose and --quiet")
+    logger = logging.getLogger("wiring_lab")  # the library logs; this layer decides what is shown
+    logger.handlers = [h for h in logger.handlers if not isinstance(h, _EchoHandler)] + [_EchoHandler()]
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     if max_memory is not None:
         try:
             parse_size(max_memory)
@@ -670,7 +685,7 @@ def ablate(
         typer.echo(f"{len(plan.train_tasks)} trainings, {len(plan.analysis_tasks)} analyses")
         return
     result = run_study(
-        study, scale, out, executor=executor, workers=workers, address=address, device=device, echo=typer.echo, data_root=data_root
+        study, scale, out, executor=executor, workers=workers, address=address, device=device, data_root=data_root
     )
     for o in result.failed:
         typer.echo(f"failed {o.key}: {o.error}", err=True)
@@ -756,7 +771,7 @@ def search(
             )
         ]  # fmt: skip
     for config in configs:
-        run_search(config, out, executor=executor, workers=workers, address=address, device=device, echo=typer.echo, threads=threads or None)
+        run_search(config, out, executor=executor, workers=workers, address=address, device=device, threads=threads or None)
     typer.echo(f"wrote {table_path(out, 'search_history')}, {table_path(out, 'search_summary')}")
     if figures:
         for path in write_search_figures(out):
@@ -777,7 +792,7 @@ def demo(
     """The main job on the embedded digits data set (no download): train, damage, measure, draw, report."""
     from wiring_lab.demo import run_demo, with_size
 
-    run_demo(out, with_size(size, seeds=seeds, epochs=epochs), device=device, echo=typer.echo, threads=threads)
+    run_demo(out, with_size(size, seeds=seeds, epochs=epochs), device=device, threads=threads)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -204,7 +205,7 @@ def run_demo(
     out: str | Path,
     config: DemoConfig = DemoConfig(),
     device: str = "auto",
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None] | None = None,
     threads: int | None = 1,
 ) -> dict[str, Any]:
     """The main job: train ER/BA/WS on digits, damage, attack, metrics, correlations, figures, report.
@@ -215,8 +216,8 @@ def run_demo(
     """
     from wiring_lab._io import torch_threads
 
-    with torch_threads(threads):
-        return _run_demo(out, config, device, echo)
+    with torch_threads(threads):  # progress lines: echo, by default the wiring_lab.demo logger (INFO)
+        return _run_demo(out, config, device, echo or logging.getLogger(__name__).info)
 
 
 def _run_demo(out: str | Path, config: DemoConfig, device: str, echo: Callable[[str], None]) -> dict[str, Any]:

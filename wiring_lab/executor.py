@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from wiring_lab._io import UserError, write_json
+
+log = logging.getLogger(__name__)  # the CLI decides what is shown (--verbose / --quiet)
 
 EXECUTORS = ("local", "ray")
 
@@ -182,7 +184,7 @@ def _run_ray(tasks: Sequence[Task], workers: int, address: str | None, report: C
     try:
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
         if not has_gpus and any(t.gpus > 0 for t in tasks):
-            print("note: the tasks ask for GPUs but the Ray cluster has none; they run on CPUs", file=sys.stderr)
+            log.warning("note: the tasks ask for GPUs but the Ray cluster has none; they run on CPUs")
         remote = ray.remote(run_task)
         refs = {}
         for i, t in enumerate(tasks):
@@ -230,6 +232,7 @@ def run_tasks(
 
     def report(i: int, outcome: TaskOutcome) -> None:
         outcomes[i] = outcome
+        log.debug("%s %s (%.1f s)", outcome.key, outcome.status, outcome.seconds)
         bar.update(outcome)
 
     todo = []

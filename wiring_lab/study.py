@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -702,10 +703,14 @@ def run_study(
     address: str | None = None,
     device: str | None = None,
     progress: bool = True,
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None] | None = None,
     data_root: str | None = None,
 ) -> StudyResult:
-    """Expand, run (skipping finished tasks) and collect a study; trainings first, then analyses."""
+    """Expand, run (skipping finished tasks) and collect a study; trainings first, then analyses.
+
+    Progress lines go to ``echo``, by default the ``wiring_lab.study`` logger (level INFO).
+    """
+    echo = echo or logging.getLogger(__name__).info
     t0 = time.perf_counter()
     study = study if isinstance(study, Study) else load_study(study)
     run_dir = Path(out) if out is not None else default_run_dir(study, scale)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.search._base import Proposal, Strategy
 from wiring_lab.search.space import SEARCH_GENERATOR, SearchSpace, child_seed, wiring_from_specs
 from wiring_lab.train import TrainConfig, train_network
+
+log = logging.getLogger(__name__)  # the CLI decides what is shown (--verbose / --quiet)
 
 STRATEGIES = ("random", "evolution", "reinforce", "generator")
 TASK_FN = "wiring_lab.search.runner:train_child"
@@ -382,9 +385,8 @@ def run_search(
             results.append(result)
         strategy.observe(proposals, [r["val_top1"] / 100.0 for r in results])
         rows.extend(results)
-        if echo is not None:
-            best = max(r["val_top1"] for r in rows)
-            echo(f"{config.label}: round {rnd}, {len(rows)}/{config.budget} children, best validation top-1 {best:.2f}%")
+        best = max(r["val_top1"] for r in rows)  # progress: echo, else the wiring_lab.search.runner logger (INFO)
+        (echo or log.info)(f"{config.label}: round {rnd}, {len(rows)}/{config.budget} children, best validation top-1 {best:.2f}%")
         _save_state(folder, strategy)
         write_search_tables(run_dir)
         index += len(proposals)

@@ -1,0 +1,99 @@
+"""The demo's report.html opened in a real browser: headless Chromium driven by Selenium.
+
+The report is what people share, so it is checked the way they see it: every figure decodes
+(non-zero natural size), the browser logs no console error, every table of the run is there
+with its header, and a screenshot is saved into the test's folder. Debian's ``chromium`` and
+``chromium-driver`` are used as installed (nothing is downloaded); without them the test is
+skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from wiring_lab._io import read_table
+from wiring_lab.report import summarize_table
+from wiring_lab.rundir import TABLES, table_path
+
+
+def _browser() -> tuple[str, str]:
+    """Paths of Chromium and its driver, or skip saying what is missing."""
+    pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[dev]')")
+    browser = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+    driver = shutil.which("chromedriver") or next((p for p in ("/usr/lib/chromium/chromedriver",) if os.path.exists(p)), None)
+    if browser is None or driver is None:
+        missing = [name for name, path in (("chromium", browser), ("chromium-driver", driver)) if path is None]
+        pytest.skip(f"no headless browser: {' and '.join(missing)} not installed (apt-get install chromium chromium-driver)")
+    return browser, driver
+
+
+@pytest.fixture()
+def chromium(tmp_path):
+    """A headless Chromium session with a fresh profile, its console log kept."""
+    browser, driver_path = _browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                "--disable-sync", "--disable-extensions", "--window-size=1280,1000",
+                f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_report_in_browser(tiny_demo, chromium, tmp_path):
+    run_dir, result, _ = tiny_demo
+    report = run_dir / "report.html"
+    chromium.get(report.resolve().as_uri())
+    assert chromium.execute_script("return document.readyState") == "complete"
+    assert chromium.title and chromium.title == chromium.execute_script("return document.querySelector('h1').textContent")
+
+    # Every figure decoded: an <img> that failed to load has naturalWidth 0.
+    images = chromium.execute_script(
+        "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
+    made = sorted(o.path.stem for o in result["figures"] if o.status == "made")
+    assert sorted(alt for alt, *_ in images) == made
+    assert [i for i in images if not (i[1] and i[2] > 0 and i[3] > 0)] == []
+
+    # Every table of the run, under its heading, with the columns the report meant to show.
+    tables = chromium.execute_script("""
+        return Array.from(document.querySelectorAll('h3')).map(h => {
+            let t = h.nextElementSibling;
+            while (t && t.tagName !== 'TABLE' && t.tagName !== 'H3') t = t.nextElementSibling;
+            return [h.textContent.trim(), t && t.tagName === 'TABLE'
+                    ? Array.from(t.querySelectorAll('thead th')).map(th => th.textContent.trim()) : null,
+                    t && t.tagName === 'TABLE' ? t.querySelectorAll('tbody tr').length : 0];
+        });""")
+    shown = {name: (header, rows) for name, header, rows in tables}
+    expected = {rel: summarize_table(name, read_table(table_path(run_dir, name)))[0]
+                for name, (rel, _) in TABLES.items() if table_path(run_dir, name).is_file()}
+    assert set(shown) == set(expected) and len(expected) >= 6
+    for rel, df in expected.items():
+        header, rows = shown[rel]
+        assert header == [str(c) for c in df.columns], rel
+        assert rows == len(df) > 0, rel
+    sections = chromium.execute_script("return Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+    assert {"Timings", "Figures", "Tables", "Configuration"} <= set(sections)
+
+    # No console error (a broken image, a bad data: URI, a script error would log one).
+    errors = [e for e in chromium.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []
+
+    # A full-page screenshot, to look at.
+    height = chromium.execute_script("return document.documentElement.scrollHeight")
+    chromium.set_window_size(1280, min(int(height), 16000))
+    shot = tmp_path / "report.png"
+    assert chromium.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    print(f"screenshot of {report}: {shot}")
