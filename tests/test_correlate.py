@@ -379,19 +379,19 @@ def test_cli_writes_cluster_aware_tables(tmp_path):
     out = tmp_path / "corr.csv"
     res = CliRunner().invoke(app, ["correlate", str(table), "--metrics", "out_degree,depth", "--n-boot", "50", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "mixed model slope of delta_top1 on out_degree, ba" in res.output
+    assert "mixed model slope of delta_top1 on out_degree_graph, ba" in res.output  # the legacy name is read as the graph out-degree
     corr = pd.read_csv(out)
     assert list(corr.columns) == C.CORRELATION_COLUMNS
     pooled = corr[corr["method"] == "spearman"].set_index("metric")
     assert (pooled["cluster"] == "model").all() and (pooled["n_clusters"] == 9).all() and pooled["lo"].notna().all()
-    assert pooled.loc["out_degree", "n_net"] == 9
+    assert pooled.loc["out_degree_graph", "n_net"] == 9
     net = pd.read_csv(tmp_path / "corr_per_network.csv")
-    own = net[(net["metric"] == "out_degree") & (net["method"] == "spearman")]
-    assert pooled.loc["out_degree", "net_median"] == pytest.approx(own["r"].median())
+    own = net[(net["metric"] == "out_degree_graph") & (net["method"] == "spearman")]
+    assert pooled.loc["out_degree_graph", "net_median"] == pytest.approx(own["r"].median())
     er0 = df[df["model"] == "er0"]
     assert own.set_index("model").loc["er0", "r"] == pytest.approx(stats.spearmanr(er0["out_degree"], er0["delta_top1"])[0])
     partial = corr[corr["method"] == "spearman_partial"].set_index("metric")
-    assert partial.loc["out_degree", "controls"] == "stage,depth" and partial.loc["depth", "controls"] == "stage"
+    assert partial.loc["out_degree_graph", "controls"] == "stage,depth" and partial.loc["depth", "controls"] == "stage"
     holm, bh = C.adjust_pvalues(corr["p"])
     np.testing.assert_allclose(corr["p_holm"], holm) and np.testing.assert_allclose(corr["p_bh"], bh)
     mixed = pd.read_csv(tmp_path / "corr_mixed.csv")

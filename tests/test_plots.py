@@ -309,11 +309,11 @@ def test_metric_vs_damage_spearman():
     assert shown[0].get_title().startswith(f"Spearman ρ = {expect:.2f} [")
     assert "resampling rows" in fig._suptitle.get_text()
     # the default resamples whole networks, as wiring-lab correlate: two networks give no interval, and the panel says why
-    by_net = analysis.spearman_table(joined, ["out_degree"], resamples=200).set_index("metric").loc["out_degree"]
+    by_net = analysis.spearman_table(joined, ["out_degree_graph"], resamples=200).set_index("metric").loc["out_degree_graph"]
     assert by_net["spearman_rho"] == pytest.approx(expect) and math.isnan(by_net["rho_lo"]) and math.isnan(by_net["rho_hi"])
     assert by_net["cluster"] == "model" and by_net["n_clusters"] == 2
     assert by_net["ci_note"] == "too few networks for a cluster interval (n=2 < 8)"
-    fig = plots.plot_metric_vs_damage(joined, analysis.spearman_table(joined, ["out_degree"], resamples=200))
+    fig = plots.plot_metric_vs_damage(joined, analysis.spearman_table(joined, ["out_degree_graph"], resamples=200))
     title = _data_axes(fig)[0].get_title()
     assert title == f"Spearman ρ = {expect:.2f}, n = 12\n(too few networks for a cluster interval (n=2 < 8))" and "nan" not in title
     assert "resampling whole networks" in fig._suptitle.get_text()

@@ -117,6 +117,11 @@ HISTORY_KEYS = ("train_loss", "train_top1", "seconds")
 FINAL_KEYS = ("test_top1", "test_top5", "test_loss")
 
 
+def _may_be_none(key: Any) -> bool:
+    """A history value that may be missing (top-5 of a 2-class task, ...): not the losses and top-1s that are read."""
+    return key not in HISTORY_KEYS and not str(key).endswith(("_loss", "_top1"))
+
+
 def check_metadata_values(path: str | Path, meta: Mapping[str, Any]) -> None:
     """The per-epoch history and final accuracy hold finite numbers under the keys that are read."""
     for i, h in enumerate(meta.get("history") or []):
@@ -127,7 +132,7 @@ def check_metadata_values(path: str | Path, meta: Mapping[str, Any]) -> None:
             if key not in h:
                 raise UserError(f"{path}: metadata 'history' record {i} has no {key!r}")
         for key, v in h.items():
-            if key != "epoch" and not is_finite_number(v) and not (v is None and key not in HISTORY_KEYS):
+            if key != "epoch" and not is_finite_number(v) and not (v is None and _may_be_none(key)):
                 raise UserError(f"{path}: metadata 'history' record {i}: {str(key)[:40]!r} is {short_repr(v, 40)}, not a finite number")
     final = meta.get("final") or {}
     for key, v in final.items():

@@ -247,11 +247,24 @@ def _check_ids(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], path: str |
 
 
 # --- joining metrics -------------------------------------------------------------------------
+def settle_rounding(values: np.ndarray, digits: int = 12) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits, so that metrics equal up to float
+    rounding (a mean summed in another order, a backend's arithmetic) tie in the rank statistics
+    instead of being ordered by noise."""
+    a = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        exponent = np.floor(np.log10(np.abs(a)))
+        scale = np.where(np.isfinite(exponent), 10.0 ** (digits - 1 - np.where(np.isfinite(exponent), exponent, 0)), 1.0)
+        out = np.round(a * scale) / scale
+    return np.where(np.isfinite(out), out, a)
+
+
 def join_damage_metrics(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], backend: str = "tensor") -> pd.DataFrame:
     """Damage rows (intact rows dropped) with the node metrics of the removed node / edge endpoints."""
     from wiring_lab.metrics import NODE_METRICS, stage_node_metrics
 
     nodes = pd.concat([stage_node_metrics(g, m, backend=backend) for m, g in graphs.items()], ignore_index=True)
+    nodes[list(NODE_METRICS)] = settle_rounding(nodes[list(NODE_METRICS)].to_numpy(float))
     data = df[df["kind"].astype(str) != "intact"].copy()
     data["_row"] = np.arange(len(data))
     for col in ("stage", "node", "source", "target"):
@@ -283,6 +296,7 @@ def join_model_metrics(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], by_
     if by_stage:
         return data.merge(stages[["model", "stage", *names]], on="model", how="left")
     means = stages.groupby("model", sort=False)[names].mean().reset_index()
+    means[names] = settle_rounding(means[names].to_numpy(float))
     return data.merge(means, on="model", how="left")
 
 

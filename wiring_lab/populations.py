@@ -337,13 +337,13 @@ class TableWriter:
         self._parquet: Any = None
 
     def __enter__(self) -> "TableWriter":
-        import os
-        import tempfile
+        import contextlib
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        from wiring_lab._io import atomic_path
+
+        # the shared atomic writer: a symlink is written through, a FIFO or device refused, an OSError one line
+        self._stack = contextlib.ExitStack()
+        self._tmp = self._stack.enter_context(atomic_path(self.path))
         return self
 
     def write(self, df: Any) -> None:
@@ -364,17 +364,18 @@ class TableWriter:
             self._parquet.write_table(table)
         self.rows += len(df)
 
-    def __exit__(self, kind: Any, value: Any, tb: Any) -> None:
-        import os
+    def __exit__(self, kind: Any, value: Any, tb: Any) -> bool:
+        import sys
 
-        for f in (self._file, self._parquet):
-            if f is not None:
-                f.close()
-        if kind is None:
-            os.chmod(self._tmp, 0o644)
-            os.replace(self._tmp, self.path)
-        else:
-            self._tmp.unlink(missing_ok=True)
+        try:
+            for f in (self._file, self._parquet):
+                if f is not None:
+                    f.close()
+        except BaseException:  # a full disk while flushing: the temporary goes, nothing is renamed
+            if not self._stack.__exit__(*sys.exc_info()):
+                raise
+            return True
+        return bool(self._stack.__exit__(kind, value, tb))
 
 
 @dataclass

@@ -261,8 +261,8 @@ def train_network(
             ckpt.model.to(dev)
             return ckpt
     full_data = data
+    _check_finite_data(data)  # before the hold-out: an empty split is named as such
     data, val_set = split_validation(data, train_config.val_fraction, train_config.val_seed)
-    _check_finite_data(data)
     bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
     if bad:
         raise UserError(f"{out}: parameter {bad[0]} holds NaN or inf values before the first step")
