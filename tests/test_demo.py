@@ -33,6 +33,13 @@ def test_demo_end_to_end(demo_run):
     damage = pd.read_csv(table_path(out, "damage"))
     assert set(damage["kind"]) == {"intact", "node", "edge"} and set(damage["model"]) == {"er_s0", "ba_s0", "ws_s0"}
     assert set(pd.read_csv(table_path(out, "attack"))["order"]) == {"random", "degree", "betweenness"}
+    # nodes under every ablation with and without cascade, edges under the default only
+    nodes = damage[damage["kind"] == "node"]
+    assert set(zip(nodes["ablation"], nodes["cascade"])) == {(a, c) for a in ("drop", "zero", "mean") for c in (False, True)}
+    assert set(zip(damage.loc[damage["kind"] == "edge", "ablation"], damage.loc[damage["kind"] == "edge", "cascade"])) == {("drop", False)}
+    sens = pd.read_csv(table_path(out, "sensitivity"))
+    assert len(sens) == 6 * 3 and set(sens["trend"]) <= {"holds", "reversed", "not shown", "no estimate"}
+    assert (sens["n_networks"] == 1).all() and (sens["n_rows"] == 3 * 6).all()  # 1 network x 3 stages x 6 nodes per choice
     for o in result["figures"]:
         if o.status == "made":
             assert o.path.parent == out / "figures" and o.path.stat().st_size > 5_000
@@ -41,6 +48,8 @@ def test_demo_end_to_end(demo_run):
     html = (out / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') == len(made)
     assert "tables/models.csv" in html and "Configuration" in html and "Timings" in html
+    assert html.index("<h2>Findings</h2>") < html.index("<h2>Figures</h2>")  # the report opens with its findings
+    assert "sensitivity of the node-damage findings" in html
     assert "<img" in html and 'src="http' not in html and "<script" not in html  # self-contained
     config = json.loads((out / "config.json").read_text())
     assert config["demo"]["channels"] == 4

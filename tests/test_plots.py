@@ -158,20 +158,27 @@ def _data_axes(fig):
     return [a for a in fig.axes if a.get_label() != "<colorbar>" and a.axison]
 
 
-def test_generator_sweep_bars_mean_and_std():
+def test_generator_sweep_points_with_t_intervals_and_n():
+    from scipy import stats as st
+
     models = models_table()
     fig = plots.plot_generator_sweep(models)
     axes = _data_axes(fig)
     assert [a.get_title().split(" ")[0] for a in axes] == ["ER", "BA", "WS"]
     assert axes[0].get_ylabel() == "top-1 accuracy (%)"
     er = axes[0]
-    heights = [p.get_height() for p in er.patches]
-    # sepconv3x3 only: ER(0.2) seeds 90.0, 90.5; ER(0.4) 91.0, 91.5
-    assert heights == pytest.approx([90.25, 91.25])
-    assert [t.get_text() for t in er.get_xticklabels()] == ["ER(0.2)", "ER(0.4)"]
-    caps = [seg for coll in er.collections for seg in coll.get_segments()]
+    assert not [p for p in er.patches if p.get_height() > 0]  # no bars: a bar's length means something only from 0
+    # sepconv3x3 only: ER(0.2) seeds 90.0, 90.5; ER(0.4) 91.0, 91.5 -> diamonds at the means
+    means = [line for line in er.get_lines() if line.get_marker() == "D"][0]
+    assert list(means.get_ydata()) == pytest.approx([90.25, 91.25])
+    assert [t.get_text() for t in er.get_xticklabels()] == ["ER(0.2)\nn=2", "ER(0.4)\nn=2"]
+    caps = [seg for coll in er.collections if hasattr(coll, "get_segments") for seg in coll.get_segments()]
     spans = sorted(abs(s[1][1] - s[0][1]) for s in caps)
-    assert spans == pytest.approx([2 * np.std([90.0, 90.5], ddof=1)] * 2)
+    half = st.t.ppf(0.975, 1) * np.std([90.0, 90.5], ddof=1) / np.sqrt(2)
+    assert spans == pytest.approx([2 * half] * 2)  # the 95% t interval over the two networks
+    dots = [c for c in er.collections if c.get_offsets().shape[0] == 2 and c.get_sizes()[0] == 9]
+    assert len(dots) == 2  # every network drawn
+    assert "95% t interval" in fig.get_supxlabel() and "n = 2 networks per setting" in fig.get_supxlabel()
 
 
 def test_stage_graphs_one_row_per_setting(run_dir):
@@ -209,17 +216,42 @@ def test_damage_panels_boxes_and_means():
     fig = plots.plot_damage(damage_table())
     axes = _data_axes(fig)
     assert len(axes) == 4  # node and edge rows x ER and WS columns
-    assert axes[0].get_ylabel() == "Δ top-1 (pp)"
-    assert axes[0].get_xlabel() == "out-degree of the removed node (DAG)"
-    assert axes[2].get_xlabel() == "in-degree of the edge's target (DAG)"
+    assert fig.get_supylabel() == "Δ top-1 (pp)"
+    assert axes[0].get_xlabel() == "out-degree of the removed node (DAG)\n(n per category under the axis)"
+    assert axes[2].get_xlabel().startswith("in-degree of the edge's target (DAG)")
     er_nodes = axes[0]
-    boxes = [p for p in er_nodes.patches]
-    assert len(boxes) == 3  # out-degrees 1, 2, 3
+    assert er_nodes.patches == [] or not [p for p in er_nodes.patches if p.get_height()]  # 2 points per degree: dots, no box
     # red mean circles at each degree: nodes with out-degree 1 are 0 and 3 -> deltas -1.0, -1.3
     means = [c for c in er_nodes.collections if c.get_sizes()[0] == 22][0].get_offsets()
     assert means[0][0] == 1 and means[0][1] == pytest.approx(-1.15)
+    assert [t.get_text() for t in er_nodes.texts] == ["2", "2", "2"]  # n under every category
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["IQR", "median", "mean", "one removal"]
+    assert legend == ["IQR (n ≥ 5)", "median", "mean", "one removal"]
+    assert er_nodes.get_yscale() == "linear"  # all within a few pp
+
+
+def test_damage_boxes_from_five_and_symlog_for_outliers():
+    df = damage_table()
+    extra = df[df["kind"] == "node"].head(1)
+    many = pd.concat([df] + [extra.assign(node=10 + i, delta_top1=-1.0 - 0.1 * i) for i in range(4)]
+                     + [extra.assign(node=20, delta_top1=-60.0)], ignore_index=True)
+    fig = plots.plot_damage(many)
+    er_nodes = _data_axes(fig)[0]
+    # out-degree 1 of ER now has 2 + 5 points: one box; degrees 2 and 3 keep 2 points: no box
+    boxes = [p for p in er_nodes.patches if p.get_height()]
+    assert len(boxes) == 1
+    assert [t.get_text() for t in er_nodes.texts] == ["7", "2", "2"]
+    assert er_nodes.get_yscale() == "symlog" and "linear within ±5" in fig.get_supylabel()
+
+
+def test_damage_figure_shows_one_ablation_choice(run_dir):
+    df = damage_table().assign(ablation="drop")
+    zero = df[df["kind"] == "node"].assign(ablation="zero", delta_top1=-50.0)
+    write_table(pd.concat([df, zero], ignore_index=True), table_path(run_dir, "damage"))
+    [outcome] = figures.render_figures(run_dir, "damage")
+    assert outcome.status == "made"
+    shown, note = analysis.default_choice(pd.concat([df, zero], ignore_index=True))
+    assert set(shown["ablation"]) == {"drop"} and len(shown) == len(df) and note.startswith("ablation drop, one of 2 choices")
 
 
 def test_node_ops_lines_and_pearson():
@@ -234,15 +266,20 @@ def test_node_ops_lines_and_pearson():
     assert any("r(sepconv3x3, conv3x3) = 1.00" in t for t in _texts(fig))
 
 
-def test_ws_curves_normalised_log_axis():
-    fig = plots.plot_ws_curves(analysis.ws_curves(population_table()))
+def test_ws_curves_normalised_log_axis_with_spread():
+    curves = analysis.ws_curves(population_table())
+    fig = plots.plot_ws_curves(curves)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
-    c, l = ax.get_lines()
+    c, l = [line for line in ax.get_lines() if line.get_marker() in ("s", "o")]
     assert list(c.get_xdata()) == [0.01, 0.1, 1.0]  # P = 0 is the reference, not a point on a log axis
     assert c.get_ydata()[-1] == pytest.approx(0.005 / 0.505)
     assert l.get_ydata()[0] == pytest.approx((2 + 2 * 0.99**10) / 4.0)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["C(P) / C(0)", "L(P) / L(0)"]
+    # the spread: quartiles of each graph's C / mean C(0); at P = 1 the two graphs have C 0 and 0.01
+    last = curves.iloc[-1]
+    assert last["C/C(0) q25"] == pytest.approx(0.0025 / 0.505) and last["C/C(0) q75"] == pytest.approx(0.0075 / 0.505)
+    assert "bar: 25-75% of graphs" in _texts(fig)[-1] or any("25-75%" in t for t in _texts(fig))
     with pytest.raises(UserError, match="P=0"):
         analysis.ws_curves(population_table().query("p > 0"))
 
@@ -283,14 +320,17 @@ def test_attack_random_vs_targeted():
     assert random_line.get_ydata()[1] == pytest.approx(95 - 25 - 0.5)  # mean of the two repeats
 
 
-def test_learning_curves_lines_per_model():
+def test_learning_curves_losses_on_their_own_axes():
     models = models_table()
     fig = plots.plot_learning_curves(history_table(models), models)
-    loss_ax, acc_ax = fig.axes
-    assert len(loss_ax.get_lines()) == 10 and len(acc_ax.get_lines()) == 5
-    assert loss_ax.get_ylabel() == "cross-entropy loss" and acc_ax.get_xlabel() == "epoch"
-    labels = [t.get_text() for t in loss_ax.get_legend().get_texts()]
-    assert labels == ["ER (2 nets)", "BA (1 net)", "WS (2 nets)", "train (label-smoothed)", "test"]
+    train_ax, test_ax, acc_ax = fig.axes
+    assert [len(a.get_lines()) for a in (train_ax, test_ax)] == [5, 5] and len(acc_ax.get_lines()) == 5
+    assert train_ax.get_ylabel() == "train loss" and test_ax.get_ylabel() == "test loss" and acc_ax.get_xlabel() == "epoch"
+    assert "label-smoothed, mean over the epoch's batches" in train_ax.get_title() and "no smoothing" in test_ax.get_title()
+    labels = [t.get_text() for t in acc_ax.get_legend().get_texts()]
+    assert labels == ["ER (2 nets)", "BA (1 net)", "WS (2 nets)"]
+    val = history_table(models).rename(columns={"test_loss": "val_loss", "test_top1": "val_top1"})
+    assert plots.plot_learning_curves(val, models).axes[1].get_ylabel() == "validation loss"
 
 
 def test_metric_vs_damage_spearman():
@@ -322,8 +362,8 @@ def test_metric_vs_damage_spearman():
 def test_render_all_and_skip_lines(run_dir, tmp_path):
     lines = []
     outcomes = figures.render_figures(run_dir, "all", out=tmp_path / "out", fmt="svg", echo=lines.append)
-    assert {o.name for o in outcomes if o.status == "made"} == set(figures.list_figures())
-    assert all(o.path.suffix == ".svg" and o.path.stat().st_size > 0 for o in outcomes)
+    assert {o.name for o in outcomes if o.status == "made"} == set(figures.list_figures()) - {"error_edf"}  # 8 ER networks < 10
+    assert all(o.path.suffix == ".svg" and o.path.stat().st_size > 0 for o in outcomes if o.status == "made")
     table_path(run_dir, "damage").unlink()
     lines = []
     outcomes = figures.render_figures(run_dir, ["damage", "metric_vs_damage", "ws_curves"], echo=lines.append)
@@ -337,7 +377,7 @@ def test_not_enough_data_is_skipped(run_dir):
     out = {o.name: o for o in figures.render_figures(run_dir, ["node_ops", "cl_heatmap", "error_edf", "generator_sweep"])}
     assert out["node_ops"].status == "skipped" and "wiring-lab ablate" in out["node_ops"].reason
     assert out["cl_heatmap"].status == "skipped" and "at least" in out["cl_heatmap"].reason
-    assert out["error_edf"].status == "made"  # two ER networks
+    assert out["error_edf"].status == "skipped" and "at least 10 networks of one generator (has 8)" in out["error_edf"].reason
     assert out["generator_sweep"].status == "made"
 
 

@@ -59,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     "CLSampleConfig": "cl_sampling",
     "sample_cl": "cl_sampling",
     "compare_networks": "compare",
+    "sensitivity_table": "sensitivity",
     # studies, figures, reports
     "load_study": "study",
     "run_study": "study",

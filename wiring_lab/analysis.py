@@ -72,6 +72,28 @@ def spearman_from_correlations(correlations: pd.DataFrame | None, metrics: Seque
     return rows
 
 
+DEFAULT_CHOICE = ("drop", False)  # (ablation, cascade) the damage figures show when a table holds several
+
+
+def default_choice(damage: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rows of one ablation choice, and a note naming it, when ``damage`` holds several
+    (``ablation`` / ``cascade`` columns that vary): a figure never pools the choices. The
+    default (drop, no cascade) where present, else the first choice; intact rows are kept."""
+    cols = [c for c in ("ablation", "cascade") if c in damage.columns]
+    removal = damage[damage["kind"].astype(str) != "intact"] if "kind" in damage.columns else damage
+    if not cols or all(removal[c].astype(str).nunique() <= 1 for c in cols):
+        return damage, ""
+    key = removal[cols].astype(str).apply(lambda r: (r.iloc[0], r.iloc[-1].lower() == "true") if len(cols) == 2 else (r.iloc[0], False), axis=1)
+    choices = list(dict.fromkeys(key))
+    chosen = DEFAULT_CHOICE if DEFAULT_CHOICE in choices else choices[0]
+    keep = removal.index[[k == chosen for k in key]]
+    rows = damage.loc[damage.index.isin(keep) | (damage["kind"].astype(str) == "intact")] if "kind" in damage.columns else damage.loc[keep]
+    if "kind" in rows.columns and cols:  # one intact row per network
+        rows = rows[~((rows["kind"].astype(str) == "intact") & rows.duplicated(subset=["model", "kind"], keep="first"))]
+    name = f"{chosen[0]}{' + cascade' if chosen[1] else ''}"
+    return rows, f"ablation {name}, one of {len(choices)} choices in the table (tables/sensitivity.csv compares them)"
+
+
 def spearman_table(df: pd.DataFrame, metrics: Sequence[str], y: str = "delta_top1", resamples: int = 1000, seed: int = 0,
                    cluster: str | None = "model") -> pd.DataFrame:
     """Spearman ρ of each metric with ``y``, with :mod:`wiring_lab.correlation`'s cluster-bootstrap interval; one row per metric.

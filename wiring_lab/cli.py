@@ -691,10 +691,15 @@ def ablate(
         typer.echo(f"failed {o.key}: {o.error}", err=True)
     for name, path in result.tables.items():
         typer.echo(f"wrote {path}")
+    outcomes = []
     if study.figures:
         from wiring_lab.figures import render_figures
 
-        render_figures(result.plan.run_dir, list(study.figures), echo=typer.echo)
+        outcomes = render_figures(result.plan.run_dir, list(study.figures), echo=typer.echo)
+    from wiring_lab.report import write_report
+
+    record = {"study": str(study_file), "scale": scale, "networks": len(result.plan.networks), "tasks": len(result.outcomes)}
+    typer.echo(f"wrote {write_report(result.plan.run_dir, config=record, outcomes=outcomes, title=f'{study.name} ({scale})')}")
     typer.echo(
         f"{len(result.outcomes)} tasks: {result.count('done')} done, {result.count('skipped')} skipped, "
         f"{result.count('failed')} failed in {result.seconds:.1f} s; figures: wiring-lab figures all --from {result.plan.run_dir}"

@@ -479,6 +479,22 @@ def _frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFra
 
 
 # --- the sweep -------------------------------------------------------------------------------
+def damage_sweep_configs(settings: dict[str, Any]) -> list[DamageConfig]:
+    """The sweeps a study's ``damage:`` settings ask for: one :class:`DamageConfig`, or, with
+    ``sweeps: [{...}, ...]``, one per entry (each entry's fields over the common ones), e.g. every
+    ablation with and without cascade for nodes beside a sample of edges under the default."""
+    kw = {k: tuple(v) if isinstance(v, list) and k != "sweeps" else v for k, v in settings.items()}  # YAML lists: tuples
+    sweeps = kw.pop("sweeps", None)
+    if sweeps is None:
+        return [DamageConfig(**kw)]
+    if not isinstance(sweeps, (list, tuple)) or not sweeps or not all(isinstance(x, dict) for x in sweeps):
+        raise ValueError("sweeps must be a non-empty list of mappings of damage settings")
+    configs = [DamageConfig(**(kw | {k: tuple(v) if isinstance(v, list) else v for k, v in x.items()})) for x in sweeps]
+    if len(set(configs)) < len(configs):
+        raise ValueError("sweeps lists the same sweep twice")
+    return configs
+
+
 def damage_sweep(
     checkpoint: str | Path | Checkpoint,
     config: DamageConfig = DamageConfig(),

@@ -48,6 +48,10 @@ class DemoConfig:
     ws_samples: int = 10  # graphs per P
     bootstrap: int = 1000  # resamples of the damage deltas' and the correlations' 95% intervals
     seed: int = 0  # seed of damage sampling, bootstrap and attacks
+    # node removals are swept under each of these ablations, with and without cascade (edges and the
+    # attacks under the default, drop without cascade); tables/sensitivity.csv compares the choices
+    ablations: tuple[str, ...] = ("drop", "zero", "mean")
+    mean_images: int = 1000  # mean ablation: training images the mean activations are taken over
 
     def __post_init__(self) -> None:
         """Reject sizes that cannot run, with what to change."""
@@ -61,6 +65,9 @@ class DemoConfig:
             raise ValueError("DemoConfig.settings must name at least one (generator, parameters) setting")
         if any(not 0.0 <= f < 1.0 for f in self.attack_fractions):
             raise ValueError("DemoConfig.attack_fractions must lie in [0, 1)")
+        if not self.ablations or any(a not in ("drop", "zero", "mean") for a in self.ablations):
+            raise ValueError(f"DemoConfig.ablations must name some of drop, zero, mean (got {self.ablations!r})")
+        object.__setattr__(self, "ablations", tuple(dict.fromkeys(self.ablations)))
         if 0.0 not in self.ws_p:
             raise ValueError("DemoConfig.ws_p must contain 0 (the lattice normalises the WS curves)")
         object.__setattr__(self, "settings", tuple((g, tuple(tuple(kv) for kv in params)) for g, params in self.settings))
@@ -272,11 +279,11 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
     """Node and edge removal sweeps and attack curves of every trained network."""
     import pandas as pd
 
-    from wiring_lab.damage import AttackConfig, DamageConfig, attack_curve, damage_sweep
+    from wiring_lab.damage import AttackConfig, attack_curve, damage_sweep
 
     c = run.config
-    dc = DamageConfig(remove="both", seed=c.seed, limit=c.damage_images, bootstrap=c.bootstrap)
-    key = _key({"networks": _networks_key(c), "step": asdict(dc)})
+    configs = damage_configs(c)
+    key = _key({"networks": _networks_key(c), "step": [asdict(dc) for dc in configs]})
     if _fresh(run, "damage", key):
         run.step("damage", 0.0, "reused")
     else:
@@ -284,10 +291,13 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
         frames = []
         for name, path in paths.items():
             t0 = time.perf_counter()
-            df = damage_sweep(path, dc, data=data, device=run.device, out=parts / f"{name}.csv", progress=False)
-            frames.append(df)
-            run.step(f"damage {name}", time.perf_counter() - t0, "computed", f"{(df['kind'] != 'intact').sum()} variants")
+            dfs = [damage_sweep(path, dc, data=data, device=run.device, out=parts / f"{name}-{i}.csv", progress=False)
+                   for i, dc in enumerate(configs)]
+            frames += dfs
+            n = sum(int((df["kind"] != "intact").sum()) for df in dfs)
+            run.step(f"damage {name}", time.perf_counter() - t0, "computed", f"{n} variants in {len(dfs)} sweeps")
         _write(run, "damage", pd.concat(frames, ignore_index=True), key)
+    _sensitivity_step(run)
     configs = [AttackConfig(order=o, fractions=tuple(c.attack_fractions), repeats=c.attack_repeats if o == "random" else 1,
                             seed=c.seed, limit=c.damage_images) for o in ("random", "degree", "betweenness")]
 
@@ -298,6 +308,30 @@ def _damage_steps(run: _Run, paths: dict[str, Path], data) -> None:
 
     _cached_step(run, "attack", {"configs": [asdict(a) for a in configs], "models": sorted(paths)}, attacks,
                  f"random ({c.attack_repeats} repeats), degree and betweenness orders")
+
+
+def damage_configs(c: DemoConfig) -> list:
+    """The demo's damage sweeps: nodes and edges under drop without cascade (the default), then
+    nodes alone under every other (ablation, cascade) choice of ``c.ablations``."""
+    from wiring_lab.damage import DamageConfig
+
+    common = {"seed": c.seed, "limit": c.damage_images, "bootstrap": c.bootstrap, "mean_images": c.mean_images}
+    configs = [DamageConfig(remove="both", **common)]
+    for ablation in c.ablations:
+        for cascade in (False, True):
+            if (ablation, cascade) != ("drop", False):
+                configs.append(DamageConfig(remove="node", ablation=ablation, cascade=cascade, **common))
+    return configs
+
+
+def _sensitivity_step(run: _Run) -> None:
+    """How the node-damage findings move with the ablation choice -> sensitivity.csv (the report's findings)."""
+    from wiring_lab.sensitivity import sensitivity_table
+
+    damage_path = table_path(run.out, "damage")
+    side = json.loads(damage_path.with_suffix(".json").read_text())
+    _cached_step(run, "sensitivity", {"damage": _key(side)}, lambda: sensitivity_table(read_table(damage_path)),
+                 "mean loss and out-degree slope per ablation choice and generator")
 
 
 def _correlation_step(run: _Run) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 from wiring_lab._io import UserError, read_table
 from wiring_lab.analysis import (
+    default_choice,
     models_with_cl,
     node_damage_table,
     node_op_correlations,
@@ -120,7 +121,8 @@ def _build_damage(run_dir: Path):
 
     damage = _table(run_dir, "damage")
     check_damage_rows(damage, table_path(run_dir, "damage"))
-    return plot_damage(damage)
+    shown, note = default_choice(damage)
+    return plot_damage(shown, note=note)
 
 
 def _build_node_ops(run_dir: Path):
@@ -147,12 +149,17 @@ def _build_cl_heatmap(run_dir: Path):
     return plot_cl_heatmap(joined)
 
 
+MIN_EDF_NETWORKS = 10  # per generator: fewer and the error EDF is skipped (the report says why)
+
+
 def _build_error_edf(run_dir: Path):
     """Error EDFs per generator from models.csv."""
     models = _table(run_dir, "models").dropna(subset=["top1"])
-    if models.groupby("generator").size().max() < 2:
-        raise NotEnoughData(f"needs a population of at least two networks of one generator; make them with: {ABLATE.format('generator_sweep')}")
-    return plot_error_edf(models)
+    sizes = models.groupby("generator").size()
+    if sizes.max() < MIN_EDF_NETWORKS:  # an EDF of a handful of networks is a few steps, not a distribution
+        raise NotEnoughData(f"needs at least {MIN_EDF_NETWORKS} networks of one generator (has {int(sizes.max())}); "
+                            f"make them with: {ABLATE.format('generator_sweep')}")
+    return plot_error_edf(models[models["generator"].isin(sizes[sizes >= MIN_EDF_NETWORKS].index)])
 
 
 def _build_attack(run_dir: Path):
@@ -178,14 +185,18 @@ def _build_accuracy_vs_macs(run_dir: Path):
 
 def _build_metric_vs_damage(run_dir: Path):
     """Node metrics vs node-removal damage, Spearman ρ per metric."""
-    joined = node_damage_table(_table(run_dir, "damage"), _table(run_dir, "node_metrics"))
+    damage, note = default_choice(_table(run_dir, "damage"))
+    joined = node_damage_table(damage, _table(run_dir, "node_metrics"))
     if joined.empty:
         raise NotEnoughData("no node-removal row of damage.csv matches a row of node_metrics.csv (model, stage, node); "
                             "make both from the same checkpoints")
     metrics = [m for m in DAMAGE_METRICS if m in joined.columns and joined[m].nunique() > 1]  # a constant says nothing
     # the coefficients of `wiring-lab correlate` when it ran on this damage table, else computed here
-    stats = spearman_from_correlations(_optional(run_dir, "correlations"), metrics)
-    return plot_metric_vs_damage(joined, stats if stats is not None else spearman_table(joined, metrics), metrics)
+    stats = spearman_from_correlations(_optional(run_dir, "correlations"), metrics) if not note else None
+    fig = plot_metric_vs_damage(joined, stats if stats is not None else spearman_table(joined, metrics), metrics)
+    if note:
+        fig.suptitle(f"{fig._suptitle.get_text()}\n{note}" if fig._suptitle else note, fontsize=9)
+    return fig
 
 
 def _build_search_progress(run_dir: Path):

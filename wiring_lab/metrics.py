@@ -388,7 +388,8 @@ def summarise(df: pd.DataFrame, by: Sequence[str] = ("generator", "setting"), qu
 
 
 def relative_to_p0(df: pd.DataFrame) -> pd.DataFrame:
-    """Watts-Strogatz curve: mean C(P)/C(0) and L(P)/L(0) per setting, where a P=0 setting exists."""
+    """Watts-Strogatz curve: mean C(P)/C(0) and L(P)/L(0) per setting, where a P=0 setting exists,
+    with the quartiles (``C/C(0) q25`` ... ``L/L(0) q75``) of each graph's ratio to the lattice's mean."""
     if "p" not in df.columns or not (df["p"] == 0).any():
         return pd.DataFrame()
     keys = [c for c in ("generator", "k", "m", "n") if c in df.columns and df[c].notna().all()]
@@ -397,6 +398,12 @@ def relative_to_p0(df: pd.DataFrame) -> pd.DataFrame:
     out = means.merge(base, on=keys) if keys else means.assign(c0=base["c0"].iloc[0], l0=base["l0"].iloc[0])
     out["C/C(0)"] = out["avg_clustering"] / out["c0"]
     out["L/L(0)"] = out["avg_path_length"] / out["l0"]
+    # the spread over graphs: quartiles of each graph's ratio to the lattice's mean
+    per = df.merge(base, on=keys) if keys else df.assign(c0=base["c0"].iloc[0], l0=base["l0"].iloc[0])
+    per = per.assign(rc=per["avg_clustering"] / per["c0"], rl=per["avg_path_length"] / per["l0"])
+    q = per.groupby([*keys, "p"], dropna=False)[["rc", "rl"]].quantile([0.25, 0.75]).unstack()
+    q.columns = [f"{'C/C(0)' if c == 'rc' else 'L/L(0)'} q{int(round(100 * v))}" for c, v in q.columns]
+    out = out.merge(q.reset_index(), on=[*keys, "p"], how="left")
     return out.drop(columns=["c0", "l0"]).sort_values([*keys, "p"]).reset_index(drop=True)
 
 

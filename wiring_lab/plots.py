@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from wiring_lab._io import UserError, atomic_path
 from wiring_lab.analysis import op_order
+from wiring_lab.correlation import t_interval
 
 _STYLE_SET = False
 FORMATS = ("png", "pdf", "svg")
@@ -174,7 +175,9 @@ def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
 
 # --- RandWire Fig. 3: generator sweep ---------------------------------------------------------
 def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
-    """RandWire Fig. 3: bars of mean top-1 (%) +- std over instances, one panel per generator."""
+    """RandWire Fig. 3 as points: every network a dot, the mean a diamond with its 95% t interval
+    over networks, n under each setting; one panel per generator (no bars: a bar's length means
+    something only from 0, and an axis that starts at 0 hides the differences)."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -187,39 +190,37 @@ def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
     colors = _gen_colors(gens)
     widths = [max(1, df.loc[df["generator"] == g, "setting"].nunique()) for g in gens]
     fig, axes = plt.subplots(
-        1, len(gens), figsize=(1.2 + 0.55 * sum(widths) + 0.9 * len(gens), 3.0), sharey=True,
+        1, len(gens), figsize=(1.2 + 0.6 * sum(widths) + 0.9 * len(gens), 3.2), sharey=True,
         gridspec_kw={"width_ratios": widths}, layout="constrained", squeeze=False,
     )
-    lows, highs, counts = [], [], []
+    rng = np.random.default_rng(0)  # jitter only, fixed for reproducible renders
+    counts = []
     for ax, g in zip(axes[0], gens):
         sub = df[df["generator"] == g]
         settings = _ordered_settings(sub)
         stats = sub.groupby("setting")["top1"].agg(["mean", "std", "count"]).reindex(settings)
         x = np.arange(len(settings))
-        err = stats["std"].where(stats["count"] > 1)
-        ax.bar(x, stats["mean"], width=0.7, color=colors[g], edgecolor="black", linewidth=0.5)
-        has_std = err.notna().to_numpy()
-        if has_std.any():
-            ax.errorbar(x[has_std], stats["mean"][has_std], yerr=err[has_std].to_numpy(), fmt="none", ecolor="black",
-                        elinewidth=0.8, capsize=2.5)
-        for xi, (m, s, c) in zip(x, stats[["mean", "std", "count"]].to_numpy()):
-            lows.append(m - (s if c > 1 else 0))
-            highs.append(m + (s if c > 1 else 0))
+        for xi, setting in zip(x, settings):
+            v = sub.loc[sub["setting"] == setting, "top1"].to_numpy(float)
+            ax.scatter(xi - 0.22 + rng.uniform(-0.06, 0.06, len(v)), v, s=9, color=colors[g], alpha=0.7, linewidths=0, zorder=3)
+        half = np.array([t_interval(sub.loc[sub["setting"] == st, "top1"])[2] - m for st, m in zip(settings, stats["mean"])])
+        ok = np.isfinite(half)
+        ax.errorbar(x[ok] + 0.08, stats["mean"].to_numpy()[ok], yerr=half[ok], fmt="D", ms=4.5, color="black", mfc=colors[g],
+                    elinewidth=1.0, capsize=3, zorder=4)
+        ax.scatter(x[~ok] + 0.08, stats["mean"].to_numpy()[~ok], marker="D", s=20, color=colors[g], edgecolors="black", zorder=4)
+        labels = [f"{st}\nn={int(c)}" for st, c in zip(settings, stats["count"])]
         if len(settings) > 2:
-            ax.set_xticks(x, settings, rotation=45, ha="right", rotation_mode="anchor")
+            ax.set_xticks(x, labels, rotation=45, ha="right", rotation_mode="anchor", fontsize=7.5)
         else:
-            ax.set_xticks(x, settings)
+            ax.set_xticks(x, labels, fontsize=7.5)
         counts += list(stats["count"])
         ax.set_title(_gen_name(g))
         ax.set_xlim(-0.6, len(settings) - 0.4)
         _despine(ax)
-    lo, hi = float(np.nanmin(lows)), float(np.nanmax(highs))
-    pad = max(0.5, 0.15 * (hi - lo))
-    axes[0][0].set_ylim(max(0.0, lo - 2 * pad), min(100.0, hi + pad))
     axes[0][0].set_ylabel("top-1 accuracy (%)")
     lo_n, hi_n = int(min(counts)), int(max(counts))
     n = f"{lo_n}" if lo_n == hi_n else f"{lo_n}-{hi_n}"
-    note = "bar = mean, error bar = std" if hi_n > 1 else "one network per setting, no std"
+    note = "dot = network, diamond = mean, bar = 95% t interval over networks" if hi_n > 1 else "one network per setting, no interval"
     fig.supxlabel(f"generator setting ({note}; n = {n} network{'s' if hi_n != 1 else ''} per setting)", fontsize=9)
     return fig
 
@@ -258,30 +259,42 @@ def plot_stage_graphs(graphs: Mapping[str, Sequence[Any]], max_models: int = 6):
 
 
 # --- RandWire Fig. 5: damage ------------------------------------------------------------------
+MIN_BOX = 5  # fewer points than this in a category: dots only, no box
+SYMLOG_THRESHOLD = 5.0  # pp: linear within +-5 (the typical single-removal loss), logarithmic beyond
+
+
 def _boxes(ax, sub, x: str, y: str, color) -> None:
-    """Box = IQR, bar = median, red circle = mean, dots = variants, at integer x positions."""
+    """Box = IQR (only where a category has >= MIN_BOX points), bar = median, red circle = mean,
+    dots = variants, n under every category, at integer x positions."""
     import numpy as np
 
     positions = sorted(int(v) for v in sub[x].dropna().unique())
     data = [sub.loc[sub[x] == p, y].dropna().to_numpy() for p in positions]
-    ax.boxplot(
-        data, positions=positions, widths=0.6, whis=0, showcaps=False, showfliers=False, patch_artist=True,
-        boxprops={"facecolor": (*color[:3], 0.25) if isinstance(color, tuple) else color, "edgecolor": "black", "linewidth": 0.7},
-        medianprops={"color": "black", "linewidth": 1.2}, whiskerprops={"linewidth": 0}, manage_ticks=False,
-    )
+    boxed = [(p, d) for p, d in zip(positions, data) if len(d) >= MIN_BOX]
+    if boxed:
+        ax.boxplot(
+            [d for _, d in boxed], positions=[p for p, _ in boxed], widths=0.6, whis=0, showcaps=False, showfliers=False, patch_artist=True,
+            boxprops={"facecolor": (*color[:3], 0.25) if isinstance(color, tuple) else color, "edgecolor": "black", "linewidth": 0.7},
+            medianprops={"color": "black", "linewidth": 1.2}, whiskerprops={"linewidth": 0}, manage_ticks=False,
+        )
     rng = np.random.default_rng(0)  # jitter only, fixed for reproducible renders
     for p, d in zip(positions, data):
         ax.scatter(p + rng.uniform(-0.18, 0.18, len(d)), d, s=6, color=color, alpha=0.6, linewidths=0, zorder=3)
     means = [d.mean() for d in data]
     ax.scatter(positions, means, s=22, facecolors="none", edgecolors="red", linewidths=1.1, zorder=4)
+    for p, d in zip(positions, data):  # n of every category, just under the axis
+        ax.annotate(str(len(d)), xy=(p, 0), xycoords=("data", "axes fraction"), xytext=(0, -19), textcoords="offset points",
+                    ha="center", va="top", fontsize=5.5, color="0.35")
     if positions:
         ax.set_xlim(min(positions) - 0.8, max(positions) + 0.8)
         step = max(1, math.ceil((max(positions) - min(positions) + 1) / 10))
         ax.set_xticks(range(min(positions), max(positions) + 1, step))
 
 
-def plot_damage(damage, node_degree: str = "out_degree_dag", edge_degree: str = "target_in_degree_dag"):
-    """RandWire Fig. 5: Δ top-1 vs degree; top row node removal, bottom row edge removal, one column per generator."""
+def plot_damage(damage, node_degree: str = "out_degree_dag", edge_degree: str = "target_in_degree_dag", note: str = ""):
+    """RandWire Fig. 5: Δ top-1 vs degree; top row node removal, bottom row edge removal, one column per generator.
+
+    ``note`` (e.g. the ablation choice shown) becomes the figure's title."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -315,10 +328,25 @@ def plot_damage(damage, node_degree: str = "out_degree_dag", edge_degree: str = 
             settings = ", ".join(_ordered_settings(sub)) if not sub.empty and "setting" in sub else _gen_name(g)
             models = sub["model"].nunique() if "model" in sub else 1
             ax.set_title(f"{settings}, {models} net{'s' if models != 1 else ''}\n{len(sub)} {kind} removals", fontsize=8.5)
-            ax.set_xlabel(xlabels[kind])
+            ax.set_xlabel(xlabels[kind] + "\n(n per category under the axis)", labelpad=9)
             _despine(ax)
-        axes[r][0].set_ylabel("Δ top-1 (pp)")
-    handles = [Patch(facecolor="0.85", edgecolor="black", label="IQR"), Line2D([], [], color="black", label="median"),
+    ylabel = "Δ top-1 (pp)"
+    worst = float(df["delta_top1"].abs().max()) if df["delta_top1"].notna().any() else 0.0
+    if worst > 3 * SYMLOG_THRESHOLD:  # both the typical 0..-5 pp and the outliers readable
+        from matplotlib.ticker import FixedLocator, FuncFormatter
+
+        lo, hi = float(df["delta_top1"].min()), float(df["delta_top1"].max())
+        ticks = [t for t in (-100, -50, -10, -5, -2, 0, 2, 5, 10, 50, 100) if lo - 1 <= t <= max(hi, 0) + 1]
+        for ax in axes.flat:
+            ax.set_yscale("symlog", linthresh=SYMLOG_THRESHOLD, linscale=1.0)
+            ax.yaxis.set_major_locator(FixedLocator(ticks))
+            ax.yaxis.set_minor_locator(FixedLocator([]))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ylabel += f"; linear within ±{SYMLOG_THRESHOLD:g}, logarithmic beyond"
+    fig.supylabel(ylabel, fontsize=10)
+    if note:
+        fig.suptitle(note, fontsize=9)
+    handles = [Patch(facecolor="0.85", edgecolor="black", label=f"IQR (n ≥ {MIN_BOX})"), Line2D([], [], color="black", label="median"),
                Line2D([], [], marker="o", ls="", mfc="none", mec="red", label="mean"),
                Line2D([], [], marker="o", ls="", ms=3, color="0.4", label="one removal")]
     fig.legend(handles=handles, loc="outside lower center", ncols=4)
@@ -355,11 +383,13 @@ def plot_node_ops(models, correlations):
 
 # --- Watts-Strogatz C(P)/C(0), L(P)/L(0) ------------------------------------------------------
 def plot_ws_curves(curves):
-    """Watts-Strogatz 1998 Fig. 2: C(P)/C(0) and L(P)/L(0) vs rewiring probability P (log axis).
+    """Watts-Strogatz 1998 Fig. 2: C(P)/C(0) and L(P)/L(0) vs rewiring probability P (log axis),
+    with the spread over graphs (25-75% of each graph's ratio to the lattice mean) where the table has it.
 
     ``curves`` is :func:`wiring_lab.analysis.ws_curves` of a population table.
     """
     import matplotlib.pyplot as plt
+    import numpy as np
 
     set_style()
     _require(curves, ["k", "n", "p", "C/C(0)", "L/L(0)", "samples"], "WS curves")
@@ -368,12 +398,18 @@ def plot_ws_curves(curves):
     for ax, (k, n) in zip(axes[0], groups):
         curve = curves[(curves["k"] == k) & (curves["n"] == n)].sort_values("p")
         samples = int(curve["samples"].min())
-        ax.plot(curve["p"], curve["C/C(0)"], "s", ms=4, mfc="white", label="C(P) / C(0)")
-        ax.plot(curve["p"], curve["L/L(0)"], "o", ms=4, label="L(P) / L(0)")
+        spread = {"C/C(0) q25", "C/C(0) q75", "L/L(0) q25", "L/L(0) q75"} <= set(curve.columns)
+        for col, marker, label, mfc in (("C/C(0)", "s", "C(P) / C(0)", "white"), ("L/L(0)", "o", "L(P) / L(0)", None)):
+            yerr = None
+            if spread:  # the middle half of the graphs: where one sampled network falls
+                yerr = np.vstack([(curve[col] - curve[f"{col} q25"]).clip(lower=0), (curve[f"{col} q75"] - curve[col]).clip(lower=0)])
+            ax.errorbar(curve["p"], curve[col], yerr=yerr, fmt=marker, ms=4, mfc=mfc, elinewidth=0.8, capsize=2, label=label)
         ax.set_xscale("log")
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("rewiring probability P")
-        ax.set_title(f"WS(K={int(k)}), N={int(n)}, {samples} graph{'s' if samples != 1 else ''} per P")
+        ax.set_title(f"WS(K={int(k)}), N={int(n)}, {samples} graph{'s' if samples != 1 else ''} per P", fontsize=9)
+        if spread:
+            ax.text(0.98, 0.98, "marker: ratio of means\nbar: 25-75% of graphs", transform=ax.transAxes, ha="right", va="top", fontsize=7, color="0.3")
         _despine(ax)
     axes[0][0].set_ylabel("ratio to the ring lattice (P = 0)")
     axes[0][0].legend(loc="lower left")
@@ -498,23 +534,27 @@ def plot_learning_curves(history, models=None):
     df["generator"] = df["generator"].fillna(df["model"])
     gens = _generators(df["generator"])
     colors = _gen_colors(gens)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.0), layout="constrained")
+    fig, (a0, a1, a2) = plt.subplots(1, 3, figsize=(10.2, 3.0), layout="constrained")
     for model, sub in df.sort_values("epoch").groupby("model", sort=False):
         color = colors[sub["generator"].iloc[0]]
-        a1.plot(sub["epoch"], sub["train_loss"], "--", color=color, lw=0.9, alpha=0.8)
+        a0.plot(sub["epoch"], sub["train_loss"], "-", color=color, lw=1.0, alpha=0.85)
         a1.plot(sub["epoch"], sub[f"{mon}_loss"], "-", color=color, lw=1.1, alpha=0.9)
         a2.plot(sub["epoch"], sub[f"{mon}_top1"], "-", color=color, lw=1.1, alpha=0.9)
-    a1.set_ylabel("cross-entropy loss")
-    a2.set_ylabel(f"{'validation' if mon == 'val' else 'test'} top-1 accuracy (%)")
-    for a in (a1, a2):
+    split = "validation" if mon == "val" else "test"
+    # the training loss is the optimised one (label-smoothed), averaged over the epoch's mini-batches
+    # while the weights change; the monitored loss is plain cross-entropy at the epoch's end
+    a0.set_ylabel("train loss")
+    a0.set_title("train: label-smoothed, mean over the epoch's batches", fontsize=8)
+    a1.set_ylabel(f"{split} loss")
+    a1.set_title(f"{split}: cross-entropy at the epoch's end, no smoothing", fontsize=8)
+    a2.set_ylabel(f"{split} top-1 accuracy (%)")
+    for a in (a0, a1, a2):
         a.set_xlabel("epoch")
         a.xaxis.get_major_locator().set_params(integer=True)
         _despine(a)
     count = df.groupby("generator")["model"].nunique()
     handles = [Line2D([], [], color=colors[g], label=f"{_gen_name(g)} ({count[g]} net{'s' if count[g] != 1 else ''})") for g in gens]
-    # the training loss is the optimised one (with label smoothing), the monitored loss plain cross-entropy
-    handles += [Line2D([], [], color="0.3", ls="--", label="train (label-smoothed)"), Line2D([], [], color="0.3", ls="-", label="validation" if mon == "val" else "test")]
-    a1.legend(handles=handles, loc="upper right", ncols=1)
+    a2.legend(handles=handles, loc="lower right", ncols=1)
     a2.set_ylim(max(0.0, df[f"{mon}_top1"].min() - 3), 100.5)
     return fig
 

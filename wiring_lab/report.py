@@ -50,7 +50,8 @@ def summarize_table(name: str, df):
         return df, f"{len(df)} rows"
     if name == "damage" and {"model", "kind", "delta_top1"} <= set(df.columns):
         d = df[df["kind"] != "intact"]
-        s = d.groupby(["model", "kind"])["delta_top1"].agg(variants="size", mean="mean", median="median", worst="min").reset_index()
+        keys = ["model", "kind", *[c for c in ("ablation", "cascade") if c in d.columns and d[c].nunique() > 1]]
+        s = d.groupby(keys)["delta_top1"].agg(variants="size", mean="mean", median="median", worst="min").reset_index()
         return s, f"{len(df)} rows; Δ top-1 (pp) per network and kind of removal"
     if name == "attack" and {"model", "order", "fraction", "top1"} <= set(df.columns):
         s = df.groupby(["model", "order", "fraction"])["top1"].mean().unstack("fraction").reset_index()
@@ -92,6 +93,17 @@ def write_report(
              f"<style>{_CSS}</style></head><body>", f"<h1>{_esc(title)}</h1>",
              f"<p>Run directory <code>{_esc(run_dir.resolve())}</code>. Every number below comes from the tables in "
              "<code>tables/</code>; figures are also in <code>figures/</code>.</p>"]
+    sens = table_path(run_dir, "sensitivity")
+    if sens.is_file():  # the report opens with its findings
+        from wiring_lab.sensitivity import findings, format_sensitivity
+
+        table = read_table(sens)
+        parts += ["<h2>Findings</h2>", "<p>Does RandWire's Fig. 5 trend (more out-degree, more accuracy lost when the node is "
+                  "removed) hold, per generator, and does the answer move with the ablation semantics? Slopes from one "
+                  "mixed model per choice (random intercept per network, stage as a covariate, Wald 95% intervals, Holm-adjusted "
+                  "p over the table); mean loss with a t interval over networks.</p>",
+                  "<ul>" + "".join(f"<li>{_esc(line)}</li>" for line in findings(table)) + "</ul>",
+                  _html_table(format_sensitivity(table), "sensitivity of the node-damage findings to the ablation choice")]
     if timings:
         import pandas as pd
 

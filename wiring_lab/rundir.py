@@ -23,6 +23,10 @@ TABLES: dict[str, tuple[str, str]] = {
     ),
     "stage_metrics": ("tables/stage_metrics.csv", "wiring-lab metrics CKPT --out RUN_DIR/tables/stage_metrics.csv"),
     "node_metrics": ("tables/node_metrics.csv", "wiring-lab metrics CKPT --per node --out RUN_DIR/tables/node_metrics.csv"),
+    "sensitivity": (
+        "tables/sensitivity.csv",
+        "wiring-lab demo / wiring-lab ablate (node removals per ablation choice and generator: mean loss and out-degree slope, 95% intervals)",
+    ),
     "correlations": ("tables/correlations.csv", "wiring-lab correlate RUN_DIR/tables/damage.csv --out RUN_DIR/tables/correlations.csv"),
     "search_history": ("tables/search_history.csv", "wiring-lab search --strategy random|evolution|reinforce --out RUN_DIR (one row per trained child)"),
     "search_summary": ("tables/search_summary.csv", "wiring-lab search ... --out RUN_DIR (best and median test top-1 per strategy, with intervals)"),

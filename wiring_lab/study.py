@@ -79,7 +79,9 @@ class Scale:
     seeds: tuple[int, ...] = (0,)  # network (graph) and training seeds
     lr_fallback: tuple[float, ...] | None = None  # a diverged run is retried at the next smaller of these lrs
     reuse: tuple[str, ...] = ()  # run directories whose identical trainings are copied instead of re-run
-    limit: int | None = None  # train and test on the first N images of each split (quick checks)
+    # train and test on the first N images of each split (quick checks), or a mapping
+    # {train: N, test: M, seed: S}: separate sizes, and with a seed a seeded random subset of each split
+    limit: int | dict[str, int] | None = None
     gpus: float = 0.0  # GPUs per task, requested on Ray when the cluster has GPUs
     threads: int = 1  # torch CPU threads per task: fixed, so results do not depend on where a task runs
     device: str = "auto"
@@ -252,6 +254,28 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
     return tuple(grids)
 
 
+LIMIT_KEYS = ("train", "test", "seed")
+
+
+def _read_limit(r: "_Reader") -> int | dict[str, int] | None:
+    """``limit: N`` (the first N images of each split) or ``limit: {train: N, test: M, seed: S}``."""
+    v = r.node.get("limit")
+    if not isinstance(v, dict):
+        return r.get("limit", "int+")
+    unknown = [k for k in v if k not in LIMIT_KEYS]
+    if unknown:
+        raise r.bad("limit", f"unknown key {str(unknown[0])[:40]!r}; a limit mapping takes: {', '.join(LIMIT_KEYS)}")
+    out = {}
+    for k in LIMIT_KEYS:
+        x = v.get(k)
+        if x is None:
+            continue
+        if not _is_int(x) or x < (0 if k == "seed" else 1):
+            raise r.bad("limit", f"{k} must be a {'non-negative' if k == 'seed' else 'positive'} integer (got {str(x)[:40]!r})")
+        out[k] = int(x)
+    return out or None
+
+
 def _at_most(r: "_Reader", key: str, limit: int) -> Any:
     """A positive integer no larger than ``limit``."""
     v = r.get(key, "int+")
@@ -284,12 +308,15 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         ("data_root", "str"), ("image_size", "int+"), ("num_classes", "int+"), ("regime", "str"),
         ("channels", "int+"), ("nodes", "int+"), ("head_channels", "int+"), ("epochs", "int+"),
         ("batch_size", "int+"), ("lr", "num+"), ("weight_decay", "num0"), ("label_smoothing", "num0"),
-        ("edge_drop", "num0"), ("limit", "int+"), ("gpus", "num0"), ("threads", "int+"), ("device", "str"),
+        ("edge_drop", "num0"), ("gpus", "num0"), ("threads", "int+"), ("device", "str"),
         ("workers", "int0"), ("val_fraction", "num0"), ("val_seed", "int0"),
     ):  # fmt: skip
         v = r.get(key, kind)
         if v is not None:
             kw[key] = v
+    limit = _read_limit(r)
+    if limit is not None:
+        kw["limit"] = limit
     lr_fallback = r.values("lr_fallback", "num+")
     if lr_fallback is not None:
         kw["lr_fallback"] = tuple(float(x) for x in lr_fallback)
@@ -470,9 +497,9 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
     where = f"{study.path}:{line}: {key} (scale {scale.name})"
     try:
         if key == "damage":
-            from wiring_lab.damage import DamageConfig
+            from wiring_lab.damage import damage_sweep_configs
 
-            DamageConfig(**settings)
+            damage_sweep_configs(settings)
         elif key == "attack":
             from wiring_lab.damage import AttackConfig
 
@@ -650,6 +677,15 @@ def collect_tables(plan: StudyPlan) -> dict[str, Path]:
             if c in df.columns:
                 df[c] = _as_int(df[c])
         written[table] = write_table(df, table_path(plan.run_dir, table))
+    if "damage" in rows:  # how the node-damage findings move with the ablation choice
+        from wiring_lab.sensitivity import sensitivity_table
+
+        damage = pd.DataFrame(rows["damage"])
+        if "generator" not in damage.columns and "models" in rows:
+            gens = {m["model"]: m.get("generator") for m in rows["models"]}
+            damage["generator"] = damage["model"].map(gens)
+        if (damage["kind"] == "node").any():
+            written["sensitivity"] = write_table(sensitivity_table(damage), table_path(plan.run_dir, "sensitivity"))
     if "models" in rows:  # one row per setting: accuracy with its interval over seeds, size, lr
         from wiring_lab.compare import compare_networks
 

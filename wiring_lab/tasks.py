@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
+import torch
 from torch.utils.data import Subset, TensorDataset
 
 from wiring_lab._io import atomic_path, torch_threads
 from wiring_lab.checkpoint import read_graphs
-from wiring_lab.damage import AttackConfig, DamageConfig, attack_curve, damage_sweep
+from wiring_lab.damage import AttackConfig, attack_curve, damage_sweep, damage_sweep_configs
 from wiring_lab.data import load_dataset
 from wiring_lab.graphs import GraphSpec
 from wiring_lab.metrics import stage_metrics, stage_node_metrics
@@ -39,12 +40,35 @@ def _first(dataset: Any, limit: int) -> Any:
     return Subset(dataset, range(min(limit, len(dataset))))
 
 
-def task_data(dataset: str, data_root: str | None, image_size: int | None, limit: int | None):
-    """The data set of a task (cached per process), cut to the first ``limit`` images of each split."""
-    key = (dataset, data_root, image_size, limit)
+def _seeded(dataset: Any, limit: int, seed: int, split: int) -> Any:
+    """``limit`` items of a split drawn without replacement (seeded, one stream per split), in index order."""
+    import numpy as np
+
+    n = len(dataset)
+    if limit >= n:
+        return dataset
+    rows = np.sort(np.random.default_rng([seed, split]).choice(n, size=limit, replace=False))
+    if isinstance(dataset, TensorDataset):
+        t = torch.from_numpy(rows)
+        return TensorDataset(*(x[t] for x in dataset.tensors))
+    return Subset(dataset, rows.tolist())
+
+
+def task_data(dataset: str, data_root: str | None, image_size: int | None, limit: int | dict[str, int] | None):
+    """The data set of a task (cached per process), cut by ``limit``: the first N images of each
+    split, or ``{"train": N, "test": M, "seed": S}`` (either size may be absent; with a seed, a
+    seeded random subset of each split instead of its first images)."""
+    key = (dataset, data_root, image_size, tuple(sorted(limit.items())) if isinstance(limit, dict) else limit)
     if key not in _DATA_CACHE:
         data = load_dataset(dataset, data_root, image_size)
-        if limit is not None:
+        if isinstance(limit, dict):
+            seed = limit.get("seed")
+            cut = {s: limit.get(s) for s in ("train", "test")}
+            data = replace(data, **{
+                s: (getattr(data, s) if n is None else _first(getattr(data, s), n) if seed is None else _seeded(getattr(data, s), n, seed, i))
+                for i, (s, n) in enumerate(cut.items())
+            })
+        elif limit is not None:
             data = replace(data, train=_first(data.train, limit), test=_first(data.test, limit))
         _DATA_CACHE.clear()  # one data set per process is enough and bounds memory
         _DATA_CACHE[key] = data
@@ -58,7 +82,7 @@ def train_task(
     train_config: dict[str, Any],
     device: str = "auto",
     threads: int = 1,
-    limit: int | None = None,
+    limit: int | dict[str, int] | None = None,
     image_size: int | None = None,
     graphs: list[dict[str, Any]] | None = None,
     lr_fallback: Sequence[float] | None = None,
@@ -143,7 +167,7 @@ def damage_task(
     data_root: str | None = None,
     device: str = "auto",
     threads: int = 1,
-    limit: int | None = None,
+    limit: int | dict[str, int] | None = None,
     image_size: int | None = None,
     train_digest: str = "",
 ) -> dict[str, Any]:
@@ -151,10 +175,10 @@ def damage_task(
 
     ``train_digest`` ties the result to the training it analyses (a new training, a new sweep).
     """
-    config = DamageConfig(**_tuples(settings))
     data = task_data(dataset, data_root, image_size, limit)
     with torch_threads(threads):
-        df = damage_sweep(checkpoint_path(run_dir, name), config, data=data, device=device, progress=False)
+        frames = [damage_sweep(checkpoint_path(run_dir, name), c, data=data, device=device, progress=False) for c in damage_sweep_configs(settings)]
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return {"damage": _rows(df), "columns": _columns(damage=df), "int_columns": _int_columns(damage=df)}
 
 
@@ -166,7 +190,7 @@ def attack_task(
     data_root: str | None = None,
     device: str = "auto",
     threads: int = 1,
-    limit: int | None = None,
+    limit: int | dict[str, int] | None = None,
     image_size: int | None = None,
     train_digest: str = "",
 ) -> dict[str, Any]:
