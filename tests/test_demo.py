@@ -87,4 +87,4 @@ def test_demo_cli_and_config_errors(tmp_path):
     assert res.exit_code == 2 and "unknown demo size 'huge'" in res.output
     with pytest.raises(ValueError, match="ws_p must contain 0"):
         DemoConfig(ws_p=(0.1, 1.0))
-    assert with_size("tiny", seeds=2).seeds == 2 and with_size("default").train.epochs == 15 and with_size("tiny", epochs=3).train.epochs == 3
+    assert with_size("tiny", seeds=2).seeds == 2 and with_size("default").train.epochs == 6 and with_size("default").nodes == 32 and with_size("tiny", epochs=3).train.epochs == 3

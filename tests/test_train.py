@@ -182,6 +182,6 @@ def test_learning_curves_draw_the_validation_split(tiny_ckpt):
 
     hist = pd.DataFrame([{"model": "tiny", **h} for h in tiny_ckpt.metadata["history"]])
     fig = plot_learning_curves(hist)
-    acc = fig.axes[1]
+    acc = fig.axes[2]  # train loss, validation loss, validation top-1
     assert "validation" in acc.get_ylabel()
     assert list(acc.lines[0].get_ydata()) == pytest.approx(hist["val_top1"].tolist())

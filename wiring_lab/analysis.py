@@ -12,7 +12,7 @@ from typing import Sequence
 import pandas as pd
 
 from wiring_lab._io import UserError
-from wiring_lab.correlation import cluster_columns, coefficient, correlation_rows
+from wiring_lab.correlation import cluster_columns, coefficient, correlation_rows, t_interval
 from wiring_lab.graphs import GraphSpec
 from wiring_lab.metrics import relative_to_p0
 from wiring_lab.summary import read_graph_records
@@ -70,6 +70,16 @@ def spearman_from_correlations(correlations: pd.DataFrame | None, metrics: Seque
     if set(rows["metric"]) != set(metrics):
         return None
     return rows
+
+
+def setting_summary(models: pd.DataFrame, value: str = "top1") -> pd.DataFrame:
+    """Per (generator, setting): ``n``, ``mean`` and its 95% t interval over networks (``lo``,
+    ``hi``; NaN under two networks): what Fig. 3 draws beside the networks themselves."""
+    rows = []
+    for (gen, setting), g in models.dropna(subset=[value]).groupby(["generator", "setting"], sort=False):
+        mean, lo, hi = t_interval(g[value].to_numpy(float))
+        rows.append({"generator": gen, "setting": setting, "n": len(g), "mean": mean, "lo": lo, "hi": hi})
+    return pd.DataFrame(rows, columns=["generator", "setting", "n", "mean", "lo", "hi"])
 
 
 DEFAULT_CHOICE = ("drop", False)  # (ablation, cascade) the damage figures show when a table holds several

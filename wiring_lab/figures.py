@@ -211,8 +211,9 @@ RECIPES: dict[str, FigureRecipe] = {
     r.name: r
     for r in (
         FigureRecipe("generator_sweep", "Generator sweep", "RandWire (Xie et al. 2019) Fig. 3",
-                     "one panel per generator (ER, BA, WS); x: generator setting; y: top-1 accuracy (%), bar = mean over "
-                     "instances (seeds), error bar = std (only where there are two or more)", ("models",),
+                     "one panel per generator (ER, BA, WS); x: generator setting, n under each; y: top-1 accuracy (%); "
+                     "dot = one network, diamond = mean over instances (seeds), error bar = its 95% t interval (only where "
+                     "there are two or more); no bars", ("models",),
                      _build_generator_sweep, notes="Networks with the default node operation (sepconv3x3) when the table has several."),
         FigureRecipe("stage_graphs", "Stage DAG drawings", "RandWire (Xie et al. 2019) Fig. 4",
                      "one row per generator setting (its lowest seed), one drawing per stage; nodes layered left to right by "
@@ -222,16 +223,18 @@ RECIPES: dict[str, FigureRecipe] = {
                      "top row node removal, x: out-degree of the removed node in the DAG with input/output nodes (a node "
                      "that feeds only the output node has out-degree 1); bottom row edge removal, x: in-degree of the edge's "
                      "target in the same DAG; y: Δ top-1 in percentage points "
-                     "(negative = accuracy lost); one column per generator; box = IQR, bar = median, red circle = mean, "
-                     "dots = single removals", ("damage",), _build_damage),
+                     "(negative = accuracy lost; symlog, linear within ±5 pp, when any |Δ| > 15); one column per generator; "
+                     "box = IQR (only from 5 removals), bar = median, red circle = mean, dots = single removals, n of every "
+                     "degree under the axis", ("damage",), _build_damage,
+                     notes="A table with several ablation choices shows drop without cascade and says so in the title."),
         FigureRecipe("node_ops", "Node operations", "RandWire (Xie et al. 2019) Fig. 6",
                      "x: generator setting; y: mean top-1 accuracy (%); one line per node operation; pairwise Pearson r "
                      "of the lines across settings", ("models",), _build_node_ops,
                      needs="networks trained with at least two node operations over several settings"),
         FigureRecipe("ws_curves", "Watts-Strogatz C(P)/C(0), L(P)/L(0)", "Watts & Strogatz 1998 Fig. 2",
                      "x: rewiring probability P (log axis, P > 0); y: average clustering C(P)/C(0) and average path "
-                     "length L(P)/L(0), means over the sampled graphs, normalised by the ring lattice (P = 0); one panel "
-                     "per (K, N)", ("population_metrics",), _build_ws_curves, needs="WS rows including P = 0"),
+                     "length L(P)/L(0), means over the sampled graphs, normalised by the ring lattice (P = 0), bars = "
+                     "25-75% of the graphs; one panel per (K, N)", ("population_metrics",), _build_ws_curves, needs="WS rows including P = 0"),
         FigureRecipe("cl_heatmap", "C-L accuracy heat map", "You, Leskovec, He, Xie 2020 (Graph Structure of Neural Networks) Fig. 4",
                      "x: average clustering C; y: average path length L (hops), both means over a network's stages; "
                      "colour: mean top-1 (%) of the networks in each bin; red star: the best network",
@@ -239,13 +242,14 @@ RECIPES: dict[str, FigureRecipe] = {
         FigureRecipe("error_edf", "Error EDFs", "Radosavovic, Johnson, Xie, Lo, Dollar 2019 (On Network Design Spaces for Visual Recognition), error EDFs",
                      "x: top-1 error (%); y: cumulative probability F(e) = fraction of networks with error < e; one step "
                      "curve per generator population; legend: n | min | mean error", ("models",), _build_error_edf,
-                     needs="at least two networks of one generator"),
+                     needs="at least 10 networks of one generator"),
         FigureRecipe("attack", "Attack tolerance", "Albert, Jeong, Barabasi 2000 Fig. 2 (on trained networks)",
                      "x: nodes removed (% of the stage's nodes); y: top-1 accuracy (%); lines: random order (mean, band "
                      "= min-max over repeats) vs targeted by decreasing degree / betweenness; one panel per generator",
                      ("attack",), _build_attack),
         FigureRecipe("learning_curves", "Learning curves", "training histories (per-epoch rows of the checkpoints)",
-                     "left: train (dashed) and test (solid) loss; right: test top-1 (%); x: epoch; colour: generator",
+                     "three panels: train loss (label-smoothed, mean over the epoch's batches), validation loss (cross-entropy "
+                     "at the epoch's end), validation top-1 (%); x: epoch; colour: generator",
                      ("history",), _build_learning_curves, optional=("models",)),
         FigureRecipe("accuracy_vs_macs", "Accuracy vs multiply-adds", "architecture comparison (RandWire vs hand-designed CNNs)",
                      "x: multiply-adds per image (log); y: test top-1 (%); dots: single networks (seeds); diamond and bar: "

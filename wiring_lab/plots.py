@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from wiring_lab._io import UserError, atomic_path
-from wiring_lab.analysis import op_order
-from wiring_lab.correlation import t_interval
+from wiring_lab.analysis import op_order, setting_summary
 
 _STYLE_SET = False
 FORMATS = ("png", "pdf", "svg")
@@ -174,10 +173,12 @@ def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
 
 
 # --- RandWire Fig. 3: generator sweep ---------------------------------------------------------
-def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
+def plot_generator_sweep(models, node_op: str | None = "sepconv3x3", summary=None):
     """RandWire Fig. 3 as points: every network a dot, the mean a diamond with its 95% t interval
     over networks, n under each setting; one panel per generator (no bars: a bar's length means
-    something only from 0, and an axis that starts at 0 hides the differences)."""
+    something only from 0, and an axis that starts at 0 hides the differences).
+
+    ``summary``: :func:`wiring_lab.analysis.setting_summary` of the same rows (computed if None)."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -188,6 +189,12 @@ def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
         df = df[df["node_op"] == node_op]
     gens = _generators(df["generator"])
     colors = _gen_colors(gens)
+    summary = setting_summary(df) if summary is None else summary
+
+    def summary_of(sub):
+        """The summary rows of the settings in ``sub``."""
+        return summary[summary["setting"].isin(sub["setting"].unique()) & summary["generator"].isin(sub["generator"].unique())]
+
     widths = [max(1, df.loc[df["generator"] == g, "setting"].nunique()) for g in gens]
     fig, axes = plt.subplots(
         1, len(gens), figsize=(1.2 + 0.6 * sum(widths) + 0.9 * len(gens), 3.2), sharey=True,
@@ -198,12 +205,12 @@ def plot_generator_sweep(models, node_op: str | None = "sepconv3x3"):
     for ax, g in zip(axes[0], gens):
         sub = df[df["generator"] == g]
         settings = _ordered_settings(sub)
-        stats = sub.groupby("setting")["top1"].agg(["mean", "std", "count"]).reindex(settings)
+        stats = summary_of(sub).set_index("setting").reindex(settings).rename(columns={"n": "count"})
         x = np.arange(len(settings))
         for xi, setting in zip(x, settings):
             v = sub.loc[sub["setting"] == setting, "top1"].to_numpy(float)
             ax.scatter(xi - 0.22 + rng.uniform(-0.06, 0.06, len(v)), v, s=9, color=colors[g], alpha=0.7, linewidths=0, zorder=3)
-        half = np.array([t_interval(sub.loc[sub["setting"] == st, "top1"])[2] - m for st, m in zip(settings, stats["mean"])])
+        half = (stats["hi"] - stats["mean"]).to_numpy(float)
         ok = np.isfinite(half)
         ax.errorbar(x[ok] + 0.08, stats["mean"].to_numpy()[ok], yerr=half[ok], fmt="D", ms=4.5, color="black", mfc=colors[g],
                     elinewidth=1.0, capsize=3, zorder=4)

@@ -101,7 +101,9 @@ def write_report(
         parts += ["<h2>Findings</h2>", "<p>Does RandWire's Fig. 5 trend (more out-degree, more accuracy lost when the node is "
                   "removed) hold, per generator, and does the answer move with the ablation semantics? Slopes from one "
                   "mixed model per choice (random intercept per network, stage as a covariate, Wald 95% intervals, Holm-adjusted "
-                  "p over the table); mean loss with a t interval over networks.</p>",
+                  "p over the table); mean loss with a t interval over networks. The default ablation is drop: it is the "
+                  "literal reading of the paper's \"remove one node\" (the node leaves the graph) and what earlier tables "
+                  "computed; zero and mean are the controls, and cascade also removes the nodes a removal leaves without input.</p>",
                   "<ul>" + "".join(f"<li>{_esc(line)}</li>" for line in findings(table)) + "</ul>",
                   _html_table(format_sensitivity(table), "sensitivity of the node-damage findings to the ablation choice")]
     if timings:

@@ -390,7 +390,8 @@ def divergence(history: Sequence[dict[str, Any]], num_classes: int, check_epoch:
         prefix = "val" if "val_top1" in row else "test"
         top1 = row.get(f"{prefix}_top1")
         if row.get("epoch") == check_epoch and top1 is not None and top1 <= CHANCE_FACTOR * chance:
-            return f"test top-1 {top1:.1f}% after epoch {check_epoch}, at chance ({chance:.0f}%)"
+            split = "validation" if prefix == "val" else "test"
+            return f"{split} top-1 {top1:.1f}% after epoch {check_epoch}, at chance ({chance:.0f}%)"
     return None
 
 
