@@ -105,3 +105,18 @@ def test_fashion_mnist_study_file_runs_at_its_demo_scale(tmp_path):
     assert len(sens) == 6 * 3 and (sens["n_networks"] == 2).all()
     html = (tmp_path / "run" / "report.html").read_text()
     assert html.index("<h2>Findings</h2>") < html.index("<h2>Figures</h2>") and "error_edf" in html  # skipped, with its reason
+
+
+def test_study_tables_appear_all_or_none(tmp_path, monkeypatch):
+    """A failure while collecting (here: the sensitivity table) leaves no table of the run written."""
+    import wiring_lab.sensitivity as S
+    from wiring_lab.study import load_study, run_study
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(S, "sensitivity_table", boom)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        run_study(load_study("ablations/fashion_mnist_damage.yaml"), "demo", tmp_path / "run", progress=False)
+    assert list((tmp_path / "run" / "results" / "train").glob("*.json"))  # the tasks' results stay: a re-run resumes
+    assert not list((tmp_path / "run").glob("tables/*.csv"))  # models.csv was staged, not written

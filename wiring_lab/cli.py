@@ -691,15 +691,18 @@ def ablate(
         typer.echo(f"failed {o.key}: {o.error}", err=True)
     for name, path in result.tables.items():
         typer.echo(f"wrote {path}")
+    from wiring_lab._io import all_or_none
+    from wiring_lab.report import write_report
+
     outcomes = []
     if study.figures:
         from wiring_lab.figures import render_figures
 
-        outcomes = render_figures(result.plan.run_dir, list(study.figures), echo=typer.echo)
-    from wiring_lab.report import write_report
-
+        with all_or_none():  # every figure or none (they read the tables written above)
+            outcomes = render_figures(result.plan.run_dir, list(study.figures), echo=typer.echo)
     record = {"study": str(study_file), "scale": scale, "networks": len(result.plan.networks), "tasks": len(result.outcomes)}
-    typer.echo(f"wrote {write_report(result.plan.run_dir, config=record, outcomes=outcomes, title=f'{study.name} ({scale})')}")
+    write_report(result.plan.run_dir, config=record, outcomes=outcomes, title=f"{study.name} ({scale})")  # inlines the figures
+    typer.echo(f"wrote {result.plan.run_dir / 'report.html'}")
     typer.echo(
         f"{len(result.outcomes)} tasks: {result.count('done')} done, {result.count('skipped')} skipped, "
         f"{result.count('failed')} failed in {result.seconds:.1f} s; figures: wiring-lab figures all --from {result.plan.run_dir}"

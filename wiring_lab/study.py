@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from wiring_lab._io import UserError, library_versions, write_json, write_table
+from wiring_lab._io import UserError, all_or_none, library_versions, write_json, write_table
 from wiring_lab._limits import MAX_MODEL_NODES, MAX_STUDY_TRAININGS
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.data import list_datasets
@@ -668,7 +668,7 @@ def collect_tables(plan: StudyPlan) -> dict[str, Path]:
                     if c not in columns[table]:
                         columns[table].append(c)
                 ints.setdefault(table, set()).update((result.get("int_columns") or {}).get(table, []))
-    written = {}
+    written, frames = {}, {}
     for table, items in rows.items():
         df = pd.DataFrame(items)
         order = [c for c in columns.get(table, []) if c in df.columns]
@@ -676,6 +676,7 @@ def collect_tables(plan: StudyPlan) -> dict[str, Path]:
         for c in ints.get(table, ()):  # integers stay integers ("" where missing), not 4.0
             if c in df.columns:
                 df[c] = _as_int(df[c])
+        frames[table] = df
         written[table] = write_table(df, table_path(plan.run_dir, table))
     if "damage" in rows:  # how the node-damage findings move with the ablation choice
         from wiring_lab.sensitivity import sensitivity_table
@@ -689,7 +690,11 @@ def collect_tables(plan: StudyPlan) -> dict[str, Path]:
     if "models" in rows:  # one row per setting: accuracy with its interval over seeds, size, lr
         from wiring_lab.compare import compare_networks
 
-        models = pd.read_csv(written["models"]) if written["models"].suffix == ".csv" else pd.DataFrame(rows["models"])
+        import io
+
+        # the table as it reads back (the file itself appears with the others, at the end)
+        csv = written["models"].suffix == ".csv"
+        models = pd.read_csv(io.StringIO(frames["models"].to_csv(index=False))) if csv else pd.DataFrame(rows["models"])
         written["comparison"] = write_table(compare_networks(models), table_path(plan.run_dir, "comparison"))
     return written
 
@@ -745,6 +750,8 @@ def run_study(
     """Expand, run (skipping finished tasks) and collect a study; trainings first, then analyses.
 
     Progress lines go to ``echo``, by default the ``wiring_lab.study`` logger (level INFO).
+    The collected tables and ``study.json`` appear all or none; the per-task result files are
+    written as tasks finish (they are how a killed run resumes).
     """
     echo = echo or logging.getLogger(__name__).info
     t0 = time.perf_counter()
@@ -770,9 +777,10 @@ def run_study(
     if ready:
         outcomes += run_tasks(ready, executor, workers, address, progress)
     outcomes += blocked
-    tables = collect_tables(plan)
-    seconds = time.perf_counter() - t0
-    sidecar["tasks"] = [{"key": o.key, "status": o.status, "error": o.error, "seconds": o.seconds} for o in outcomes]
-    sidecar["seconds"] = seconds
-    write_json(run_dir / "study.json", sidecar)
+    with all_or_none():  # the run's tables and sidecar: every one or none
+        tables = collect_tables(plan)
+        seconds = time.perf_counter() - t0
+        sidecar["tasks"] = [{"key": o.key, "status": o.status, "error": o.error, "seconds": o.seconds} for o in outcomes]
+        sidecar["seconds"] = seconds
+        write_json(run_dir / "study.json", sidecar)
     return StudyResult(plan, outcomes, tables, seconds)
