@@ -12,9 +12,11 @@ from typing import Sequence
 import pandas as pd
 
 from wiring_lab._io import UserError
-from wiring_lab.correlation import cluster_columns, coefficient, correlation_rows, t_interval
+from wiring_lab.compare import t_interval
+from wiring_lab.correlation import cluster_columns, coefficient, correlation_rows
 from wiring_lab.graphs import GraphSpec
 from wiring_lab.metrics import relative_to_p0
+from wiring_lab.sensitivity import DEFAULT_CHOICE, choice_label, choices
 from wiring_lab.summary import read_graph_records
 
 GENERATOR_SETTINGS = ("er", "ba", "ws")  # models.csv rows that form random-generator populations
@@ -82,26 +84,18 @@ def setting_summary(models: pd.DataFrame, value: str = "top1") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["generator", "setting", "n", "mean", "lo", "hi"])
 
 
-DEFAULT_CHOICE = ("drop", False)  # (ablation, cascade) the damage figures show when a table holds several
-
-
 def default_choice(damage: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The rows of one ablation choice, and a note naming it, when ``damage`` holds several
-    (``ablation`` / ``cascade`` columns that vary): a figure never pools the choices. The
-    default (drop, no cascade) where present, else the first choice; intact rows are kept."""
-    cols = [c for c in ("ablation", "cascade") if c in damage.columns]
-    removal = damage[damage["kind"].astype(str) != "intact"] if "kind" in damage.columns else damage
-    if not cols or all(removal[c].astype(str).nunique() <= 1 for c in cols):
+    """The rows of one ablation choice, and a note naming it, when ``damage``'s removals hold
+    several (a figure never pools them): the default (drop, no cascade) where present, else the
+    first; one intact row per network is kept. One choice: ``damage`` unchanged and no note."""
+    key = choices(damage)
+    intact = damage["kind"].astype(str) == "intact" if "kind" in damage.columns else pd.Series(False, index=damage.index)
+    found = list(dict.fromkeys(key[~intact]))
+    if len(found) <= 1:
         return damage, ""
-    key = removal[cols].astype(str).apply(lambda r: (r.iloc[0], r.iloc[-1].lower() == "true") if len(cols) == 2 else (r.iloc[0], False), axis=1)
-    choices = list(dict.fromkeys(key))
-    chosen = DEFAULT_CHOICE if DEFAULT_CHOICE in choices else choices[0]
-    keep = removal.index[[k == chosen for k in key]]
-    rows = damage.loc[damage.index.isin(keep) | (damage["kind"].astype(str) == "intact")] if "kind" in damage.columns else damage.loc[keep]
-    if "kind" in rows.columns and cols:  # one intact row per network
-        rows = rows[~((rows["kind"].astype(str) == "intact") & rows.duplicated(subset=["model", "kind"], keep="first"))]
-    name = f"{chosen[0]}{' + cascade' if chosen[1] else ''}"
-    return rows, f"ablation {name}, one of {len(choices)} choices in the table (tables/sensitivity.csv compares them)"
+    chosen = DEFAULT_CHOICE if DEFAULT_CHOICE in found else found[0]
+    rows = damage[(key == chosen) | (intact & ~damage.duplicated(subset=["model", "kind"]))]
+    return rows, f"ablation {choice_label(*chosen)}, one of {len(found)} choices in the table (tables/sensitivity.csv compares them)"
 
 
 def spearman_table(df: pd.DataFrame, metrics: Sequence[str], y: str = "delta_top1", resamples: int = 1000, seed: int = 0,

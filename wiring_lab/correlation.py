@@ -496,22 +496,6 @@ def cluster_bootstrap_ci(
     return out
 
 
-def t_interval(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean of the finite ``values`` (one per independent unit, e.g. network) and its t interval
-    (scipy, n - 1 degrees of freedom); the interval is NaN under 2 values."""
-    from scipy import stats
-
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(v.mean())
-    if len(v) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return mean, mean - half, mean + half
-
-
 def adjust_pvalues(p: Sequence[float] | np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Holm and Benjamini-Hochberg adjusted p-values of one family (NaN stays NaN and is not counted)."""
     from statsmodels.stats.multitest import multipletests

@@ -193,10 +193,7 @@ def _build_metric_vs_damage(run_dir: Path):
     metrics = [m for m in DAMAGE_METRICS if m in joined.columns and joined[m].nunique() > 1]  # a constant says nothing
     # the coefficients of `wiring-lab correlate` when it ran on this damage table, else computed here
     stats = spearman_from_correlations(_optional(run_dir, "correlations"), metrics) if not note else None
-    fig = plot_metric_vs_damage(joined, stats if stats is not None else spearman_table(joined, metrics), metrics)
-    if note:
-        fig.suptitle(f"{fig._suptitle.get_text()}\n{note}" if fig._suptitle else note, fontsize=9)
-    return fig
+    return plot_metric_vs_damage(joined, stats if stats is not None else spearman_table(joined, metrics), metrics, note=note)
 
 
 def _build_search_progress(run_dir: Path):

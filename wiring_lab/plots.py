@@ -573,7 +573,7 @@ def _r2(x: float) -> str:
     return "0.00" if text == "-0.00" else text
 
 
-def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = None):
+def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = None, note: str = ""):
     """Δ top-1 of each node removal vs a node metric, one panel per metric, Spearman ρ [95% CI] in each.
 
     ``node_damage``: node-removal rows joined with node metrics; ``stats``: one row per metric with
@@ -612,7 +612,8 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
         axes[r][0].set_ylabel("Δ top-1 of node removal (pp)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(gens), markerscale=2)
-    fig.suptitle(f"95% bootstrap intervals of Spearman ρ in brackets ({_resampling(stats)})", fontsize=8, color="0.3")
+    title = f"95% bootstrap intervals of Spearman ρ in brackets ({_resampling(stats)})"
+    fig.suptitle(f"{title}\n{note}" if note else title, fontsize=8, color="0.3")
     return fig
 
 

@@ -350,7 +350,7 @@ class TableWriter:
         """Append the rows of ``df`` (the first chunk fixes the columns)."""
         if self.suffix == ".csv":
             if self._file is None:
-                self._file = open(self._tmp, "w", newline="")
+                self._file = self._stack.enter_context(open(self._tmp, "w", newline=""))
             df.to_csv(self._file, header=self.rows == 0, index=False)
         else:
             import pyarrow as pa
@@ -358,23 +358,14 @@ class TableWriter:
 
             if self._parquet is None:
                 table = pa.Table.from_pandas(df, preserve_index=False)
-                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+                self._parquet = self._stack.enter_context(pq.ParquetWriter(self._tmp, table.schema))
             else:
                 table = pa.Table.from_pandas(df, schema=self._parquet.schema, preserve_index=False)
             self._parquet.write_table(table)
         self.rows += len(df)
 
     def __exit__(self, kind: Any, value: Any, tb: Any) -> bool:
-        import sys
-
-        try:
-            for f in (self._file, self._parquet):
-                if f is not None:
-                    f.close()
-        except BaseException:  # a full disk while flushing: the temporary goes, nothing is renamed
-            if not self._stack.__exit__(*sys.exc_info()):
-                raise
-            return True
+        # last in, first out: the files are closed (flushed) before atomic_path renames or removes the temporary
         return bool(self._stack.__exit__(kind, value, tb))
 
 

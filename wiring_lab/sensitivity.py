@@ -19,12 +19,30 @@ import numpy as np
 import pandas as pd
 
 from wiring_lab.columns import rename_legacy_columns
+from wiring_lab.compare import t_interval
+from wiring_lab.correlation import adjust_pvalues, mixed_slope
 
 SENSITIVITY_COLUMNS = [
     "ablation", "cascade", "generator", "setting", "n_networks", "n_rows", "mean_delta", "mean_lo", "mean_hi",
     "slope", "slope_lo", "slope_hi", "p", "p_holm", "trend", "note",
 ]  # fmt: skip
 SLOPE_METRIC = "out_degree_graph"  # the generated graph's out-degree, as Fig. 5's x axis
+
+
+DEFAULT_CHOICE = ("drop", False)  # (ablation, cascade): the paper's "remove one node", without cascade
+
+
+def choices(df: pd.DataFrame) -> pd.Series:
+    """Each row's ablation choice as an ``(ablation, cascade)`` tuple; a table from before these
+    columns counts as the default (drop, no cascade). ``cascade`` may be bool or CSV text."""
+    ablation = df["ablation"].astype(str) if "ablation" in df.columns else pd.Series(DEFAULT_CHOICE[0], index=df.index)
+    cascade = df["cascade"].astype(str).str.lower().isin(("true", "1")) if "cascade" in df.columns else pd.Series(False, index=df.index)
+    return pd.Series(list(zip(ablation, cascade)), index=df.index)
+
+
+def choice_label(ablation: str, cascade: bool) -> str:
+    """``drop``, ``zero + cascade``, ..."""
+    return f"{ablation}{' + cascade' if cascade else ''}"
 
 
 def _trend(lo: float, hi: float) -> str:
@@ -36,20 +54,16 @@ def _trend(lo: float, hi: float) -> str:
 
 def sensitivity_table(damage: pd.DataFrame, metric: str = SLOPE_METRIC, target: str = "delta_top1") -> pd.DataFrame:
     """One row per (ablation, cascade, generator) of the node removals in ``damage`` (see the module doc)."""
-    from wiring_lab.correlation import adjust_pvalues, mixed_slope, t_interval
-
     df = rename_legacy_columns(damage)
     df = df[df["kind"].astype(str) == "node"].copy()
-    for col, default in (("ablation", "drop"), ("cascade", False)):
-        if col not in df.columns:
-            df[col] = default
-    df["cascade"] = df["cascade"].astype(str).str.lower().isin(("true", "1"))
+    key = choices(df)
+    df["ablation"], df["cascade"] = [a for a, _ in key], [c for _, c in key]
     if "generator" not in df.columns:
         df["generator"] = "all"
     rows = []
     order = {"drop": 0, "zero": 1, "mean": 2}
-    choices = sorted(df.groupby(["ablation", "cascade"]).groups, key=lambda k: (order.get(k[0], 9), k[0], k[1]))
-    for ablation, cascade in choices:
+    found = sorted(df.groupby(["ablation", "cascade"]).groups, key=lambda k: (order.get(k[0], 9), k[0], k[1]))
+    for ablation, cascade in found:
         part = df[(df["ablation"] == ablation) & (df["cascade"] == cascade)]
         slopes = mixed_slope(part, metric, target, "generator", ("stage",)).set_index("generator")
         for gen, g in part.groupby("generator", sort=True):
@@ -70,11 +84,7 @@ def sensitivity_table(damage: pd.DataFrame, metric: str = SLOPE_METRIC, target: 
     return out[SENSITIVITY_COLUMNS]
 
 
-def _choice(ablation: str, cascade: bool) -> str:
-    return f"{ablation}{' + cascade' if cascade else ''}"
-
-
-def findings(table: pd.DataFrame, default: tuple[str, bool] = ("drop", False)) -> list[str]:
+def findings(table: pd.DataFrame, default: tuple[str, bool] = DEFAULT_CHOICE) -> list[str]:
     """The findings of a sensitivity table in sentences: per generator, whether Fig. 5's trend holds
     under the default choice (slope and interval), and whether any other choice changes the answer."""
     if table.empty:
@@ -86,7 +96,7 @@ def findings(table: pd.DataFrame, default: tuple[str, bool] = ("drop", False)) -
         default = (str(base["ablation"].iloc[0]), bool(base["cascade"].iloc[0]))
     for _, r in base.iterrows():
         others = table[(table["generator"] == r["generator"]) & ~((table["ablation"] == default[0]) & (table["cascade"] == default[1]))]
-        moved = [f"{_choice(o['ablation'], o['cascade'])}: {o['trend']} ({o['slope']:+.2f} [{o['slope_lo']:+.2f}, {o['slope_hi']:+.2f}])"
+        moved = [f"{choice_label(o['ablation'], o['cascade'])}: {o['trend']} ({o['slope']:+.2f} [{o['slope_lo']:+.2f}, {o['slope_hi']:+.2f}])"
                  for _, o in others.iterrows() if o["trend"] != r["trend"]]
         said = {"holds": "damage grows with out-degree", "reversed": "damage shrinks with out-degree",
                 "not shown": "no trend with out-degree the data can carry", "no estimate": "no slope could be estimated"}[r["trend"]]
@@ -97,7 +107,7 @@ def findings(table: pd.DataFrame, default: tuple[str, bool] = ("drop", False)) -
                      f"(Holm p {r['p_holm']:.2g})")
         ci = f" [{r['mean_lo']:+.2f}, {r['mean_hi']:+.2f}]" if math.isfinite(r["mean_lo"]) else ""
         sentence = (f"{r['setting']} ({int(r['n_networks'])} networks, {int(r['n_rows'])} node removals): {said} under "
-                    f"{_choice(*default)}: {slope}; mean loss {r['mean_delta']:+.2f} pp{ci}.")
+                    f"{choice_label(*default)}: {slope}; mean loss {r['mean_delta']:+.2f} pp{ci}.")
         if len(others):
             same = "the other choice" if len(others) == 1 else f"all {len(others)} other choices"
             sentence += f" The answer is the same under {same}." if not moved else " It changes under " + "; ".join(moved) + "."
@@ -109,7 +119,7 @@ def format_sensitivity(table: pd.DataFrame, columns: Sequence[str] | None = None
     """The table as a reader sees it: choice, generator, n, mean loss and slope with their intervals."""
     t = table
     return pd.DataFrame({
-        "choice": [_choice(a, c) for a, c in zip(t["ablation"], t["cascade"])],
+        "choice": [choice_label(a, c) for a, c in zip(t["ablation"], t["cascade"])],
         "generator": t["setting"],
         "networks": t["n_networks"],
         "node removals": t["n_rows"],
