@@ -271,7 +271,7 @@ def _read_limit(r: "_Reader") -> int | dict[str, int] | None:
         if x is None:
             continue
         if not _is_int(x) or x < (0 if k == "seed" else 1):
-            raise r.bad("limit", f"{k} must be a {'non-negative' if k == 'seed' else 'positive'} integer (got {str(x)[:40]!r})")
+            raise r.bad("limit", f"{k} must be a {'non-negative' if k == 'seed' else 'positive'} integer")
         out[k] = int(x)
     return out or None
 
