@@ -56,9 +56,9 @@ def tiny_ckpt(tiny_ckpt_path):
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory):
     """The tiny demo, run once per session: (run directory, run_demo's result, the lines it echoed)."""
-    from wiring_lab.demo import DemoConfig, run_demo
+    from wiring_lab.demo import run_demo
 
     out = tmp_path_factory.mktemp("demo")
     lines: list[str] = []
-    result = run_demo(out, DemoConfig.tiny(), device="cpu", echo=lines.append)
+    result = run_demo(out, "tiny", device="cpu", echo=lines.append)
     return out, result, lines

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from wiring_lab.cli import app
-from wiring_lab.demo import DemoConfig, run_demo, with_size
+from wiring_lab._io import UserError
+from wiring_lab.demo import demo_study, run_demo
 from wiring_lab.rundir import table_path
+from wiring_lab.study import builtin_study, expand_study, load_study
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,8 @@ def demo_run(tiny_demo):
 def test_demo_end_to_end(demo_run):
     out, result, lines = demo_run
     assert sorted(p.name for p in (out / "checkpoints").glob("*.pt")) == ["ba_s0.pt", "er_s0.pt", "ws_s0.pt"]
-    for name in ("models", "history"):
-        assert table_path(out, name).is_file() and table_path(out, name).with_suffix(".json").is_file()
+    for name in ("models", "history", "graphs", "stage_metrics", "node_metrics", "population_metrics"):
+        assert table_path(out, name).is_file()
     made = {o.name for o in result["figures"] if o.status == "made"}
     # the tiny size has one network per setting: no std bars, no EDF; too few for the C-L map; one node op
     assert made == {"generator_sweep", "stage_graphs", "learning_curves", "damage", "attack", "ws_curves", "metric_vs_damage"}
@@ -51,10 +52,12 @@ def test_demo_end_to_end(demo_run):
     assert html.index("<h2>Findings</h2>") < html.index("<h2>Figures</h2>")  # the report opens with its findings
     assert "sensitivity of the node-damage findings" in html
     assert "<img" in html and 'src="http' not in html and "<script" not in html  # self-contained
-    config = json.loads((out / "config.json").read_text())
-    assert config["demo"]["channels"] == 4
+    study = json.loads((out / "study.json").read_text())  # the configuration of everything in the run directory
+    assert study["scale"] == "tiny" and study["study"]["scales"]["tiny"]["channels"] == 4
+    assert all(t["status"] == "done" for t in study["tasks"])
     steps = [t["step"] for t in json.loads((out / "timings.json").read_text())]
-    assert steps[:3] == ["train er_s0", "train ba_s0", "train ws_s0"] and steps[-1] == "total"
+    assert steps[:3] == ["train er_s0", "train ba_s0", "train ws_s0"] and steps[-2:] == ["figures", "total"]
+    assert {"population", "correlate", "damage er_s0", "attack ws_s0", "metrics ba_s0"} <= set(steps)
 
 
 def test_demo_rerun_reuses_work(demo_run):
@@ -62,29 +65,49 @@ def test_demo_rerun_reuses_work(demo_run):
     stamps = {p: p.stat().st_mtime_ns for p in (out / "checkpoints").glob("*.pt")}
     tables = {p: p.read_bytes() for p in (out / "tables").glob("*.csv")}
     lines: list[str] = []
-    run_demo(out, DemoConfig.tiny(), device="cpu", echo=lines.append)
+    run_demo(out, "tiny", device="cpu", echo=lines.append)
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())  # no checkpoint rewritten
     assert {p: p.read_bytes() for p in (out / "tables").glob("*.csv")} == tables
     trained = [line for line in lines if line.startswith("train ")]
-    assert trained and all(": reused" in line for line in trained)
-    computed = [line for line in lines if re.match(r"^(damage|attack|population_metrics|stage_metrics|node_metrics|correlations)\b.*: computed", line)]
-    assert computed == []
+    assert len(trained) == 3 and all(": reused" in line for line in trained)
+    assert [line for line in lines if ": computed" in line or ": trained" in line] == []
 
 
-def test_demo_changed_setting_redoes_only_its_step(demo_run):
+def test_demo_changed_setting_redoes_only_its_step(demo_run, tmp_path):
     from dataclasses import replace
 
     out, _, _ = demo_run
+    study = demo_study("tiny")
+    tiny = study.scales["tiny"]
+    study = replace(study, scales={"tiny": replace(tiny, attack={**tiny.attack, "fractions": (0.0, 0.5)})})
     lines: list[str] = []
-    run_demo(out, replace(DemoConfig.tiny(), attack_fractions=(0.0, 0.5)), device="cpu", echo=lines.append)
-    status = {line.split(":")[0]: line.split(": ")[1].split(" ")[0] for line in lines if ": " in line and not line.startswith(("wrote", "skipped"))}
-    assert status["damage"] == "reused" and status["attack"] == "computed" and status["train er_s0"] == "reused"
+    run_demo(out, "tiny", device="cpu", echo=lines.append, study=study)
+    status = {line.split(":")[0]: line.split(": ")[1].split(" ")[0] for line in lines if ": " in line and not line.startswith(("wrote", "skipped", "study"))}
+    assert status["damage er_s0"] == "reused" and status["attack er_s0"] == "computed" and status["train er_s0"] == "reused"
+    assert status["correlate"] == "reused"  # the damage it reads did not change
     assert sorted(pd.read_csv(table_path(out, "attack"))["fraction"].unique()) == [0.0, 0.5]
+
+
+def test_demo_is_a_builtin_study(tmp_path):
+    """`wiring-lab ablate demo` runs the same study file; both sizes expand to the same tasks."""
+    study = load_study("demo")
+    assert study.path == str(builtin_study("demo")) and set(study.scales) == {"default", "tiny"}
+    plan = expand_study(study, "default", tmp_path)
+    assert [n.name for n in plan.networks] == [f"{g}_s{s}" for g in ("er", "ba", "ws") for s in range(3)]
+    assert {n.model_config["nodes"] for n in plan.networks} == {32}
+    keys = [t.key for t in plan.tasks]
+    assert keys[:9] == [f"train:{n.name}" for n in plan.networks] and keys[-2:] == ["population", "correlate"]
+    res = CliRunner().invoke(app, ["ablate", "demo", "--scale", "tiny", "--out", str(tmp_path / "r"), "--dry-run"])
+    assert res.exit_code == 0 and "3 trainings, 11 analyses" in res.output
 
 
 def test_demo_cli_and_config_errors(tmp_path):
     res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--size", "huge"])
     assert res.exit_code == 2 and "unknown demo size 'huge'" in res.output
-    with pytest.raises(ValueError, match="ws_p must contain 0"):
-        DemoConfig(ws_p=(0.1, 1.0))
-    assert with_size("tiny", seeds=2).seeds == 2 and with_size("default").train.epochs == 6 and with_size("default").nodes == 32 and with_size("tiny", epochs=3).train.epochs == 3
+    res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--epochs", "0"])
+    assert res.exit_code == 2 and "--epochs must be an integer" in res.output
+    with pytest.raises(UserError, match="no built-in study 'nope'"):
+        builtin_study("nope")
+    assert demo_study("tiny", seeds=2).scales["tiny"].seeds == (0, 1)
+    assert demo_study().scales["default"].train.epochs == 6 and demo_study().scales["default"].nodes == 32
+    assert demo_study("tiny", epochs=3).scales["tiny"].train.epochs == 3

@@ -167,7 +167,7 @@ def test_search_resumes_without_retraining_and_same_seed_gives_same_history(tmp_
     assert all(p.stat().st_mtime_ns == stamps[p.name] for p in ckpts)  # finished children not retrained
     pd.testing.assert_frame_equal(_history(tmp_path / "a"), _history(tmp_path / "b"))
     # a child killed mid-training (no result yet) is trained again, the others are not
-    last = tmp_path / "b" / "search" / "reinforce-s3" / "results" / "reinforce-s3-003.json"
+    (last,) = (tmp_path / "b" / "search" / "reinforce-s3" / "results").glob("reinforce-s3-003-*.json")  # NAME-DIGEST.json
     last.unlink()
     stamps = {p.name: p.stat().st_mtime_ns for p in ckpts}
     run_search(cfg, tmp_path / "b", device="cpu", progress=False)
@@ -283,12 +283,25 @@ def test_search_study_errors_name_file_and_line(tmp_path, text, match):
         load_search_study(path, "demo")
 
 
-def test_children_hold_out_nothing_the_search_holds_out_its_own():
-    """val_fraction of a search is its reward's hold-out; the children's TrainConfig keeps none."""
-    from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
+def test_a_childs_reward_is_its_accuracy_on_the_search_hold_out(tmp_path):
+    """A child trains as a study's network does (the train task), holding out the search's
+    val_fraction (split seed 0) of its training images; the reward is top-1 on that hold-out."""
+    import torch
 
-    assert "val_fraction" not in TRAIN_FIELDS and "val_seed" not in TRAIN_FIELDS
-    cfg = SearchConfig.from_flat(strategy="random", budget=2, val_fraction=0.3, epochs=1)
-    assert cfg.val_fraction == 0.3 and cfg.train.val_fraction == 0.0
-    assert SearchConfig().train.val_fraction == 0.0
-    assert SearchConfig(train={"epochs": 1, "val_fraction": 0.1}).train_config(7).val_fraction == 0.0
+    from wiring_lab.evaluate import evaluate
+    from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
+    from wiring_lab.tasks import task_data
+    from wiring_lab.train import split_validation
+
+    assert "val_fraction" not in TRAIN_FIELDS and "val_seed" not in TRAIN_FIELDS  # one knob: the search's
+    cfg = SearchConfig.from_flat(strategy="random", budget=1, batch=1, seed=0, **{**TINY, "val_fraction": 0.3})
+    assert cfg.train.val_fraction == 0.0 and SearchConfig().train.val_fraction == 0.0
+    child = cfg.train_config(7)
+    assert (child.val_fraction, child.val_seed, child.seed) == (0.3, 0, 7)
+    hist = run_search(cfg, tmp_path, device="cpu", progress=False)
+    ckpt = load_checkpoint(tmp_path / "checkpoints" / f"{hist['model'][0]}.pt", device="cpu")
+    _, val = split_validation(task_data("digits", None, None, {"train": 192}), 0.3, 0)
+    torch.manual_seed(0)
+    reward = evaluate(ckpt.model, val, torch.device("cpu"))
+    assert hist["n_val"][0] == len(val) == round(0.3 * 192)
+    assert hist["val_top1"][0] == pytest.approx(reward.top1) and hist["test_top1"][0] == pytest.approx(ckpt.metadata["final"]["test_top1"])

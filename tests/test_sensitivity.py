@@ -109,7 +109,7 @@ def test_fashion_mnist_study_file_runs_at_its_demo_scale(tmp_path):
 
 def test_study_tables_appear_all_or_none(tmp_path, monkeypatch):
     """A failure while collecting (here: the sensitivity table) leaves no table of the run written."""
-    import wiring_lab.sensitivity as S
+    import wiring_lab.study as S
     from wiring_lab.study import load_study, run_study
 
     def boom(*args, **kwargs):

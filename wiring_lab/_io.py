@@ -153,6 +153,16 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def as_read_back(df: Any, suffix: str = ".csv") -> Any:
+    """``df`` as :func:`read_table` reads it back from a table file with ``suffix`` (a CSV's
+    types and values are what its text says): a computation on it equals one on the file."""
+    import io
+
+    import pandas as pd
+
+    return pd.read_csv(io.StringIO(df.to_csv(index=False))) if suffix == ".csv" else df
+
+
 def write_json(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as indented, key-sorted JSON, atomically."""
     return atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=True) + "\n")

@@ -664,7 +664,7 @@ def figures(
 @app.command()
 @user_errors
 def ablate(
-    study_file: Path = typer.Argument(..., help="study file, e.g. ablations/generator_sweep.yaml"),
+    study_file: Path = typer.Argument(..., help="study file, e.g. ablations/generator_sweep.yaml, or a built-in study: demo"),
     scale: str = typer.Option("demo", help="scale of the study file: demo (laptop CPU) | paper (GPU cluster)"),
     out: Optional[Path] = typer.Option(None, help="run directory (default runs/<study>-<scale>); finished tasks in it are skipped"),
     executor: str = typer.Option("local", help="local | ray"),
@@ -680,9 +680,9 @@ def ablate(
     study = load_study(study_file)
     if dry_run:
         plan = expand_study(study, scale, out or default_run_dir(study, scale), device=device, data_root=data_root)
-        for task in plan.train_tasks + plan.analysis_tasks:
+        for task in plan.tasks:
             typer.echo(f"{task.key}\t{task.result_path}")
-        typer.echo(f"{len(plan.train_tasks)} trainings, {len(plan.analysis_tasks)} analyses")
+        typer.echo(f"{len(plan.train_tasks)} trainings, {len(plan.analysis_tasks) + len(plan.final_tasks)} analyses")
         return
     result = run_study(
         study, scale, out, executor=executor, workers=workers, address=address, device=device, data_root=data_root
@@ -740,7 +740,7 @@ def search(
     lr: float = typer.Option(0.1),
     edge_drop: float = typer.Option(0.0),
     val_fraction: float = typer.Option(0.2, help="share of the training split held out; the reward is accuracy on it"),
-    train_limit: Optional[int] = typer.Option(None, help="train each child on the first N training images only"),
+    train_limit: Optional[int] = typer.Option(None, help="use the first N training images only (the hold-out is carved from them)"),
     density: float = typer.Option(0.5, help="prior probability of each edge u -> v"),
     random_over: str = typer.Option("wiring", help="random: wiring (the search space) | generators (ER P, BA M, WS K,P)"),
     generator: str = GeneratorOpt,
@@ -791,16 +791,22 @@ def search(
 @user_errors
 def demo(
     out: Path = typer.Option(Path("report"), help="output directory; finished work in it is reused"),
-    size: str = typer.Option("default", help="default | tiny (a seconds-long run, for CI)"),
-    seeds: Optional[int] = typer.Option(None, help="instances of each generator setting (default 2)"),
-    epochs: Optional[int] = typer.Option(None, help="training epochs (default 15)"),
+    size: str = typer.Option("default", help="default | tiny (a seconds-long run, for CI): the demo study's scale"),
+    seeds: Optional[int] = typer.Option(None, help="networks per generator setting (default 3)"),
+    epochs: Optional[int] = typer.Option(None, help="training epochs (default 6)"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
-    threads: int = typer.Option(1, help="torch CPU threads (the demo's small networks train fastest on one)"),
+    threads: Optional[int] = typer.Option(None, help="torch CPU threads per task (default 1: the demo's small networks train fastest on one)"),
+    executor: str = typer.Option("local", help="local | ray"),
+    workers: int = typer.Option(1, help="local: processes (1 = in this process); ray: CPUs of a new local cluster"),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (default: start a local cluster)"),
 ) -> None:
-    """The main job on the embedded digits data set (no download): train, damage, measure, draw, report."""
-    from wiring_lab.demo import run_demo, with_size
+    """The main job on the embedded digits data set (no download): train, damage, measure, draw, report.
 
-    run_demo(out, with_size(size, seeds=seeds, epochs=epochs), device=device, threads=threads)
+    The demo is the built-in study `demo` (wiring_lab/studies/demo.yaml): `wiring-lab ablate demo` runs it too.
+    """
+    from wiring_lab.demo import run_demo
+
+    run_demo(out, size, seeds=seeds, epochs=epochs, device=device, threads=threads, executor=executor, workers=workers, address=address)
 
 
 def main() -> None:

@@ -211,8 +211,12 @@ def run_tasks(
     workers: int = 1,
     address: str | None = None,
     progress: bool = True,
+    on_outcome: Callable[[TaskOutcome], None] | None = None,
 ) -> list[TaskOutcome]:
     """Run every task whose result file is missing; outcomes come back in the order of ``tasks``.
+
+    ``on_outcome`` is called with each outcome as it arrives (a skipped task's first), e.g. to
+    say what finished.
 
     ``executor="local"`` runs them in this process (``workers=1``) or in a pool of ``workers``
     processes; ``"ray"`` sends one Ray task per unit to the cluster at ``address`` (a new local
@@ -234,6 +238,8 @@ def run_tasks(
         outcomes[i] = outcome
         log.debug("%s %s (%.1f s)", outcome.key, outcome.status, outcome.seconds)
         bar.update(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
 
     todo = []
     for i, t in enumerate(tasks):  # finished units are skipped here, before any worker starts

@@ -1,8 +1,10 @@
 """Layout of a run directory (``wiring-lab demo``, ``wiring-lab ablate``), shared by every stage.
 
-A run directory holds ``checkpoints/<model>.pt``, tidy tables under ``tables/`` and renders under
-``figures/``. Figures read only the tables (stage drawings read ``graphs.csv``); a table's name
-says which command makes it.
+A run directory holds ``checkpoints/<model>.pt``, each task's result under
+``results/<task>/<network>-<digest>.json`` (how a killed run resumes), tidy tables under ``tables/``
+collected from them, ``study.json`` (the study, its scale and every task's outcome) and renders
+under ``figures/``. Figures read only the tables (stage drawings read ``graphs.csv``); a table's
+name says which command makes it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "models": ("tables/models.csv", "wiring-lab demo / wiring-lab ablate (one row per trained network)"),
     "history": ("tables/history.csv", "wiring-lab demo / wiring-lab ablate (per-epoch rows of every network)"),
     "graphs": ("tables/graphs.csv", "wiring-lab demo / wiring-lab ablate (each network's stage graphs, one row per stage)"),
-    "comparison": ("tables/comparison.csv", "wiring-lab ablate (one row per network setting: top-1 with a 95% interval over seeds, params, MACs, lr)"),
+    "comparison": ("tables/comparison.csv", "wiring-lab demo / wiring-lab ablate (one row per network setting: top-1 with a 95% interval over seeds, params, MACs, lr)"),
     "damage": ("tables/damage.csv", "wiring-lab damage CKPT --remove node|edge --out RUN_DIR/tables/damage.csv"),
     "attack": ("tables/attack.csv", "wiring-lab attack CKPT --out RUN_DIR/tables/attack.csv"),
     "population_metrics": (

@@ -22,18 +22,20 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import pandas as pd
 
-from wiring_lab._io import UserError, all_or_none, library_versions, write_json, write_table
+from wiring_lab._io import UserError, all_or_none, as_read_back, library_versions, write_json, write_table
 from wiring_lab._limits import MAX_MODEL_NODES, MAX_STUDY_TRAININGS
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.data import list_datasets
+from wiring_lab.compare import compare_networks
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
 from wiring_lab.figures import list_figures
 from wiring_lab.graphs import list_generators
 from wiring_lab.model import ARCHS, CNN_ARCHS, ModelConfig, list_node_ops, stage_graphs
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
+from wiring_lab.sensitivity import sensitivity_table
+from wiring_lab.tasks import results_frame
 from wiring_lab.train import TrainConfig, default_size
 
 # data set -> (classes, image channels, regime); imagefolder's classes come from the study
@@ -45,8 +47,12 @@ DATASET_SHAPES: dict[str, tuple[int | None, int, str]] = {
     "imagefolder": (None, 3, "small"),
 }
 ANALYSES = ("damage", "attack", "metrics")  # per trained network, after training
+STUDY_ANALYSES = ("population", "correlate")  # once per study: a sampled graph population; correlations of all damage
 # analysis -> the table its rows go to
-ANALYSIS_TABLES = {"damage": "damage", "attack": "attack", "metrics": "stage_metrics", "node_metrics": "node_metrics"}
+ANALYSIS_TABLES = {
+    "damage": "damage", "attack": "attack", "metrics": "stage_metrics", "node_metrics": "node_metrics",
+    "population": "population_metrics", "correlate": "correlations",
+}  # fmt: skip
 
 
 # --- schema ----------------------------------------------------------------------------------
@@ -62,6 +68,7 @@ class NetworkGrid:
     channels: int | None = None  # overrides the scale's C for this entry
     line: int = 0  # where the entry starts in the study file
     graphs: str | None = None  # graph set (dir/file of graph JSONs, e.g. sample-cl's graphs/): one network per graph, in every stage
+    label: str | None = None  # the networks' name stem instead of generator and parameters: LABEL_s0, LABEL_s1, ...
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ class Scale:
     damage: dict[str, Any] | None = None  # merged over the study's damage settings
     attack: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
+    population: dict[str, Any] | None = None
+    correlate: dict[str, Any] | None = None
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line in the study file
 
     @property
@@ -114,12 +123,14 @@ class Study:
     figures: tuple[str, ...] = ()  # figure recipes that read this study's tables
     damage: dict[str, Any] | None = None  # DamageConfig fields (wiring_lab.damage)
     attack: dict[str, Any] | None = None  # AttackConfig fields, plus "orders": [random, degree, ...]
-    metrics: dict[str, Any] | None = None  # {"backend": "networkx" | "tensor" | "graph-tool"}
+    metrics: dict[str, Any] | None = None  # {"backend": "networkx" | "tensor" | "graph-tool", "nodes": bool}
+    population: dict[str, Any] | None = None  # PopulationConfig fields: one sampled graph population per study
+    correlate: dict[str, Any] | None = None  # CorrelateConfig fields: metrics vs the damage of every network
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line in the study file
 
 
-STUDY_KEYS = ("name", "description", "figures", "networks", "scales", "damage", "attack", "metrics")
-NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels", "graphs")
+STUDY_KEYS = ("name", "description", "figures", "networks", "scales", *ANALYSES, *STUDY_ANALYSES)
+NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels", "graphs", "label")
 # the recipe keys of a scale are TrainConfig's (seed aside: a scale lists its seeds)
 TRAIN_KEYS = ("dataset", "data_root", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "edge_drop", "workers",
               "val_fraction", "val_seed")
@@ -222,6 +233,9 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
         arch = r.get("arch", "str", "randwire")
         if arch not in ARCHS:
             raise r.bad("arch", f"unknown arch; choose one of {', '.join(ARCHS)}")
+        label = r.get("label", "str")
+        if label is not None and not all(c.isalnum() or c in "-_." for c in label):
+            raise r.bad("label", "may hold only letters, digits, '-', '_' and '.' (it names checkpoints)")
         graphs = r.get("graphs", "str")
         if graphs is not None:  # a graph set: the generator is read from the graph files
             graphs = str(Path(path).parent / graphs)
@@ -249,6 +263,7 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
                 channels=r.get("channels", "int+"),
                 line=r.line(),
                 graphs=graphs,
+                label=label,
             )
         )
     return tuple(grids)
@@ -330,7 +345,7 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
     shape = DATASET_SHAPES[dataset]
     if shape[0] is None and "num_classes" not in kw:
         raise UserError(f"{path}:{r.line()}: scales.{name}: data set {dataset!r} needs num_classes (e.g. 1000 for ImageNet)")
-    for key in ANALYSES:
+    for key in ANALYSES + STUDY_ANALYSES:
         if key in node:
             kw[key] = _plain(r.get(key, "map")) if node[key] is not None else {"enabled": False}
     lines = {"": r.line(), **{k: r.line(k) for k in node}}
@@ -343,8 +358,8 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
 
 
 def load_study(path: str | Path) -> Study:
-    """Read and validate a study file; errors say ``FILE:LINE: what is wrong``."""
-    path = str(path)
+    """Read and validate a study file (or a built-in study by name: ``demo``); errors say ``FILE:LINE: what is wrong``."""
+    path = str(study_path(path))
     doc = load_yaml_with_lines(path)
     scales = doc.get("scales") if isinstance(doc, dict) else None
     if isinstance(doc, dict) and "networks" not in doc and isinstance(scales, dict):
@@ -363,7 +378,7 @@ def load_study(path: str | Path) -> Study:
     if not scales_node:
         raise r.bad("scales", "must name at least one scale (demo, paper)")
     scales = {str(k): _read_scale(path, str(k), v) for k, v in scales_node.items()}
-    analyses = {key: _plain(r.get(key, "map")) for key in ANALYSES}
+    analyses = {key: _plain(r.get(key, "map")) for key in ANALYSES + STUDY_ANALYSES}
     study = Study(
         name=name,
         path=path,
@@ -443,8 +458,14 @@ class StudyPlan:
     run_dir: Path
     networks: list[Network]
     train_tasks: list[Task]
-    analysis_tasks: list[Task]  # each needs its network's checkpoint
-    needs: dict[str, str]  # analysis task key -> the training task key it needs
+    analysis_tasks: list[Task]  # each needs its network's checkpoint (the population task needs none)
+    needs: dict[str, str]  # task key -> the task key(s) it needs, comma-separated
+    final_tasks: list[Task] = field(default_factory=list)  # after every analysis: the correlations of all damage
+
+    @property
+    def tasks(self) -> list[Task]:
+        """Every task, in the order they run."""
+        return self.train_tasks + self.analysis_tasks + self.final_tasks
 
 
 def _fmt(v: Any) -> str:
@@ -506,9 +527,15 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
             kw = dict(settings)
             for order in kw.pop("orders", [kw.pop("order", "random")]):
                 AttackConfig(order=order, **kw)
-        elif key == "metrics":
-            import wiring_lab.metrics  # noqa: F401
+        elif key == "population":
+            from wiring_lab.metrics import PopulationConfig
 
+            PopulationConfig(**{k: (dict(v) if k == "grid" and isinstance(v, dict) else v) for k, v in settings.items()})
+        elif key == "correlate":
+            from wiring_lab.correlation import CorrelateConfig
+
+            CorrelateConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+        elif key == "metrics":
             unknown = set(settings) - {"backend", "nodes"}
             if unknown:
                 raise ValueError(f"unknown setting {sorted(unknown)[0]!r}; metrics takes: backend, nodes")
@@ -583,18 +610,21 @@ def expand_study(
                     raise UserError(f"{study.path}:{grid.line}: network {name}: {str(e).splitlines()[0]}") from None
                 if graph is None:
                     name = network_name(grid.generator, grid.arch, mc.params, op, seed, grid.nodes)  # defaults filled in
+                if grid.label:
+                    name = network_name(grid.label, "randwire", {}, op, seed, grid.nodes)
                 if name in seen:
                     raise UserError(f"{study.path}:{grid.line}: network {name} is listed twice (also line {seen[name]})")
                 seen[name] = grid.line
                 tc = asdict(train_config) | {"seed": seed}
                 stages = tuple(graph.to_dict() for _ in mc.stage_shapes()) if graph is not None else ()
                 networks.append(Network(name, mc.to_dict(), tc, grid.line, stages))
-    analyses = {key: _analysis_settings(study, scale, key) for key in ANALYSES}
+    analyses = {key: _analysis_settings(study, scale, key) for key in ANALYSES + STUDY_ANALYSES}
     for key, settings in analyses.items():
         if settings is not None:
             _check_analysis(study, scale, key, settings)
     dev = device or scale.device
     train_tasks, analysis_tasks, needs = [], [], {}
+    per_network = {k: v for k, v in analyses.items() if k in ANALYSES}
     common = {
         "run_dir": str(run_dir),
         "device": dev,
@@ -619,7 +649,7 @@ def expand_study(
         train_tasks.append(
             Task(train_key, "wiring_lab.tasks:train_task", kwargs, str(run_dir / "results" / "train" / result_name), scale.gpus)
         )
-        for key, settings in analyses.items():
+        for key, settings in per_network.items():
             if settings is None or net.model_config.get("arch") in CNN_ARCHS:  # no graphs to damage or measure
                 continue
             akw = {"name": net.name, "settings": settings, "train_digest": digest, **data_kw, **common}
@@ -630,7 +660,20 @@ def expand_study(
                 Task(task_key, f"wiring_lab.tasks:{key}_task", akw, str(run_dir / "results" / key / f"{net.name}-{adigest}.json"), gpus)
             )
             needs[task_key] = train_key
-    return StudyPlan(study, scale, run_dir, networks, train_tasks, analysis_tasks, needs)
+    if analyses["population"] is not None:  # needs no network: runs beside the per-network analyses
+        settings = analyses["population"]
+        analysis_tasks.append(Task("population", "wiring_lab.tasks:population_task", {**common, "settings": settings},
+                                   str(run_dir / "results" / "population" / f"population-{_digest(settings)}.json")))
+    final_tasks = []
+    damage_tasks = [t for t in analysis_tasks if t.key.startswith("damage:")]
+    if analyses["correlate"] is not None and damage_tasks:  # after every damage sweep: their result files name them
+        settings = analyses["correlate"]
+        kw = {**common, "settings": settings, "damage_results": [t.result_path for t in damage_tasks]}
+        digest = _digest({"settings": settings, "damage": [Path(t.result_path).name for t in damage_tasks]})
+        final_tasks.append(Task("correlate", "wiring_lab.tasks:correlate_task", kw,
+                                str(run_dir / "results" / "correlate" / f"correlations-{digest}.json")))
+        needs["correlate"] = ",".join(t.key for t in damage_tasks)
+    return StudyPlan(study, scale, run_dir, networks, train_tasks, analysis_tasks, needs, final_tasks)
 
 
 # --- running and collecting ------------------------------------------------------------------
@@ -655,62 +698,28 @@ class StudyResult:
 
 def collect_tables(plan: StudyPlan) -> dict[str, Path]:
     """Gather the result files of ``plan``'s tasks into the run directory's tables (task order)."""
-    rows: dict[str, list[dict[str, Any]]] = {}
-    columns: dict[str, list[str]] = {}
-    ints: dict[str, set[str]] = {"models": set(MODEL_INT_COLUMNS), "history": {"epoch"}, "graphs": {"stage", "n", "edges"}}
-    for task in plan.train_tasks + plan.analysis_tasks:
-        result = read_result(task.result_path) or {}
-        for table in ("models", "history", "graphs", *ANALYSIS_TABLES.values()):
-            if result.get(table):
-                rows.setdefault(table, []).extend(result[table])
-                for c in (result.get("columns") or {}).get(table, []):
-                    columns.setdefault(table, [])
-                    if c not in columns[table]:
-                        columns[table].append(c)
-                ints.setdefault(table, set()).update((result.get("int_columns") or {}).get(table, []))
+    results = [read_result(task.result_path) or {} for task in plan.tasks]
+    ints = {"models": MODEL_INT_COLUMNS, "history": ("epoch",), "graphs": ("stage", "n", "edges")}
     written, frames = {}, {}
-    for table, items in rows.items():
-        df = pd.DataFrame(items)
-        order = [c for c in columns.get(table, []) if c in df.columns]
-        df = df[order + [c for c in df.columns if c not in order]]
-        for c in ints.get(table, ()):  # integers stay integers ("" where missing), not 4.0
-            if c in df.columns:
-                df[c] = _as_int(df[c])
-        frames[table] = df
-        written[table] = write_table(df, table_path(plan.run_dir, table))
-    if "damage" in rows:  # how the node-damage findings move with the ablation choice
-        from wiring_lab.sensitivity import sensitivity_table
-
-        damage = pd.DataFrame(rows["damage"])
-        if "generator" not in damage.columns and "models" in rows:
-            gens = {m["model"]: m.get("generator") for m in rows["models"]}
-            damage["generator"] = damage["model"].map(gens)
+    for table in ("models", "history", "graphs", *ANALYSIS_TABLES.values()):
+        df = results_frame(results, table, ints.get(table, ()))
+        if df is not None:
+            frames[table] = df
+            written[table] = write_table(df, table_path(plan.run_dir, table))
+    # the derived tables read the tables as they read back (the files appear with the others, at the end)
+    models = as_read_back(frames["models"], written["models"].suffix) if "models" in written else None
+    if "damage" in written:  # how the node-damage findings move with the ablation choice
+        damage = as_read_back(frames["damage"], written["damage"].suffix)
+        if "generator" not in damage.columns and models is not None:
+            damage["generator"] = damage["model"].map(dict(zip(models["model"], models["generator"])))
         if (damage["kind"] == "node").any():
             written["sensitivity"] = write_table(sensitivity_table(damage), table_path(plan.run_dir, "sensitivity"))
-    if "models" in rows:  # one row per setting: accuracy with its interval over seeds, size, lr
-        from wiring_lab.compare import compare_networks
-
-        import io
-
-        # the table as it reads back (the file itself appears with the others, at the end)
-        csv = written["models"].suffix == ".csv"
-        models = pd.read_csv(io.StringIO(frames["models"].to_csv(index=False))) if csv else pd.DataFrame(rows["models"])
+    if models is not None:  # one row per setting: accuracy with its interval over seeds, size, lr
         written["comparison"] = write_table(compare_networks(models), table_path(plan.run_dir, "comparison"))
     return written
 
 
 MODEL_INT_COLUMNS = ("k", "m", "seed", "channels", "nodes", "epochs", "n_params", "macs")
-
-
-def _as_int(col):
-    """A column of whole numbers (or booleans) with gaps as pandas' nullable Int64 / boolean."""
-    values = col.dropna()
-    if len(values) and all(isinstance(v, bool) for v in values):
-        return col.astype("boolean")
-    try:
-        return col.astype("Int64")
-    except (TypeError, ValueError):  # not whole numbers after all: leave it
-        return col
 
 
 def _check_run_dir(run_dir: Path, study: Study, scale: str) -> None:
@@ -730,6 +739,26 @@ def _check_run_dir(run_dir: Path, study: Study, scale: str) -> None:
         )
 
 
+BUILTIN_STUDIES = Path(__file__).parent / "studies"  # study files shipped with the package (the demo)
+
+
+def builtin_study(name: str) -> Path:
+    """The file of a built-in study (``demo``): ``wiring-lab ablate demo`` runs it like a file."""
+    path = BUILTIN_STUDIES / f"{name}.yaml"
+    if not path.is_file():
+        have = ", ".join(sorted(p.stem for p in BUILTIN_STUDIES.glob("*.yaml")))
+        raise UserError(f"no built-in study {name!r} (built in: {have})")
+    return path
+
+
+def study_path(path: str | Path) -> Path:
+    """A study file's path: ``path`` itself, or, where no such file exists, the built-in study of that name."""
+    path = Path(path)
+    if not path.exists() and path.suffix == "" and len(path.parts) == 1 and (BUILTIN_STUDIES / f"{path}.yaml").is_file():
+        return BUILTIN_STUDIES / f"{path}.yaml"
+    return path
+
+
 def default_run_dir(study: Study, scale: str) -> Path:
     """``runs/<study>-<scale>``."""
     return Path("runs") / f"{study.name}-{scale}"
@@ -746,10 +775,13 @@ def run_study(
     progress: bool = True,
     echo: Callable[[str], None] | None = None,
     data_root: str | None = None,
+    on_task: Callable[[TaskOutcome], None] | None = None,
 ) -> StudyResult:
-    """Expand, run (skipping finished tasks) and collect a study; trainings first, then analyses.
+    """Expand, run (skipping finished tasks) and collect a study; trainings first, then the
+    analyses of each network (and the population), then the correlations of all damage.
 
-    Progress lines go to ``echo``, by default the ``wiring_lab.study`` logger (level INFO).
+    Progress lines go to ``echo``, by default the ``wiring_lab.study`` logger (level INFO);
+    ``on_task`` sees every task's outcome as it arrives.
     The collected tables and ``study.json`` appear all or none; the per-task result files are
     written as tasks finish (they are how a killed run resumes).
     """
@@ -764,19 +796,24 @@ def run_study(
     write_json(run_dir / "study.json", sidecar)
     echo(
         f"study {study.name} ({scale}): {len(plan.networks)} networks, {len(plan.train_tasks)} trainings, "
-        f"{len(plan.analysis_tasks)} analyses -> {run_dir}"
+        f"{len(plan.analysis_tasks) + len(plan.final_tasks)} analyses -> {run_dir}"
     )
-    outcomes = run_tasks(plan.train_tasks, executor, workers, address, progress)
-    trained = {o.key for o in outcomes if o.status in ("done", "skipped")}
-    ready = [t for t in plan.analysis_tasks if plan.needs[t.key] in trained]
-    blocked = [
-        TaskOutcome(t.key, "failed", None, f"not run: {plan.needs[t.key]} failed", 0.0)
-        for t in plan.analysis_tasks
-        if plan.needs[t.key] not in trained
-    ]
-    if ready:
-        outcomes += run_tasks(ready, executor, workers, address, progress)
-    outcomes += blocked
+    outcomes: list[TaskOutcome] = []
+    for phase in (plan.train_tasks, plan.analysis_tasks, plan.final_tasks):
+        finished = {o.key for o in outcomes if o.status in ("done", "skipped")}
+        ready, blocked = [], []
+        for t in phase:
+            missing = [k for k in plan.needs.get(t.key, "").split(",") if k and k not in finished]
+            if missing:
+                blocked.append(TaskOutcome(t.key, "failed", None, f"not run: {missing[0]} failed", 0.0))
+            else:
+                ready.append(t)
+        if ready:
+            outcomes += run_tasks(ready, executor, workers, address, progress, on_task)
+        for o in blocked:
+            outcomes.append(o)
+            if on_task is not None:
+                on_task(o)
     with all_or_none():  # the run's tables and sidecar: every one or none
         tables = collect_tables(plan)
         seconds = time.perf_counter() - t0

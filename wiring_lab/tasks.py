@@ -8,7 +8,6 @@ stores them in the task's result file and :func:`wiring_lab.study.collect_tables
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -18,15 +17,17 @@ import pandas as pd
 import torch
 from torch.utils.data import Subset, TensorDataset
 
-from wiring_lab._io import atomic_path, torch_threads
+from wiring_lab._io import as_read_back, atomic_path, to_jsonable, torch_threads
 from wiring_lab.checkpoint import read_graphs
 from wiring_lab.damage import AttackConfig, attack_curve, damage_sweep, damage_sweep_configs
 from wiring_lab.data import load_dataset
 from wiring_lab.graphs import GraphSpec
-from wiring_lab.metrics import stage_metrics, stage_node_metrics
+from wiring_lab.correlation import CorrelateConfig, correlate
+from wiring_lab.executor import read_result
+from wiring_lab.metrics import PopulationConfig, population_metrics, stage_metrics, stage_node_metrics
 from wiring_lab.model import ModelConfig
 from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex: a worker rebuilds ws-flex networks (graph sets)
-from wiring_lab.rundir import checkpoint_path
+from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.summary import graph_records, history_records, model_record
 from wiring_lab.train import TrainConfig, train_network, train_with_lr_fallback
 
@@ -87,6 +88,7 @@ def train_task(
     graphs: list[dict[str, Any]] | None = None,
     lr_fallback: Sequence[float] | None = None,
     reuse: Sequence[Sequence[str]] = (),
+    record: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) one network into ``RUN_DIR/checkpoints/NAME.pt``; its models/history rows.
 
@@ -95,6 +97,10 @@ def train_task(
     (:func:`~wiring_lab.train.train_with_lr_fallback`); the row records the lr used and those
     that diverged. ``reuse`` lists (checkpoint, result file) pairs of the identical training in
     other run directories: the first finished one is copied here instead of training again.
+    ``record`` (JSON-able fields of the caller, e.g. a search child's proposal) comes back as is.
+    The result holds the rows, the data sizes (``info``: images trained on, held out, tested) and
+    the final hold-out evaluation (``val``: the last epoch's ``val_top1``, ``val_loss``; empty
+    without a hold-out).
     """
     mc, tc = ModelConfig(**model_config), TrainConfig(**train_config)
     data = task_data(tc.dataset, tc.data_root, image_size, limit)
@@ -118,7 +124,11 @@ def train_task(
         models[0]["reused_from"] = reused
     history = history_records(name, ckpt.metadata)
     graphs = graph_records(name, ckpt.graphs)
-    return {"models": models, "history": history, "graphs": graphs, "columns": _columns(models=models, history=history, graphs=graphs), "limit": limit}
+    last = (ckpt.metadata.get("history") or [{}])[-1]
+    val = {k: last[k] for k in ("val_top1", "val_top5", "val_loss") if k in last}
+    info = {k: v for k, v in (ckpt.metadata.get("info") or {}).items() if k in ("n_train", "n_val", "n_test")}
+    return {"models": models, "history": history, "graphs": graphs, "columns": _columns(models=models, history=history, graphs=graphs),
+            "limit": limit, "info": info, "val": val, "record": record or {}}
 
 
 def _reuse_checkpoint(out: Path, reuse: Sequence[Sequence[str]]) -> str:
@@ -136,8 +146,43 @@ def _reuse_checkpoint(out: Path, reuse: Sequence[Sequence[str]]) -> str:
     return ""
 
 
-def _rows(df) -> list[dict[str, Any]]:
-    return json.loads(df.to_json(orient="records"))
+def _rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows as JSON-able dicts, floats exact (``to_json`` would keep 10 digits), NaN as None."""
+    return to_jsonable(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
+
+
+def results_frame(results: Sequence[dict[str, Any]], table: str, int_columns: Sequence[str] = ()) -> pd.DataFrame | None:
+    """The rows of ``table`` in task ``results`` (task order) as one DataFrame, the inverse of
+    the rows a task returns: columns in the tasks' order, whole-number columns (the tasks' and
+    ``int_columns``) back to integers, with gaps as pandas' nullable Int64. None if no rows."""
+    rows: list[dict[str, Any]] = []
+    columns: list[str] = []
+    ints = set(int_columns)
+    for result in results:
+        if result.get(table):
+            rows.extend(result[table])
+            columns += [c for c in (result.get("columns") or {}).get(table, []) if c not in columns]
+            ints.update((result.get("int_columns") or {}).get(table, []))
+    if not rows:
+        return None
+    df = pd.DataFrame(rows)
+    order = [c for c in columns if c in df.columns]
+    df = df[order + [c for c in df.columns if c not in order]]
+    for c in ints:  # integers stay integers ("" where missing), not 4.0
+        if c in df.columns:
+            df[c] = _as_int(df[c])
+    return df
+
+
+def _as_int(col: pd.Series) -> pd.Series:
+    """A column of whole numbers (or booleans) with gaps as pandas' nullable Int64 / boolean."""
+    values = col.dropna()
+    if len(values) and all(isinstance(v, bool) for v in values):
+        return col.astype("boolean")
+    try:
+        return col.astype("Int64")
+    except (TypeError, ValueError):  # not whole numbers after all: leave it
+        return col
 
 
 def _columns(**tables: Any) -> dict[str, list[str]]:
@@ -222,3 +267,30 @@ def metrics_task(run_dir: str, name: str, settings: dict[str, Any], threads: int
 
 def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+
+
+def population_task(run_dir: str, settings: dict[str, Any], device: str = "auto", threads: int = 1, **_: Any) -> dict[str, Any]:
+    """Graph metrics of a sampled generator population (:class:`~wiring_lab.metrics.PopulationConfig`
+    fields): its population_metrics.csv rows."""
+    config = PopulationConfig(**{k: (dict(v) if k == "grid" else v) for k, v in settings.items()}, device=device)
+    with torch_threads(threads):
+        df = population_metrics(config)
+    return {"population_metrics": _rows(df), "columns": _columns(population_metrics=df), "int_columns": _int_columns(population_metrics=df)}
+
+
+def correlate_task(run_dir: str, settings: dict[str, Any], damage_results: Sequence[str], threads: int = 1, **_: Any) -> dict[str, Any]:
+    """Correlations of node and edge metrics with the damage of every network
+    (:class:`~wiring_lab.correlation.CorrelateConfig` fields): its correlations.csv rows.
+
+    ``damage_results``: the result files of the study's damage tasks (their names carry the
+    digests of the sweeps, so a new sweep makes a new correlation task); the metrics are joined
+    from the networks' checkpoints.
+    """
+    damage = results_frame([read_result(p) or {} for p in damage_results], "damage")
+    if damage is None:
+        raise ValueError("no damage rows to correlate (every damage task failed?)")
+    damage = as_read_back(damage)  # as damage.csv reads: the numbers `wiring-lab correlate` gives on it
+    config = CorrelateConfig(**_tuples(settings))
+    with torch_threads(threads):
+        df = correlate(damage, config, table_path=table_path(run_dir, "damage"), checkpoints=Path(run_dir) / "checkpoints").correlations
+    return {"correlations": _rows(df), "columns": _columns(correlations=df), "int_columns": _int_columns(correlations=df)}

@@ -17,10 +17,9 @@ same history on the CPU.
 from __future__ import annotations
 
 import dataclasses
-import functools
+import hashlib
 import json
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -30,19 +29,20 @@ import pandas as pd
 from wiring_lab._io import UserError, read_table, to_jsonable, write_json, write_table
 from wiring_lab.analysis import population_names
 from wiring_lab.executor import Task, run_tasks
+from wiring_lab.data import load_dataset
 from wiring_lab.graphs import GraphSpec, generator_params, setting_label
 from wiring_lab.model import ModelConfig, stage_graphs
-from wiring_lab.rundir import checkpoint_path, table_path
+from wiring_lab.rundir import table_path
 from wiring_lab.search._base import Proposal, Strategy
 from wiring_lab.search.space import SEARCH_GENERATOR, SearchSpace, child_seed, wiring_from_specs
-from wiring_lab.train import TrainConfig, train_network
+from wiring_lab.train import TrainConfig
 
 log = logging.getLogger(__name__)  # the CLI decides what is shown (--verbose / --quiet)
 
 STRATEGIES = ("random", "evolution", "reinforce", "generator")
-TASK_FN = "wiring_lab.search.runner:train_child"
-# recipe keys a search run takes: a child's seed is its own, and a child holds out nothing (the
-# search's own hold-out, ``SearchConfig.val_fraction`` with VAL_SPLIT_SEED, is the reward's data)
+TASK_FN = "wiring_lab.tasks:train_task"  # a child trains as every network of a study does
+# recipe keys a search run takes: a child's seed is its own, and its hold-out is the search's
+# (``SearchConfig.val_fraction`` with VAL_SPLIT_SEED: the reward's data)
 TRAIN_FIELDS = tuple(f for f in TrainConfig.__dataclass_fields__ if f not in ("seed", "val_fraction", "val_seed"))
 
 
@@ -63,7 +63,7 @@ class SearchConfig:
     node_op: str = "sepconv3x3"  # every node's op, unless search_ops
     search_ops: bool = False  # also search each node's op over the node-op registry
     val_fraction: float = 0.2  # share of the training split held out as the reward's validation set
-    train_limit: int | None = None  # train on the first N images of the remaining training split only
+    train_limit: int | None = None  # use the first N images of the training split only (the hold-out is carved from them)
     density: float = 0.5  # prior probability of each edge u -> v (random wirings, initial population, controller bias)
     # strategy options
     random_over: str = "wiring"  # random: "wiring" (the search space) or "generators" (ER P, BA M, WS K,P)
@@ -82,7 +82,7 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if isinstance(self.train, dict):  # asdict()'s form, as a task's arguments carry it
             object.__setattr__(self, "train", TrainConfig(**self.train))
-        if self.train.val_fraction:  # children train on the whole fit split; search_data holds out the reward's set
+        if self.train.val_fraction:  # one knob: the search's val_fraction is every child's hold-out (train_config)
             object.__setattr__(self, "train", dataclasses.replace(self.train, val_fraction=0.0))
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
@@ -132,8 +132,8 @@ class SearchConfig:
         return cls(**kw, train=TrainConfig(**{"epochs": 5, **recipe, "val_fraction": 0.0}))
 
     def train_config(self, seed: int) -> TrainConfig:
-        """The training recipe of one child (its seed is the child seed)."""
-        return dataclasses.replace(self.train, seed=seed)
+        """The training recipe of one child: its seed is the child seed, its hold-out the search's."""
+        return dataclasses.replace(self.train, seed=seed, val_fraction=self.val_fraction, val_seed=VAL_SPLIT_SEED)
 
 
 def make_strategy(config: SearchConfig, space: SearchSpace) -> Strategy:
@@ -164,89 +164,29 @@ def make_strategy(config: SearchConfig, space: SearchSpace) -> Strategy:
     return GeneratorPopulation(config.generator, config.params)
 
 
-# --- data --------------------------------------------------------------------------------------
 VAL_SPLIT_SEED = 0  # the validation hold-out is the same for every search
 
 
-@functools.lru_cache(maxsize=4)
-def search_data(dataset: str, data_root: str | None, val_fraction: float, train_limit: int | None):
-    """(training data without the hold-out, validation set): the hold-out is stratified, seed 0."""
-    import numpy as np
-    import torch
-    from sklearn.model_selection import train_test_split
-    from torch.utils.data import Subset, TensorDataset
-
-    from wiring_lab.data import Data, load_dataset
-
-    data = load_dataset(dataset, data_root)
-    if isinstance(data.train, TensorDataset):
-        labels = data.train.tensors[1].numpy()
-    else:
-        labels = np.array([int(data.train[i][1]) for i in range(len(data.train))])
-    idx = np.arange(len(labels))
-    fit, val = train_test_split(idx, test_size=val_fraction, random_state=VAL_SPLIT_SEED, stratify=labels)
-    fit = np.sort(fit)[: train_limit] if train_limit else np.sort(fit)
-    val = np.sort(val)
-
-    def part(rows: np.ndarray):
-        """The training examples ``rows`` as a dataset."""
-        if isinstance(data.train, TensorDataset):
-            x, y = data.train.tensors
-            return TensorDataset(x[torch.from_numpy(rows)], y[torch.from_numpy(rows)])
-        return Subset(data.train, rows.tolist())
-
-    fit_data = Data(data.name, part(fit), data.test, data.num_classes, data.in_channels, data.image_size, data.regime, data.classes)
-    return fit_data, part(val)
-
-
-# --- one child (an executor task) --------------------------------------------------------------
-def train_child(
-    config: dict[str, Any],
-    model: str,
-    model_config: dict[str, Any],
-    graphs: list[dict[str, Any]],
-    checkpoint: str,
-    record: dict[str, Any],
-    device: str = "auto",
-    threads: int | None = None,
-) -> dict[str, Any]:
-    """Train one child to its checkpoint, evaluate it on the validation and test splits; a JSON-able row.
-
-    ``threads`` caps torch's CPU threads while the child trains (small networks train fastest on one).
-    """
-    from wiring_lab._io import torch_threads
-
-    with torch_threads(threads):
-        return _train_child(config, model, model_config, graphs, checkpoint, record, device)
-
-
-def _train_child(config, model, model_config, graphs, checkpoint, record, device) -> dict[str, Any]:
-    """:func:`train_child` without the thread cap."""
-    from wiring_lab.evaluate import evaluate
-    from wiring_lab.summary import history_records, model_record
-
-    cfg = SearchConfig(**config)
-    fit, val = search_data(cfg.train.dataset, cfg.train.data_root, cfg.val_fraction, cfg.train_limit)
-    mc = ModelConfig(**model_config)
-    specs = [GraphSpec.from_dict(g) for g in graphs]
-    t0 = time.perf_counter()
-    ckpt = train_network(mc, cfg.train_config(mc.seed), checkpoint, device=device, resume=True, data=fit, progress=False, graphs=specs)
-    dev = next(ckpt.model.parameters()).device
-    v = evaluate(ckpt.model, val, dev)
-    final = ckpt.metadata.get("final") or {}
+def child_row(result: dict[str, Any], seconds: float | None = None) -> dict[str, Any]:
+    """One child's history row from its training task's result (:func:`wiring_lab.tasks.train_task`):
+    the proposal's fields, the reward (validation top-1 on the hold-out after the last epoch)
+    and the test accuracy."""
+    model = result["models"][0]
+    history = result.get("history") or []
+    val, info = result.get("val") or {}, result.get("info") or {}
     return {
-        **record,
-        "model": model,
-        "val_top1": v.top1,
-        "val_loss": v.loss,
-        "test_top1": final.get("test_top1"),
-        "test_top5": final.get("test_top5"),
-        "test_loss": final.get("test_loss"),
-        "n_val": v.n,
-        "n_test": len(fit.test),
-        "seconds": time.perf_counter() - t0,
-        "model_record": model_record(model, ckpt.model, ckpt.metadata, str(checkpoint)),
-        "history": history_records(model, ckpt.metadata),
+        **result.get("record", {}),
+        "model": model["model"],
+        "val_top1": val.get("val_top1"),
+        "val_loss": val.get("val_loss"),
+        "test_top1": model.get("top1"),
+        "test_top5": model.get("top5"),
+        "test_loss": model.get("loss"),
+        "n_val": info.get("n_val"),
+        "n_test": info.get("n_test"),
+        "seconds": sum(h.get("seconds") or 0.0 for h in history) if seconds is None else seconds,  # training time
+        "model_record": model,
+        "history": history,
     }
 
 
@@ -278,6 +218,26 @@ def _child(config: SearchConfig, base: dict[str, Any], index: int, rnd: int, pro
         "wiring": json.dumps(wiring.to_dict(), separators=(",", ":")),
     }
     return name, mc, specs, record
+
+
+def child_task(config: SearchConfig, run_dir: Path, name: str, mc: ModelConfig, specs: list[GraphSpec],
+               record: dict[str, Any], device: str, threads: int | None) -> Task:
+    """The training task of one child: the study's train task, with the search's hold-out (the
+    reward's data) and its proposal's fields in the record; the result file's name carries the
+    digest of all of it, so another child (or config) never reuses it."""
+    kwargs = {
+        "name": name,
+        "model_config": to_jsonable(mc.to_dict()),
+        "train_config": to_jsonable(asdict(config.train_config(mc.seed))),
+        "graphs": [s.to_dict() for s in specs],
+        "limit": {"train": config.train_limit} if config.train_limit else None,
+        "record": record,
+        "threads": threads,
+    }
+    digest = hashlib.sha256(json.dumps(kwargs, sort_keys=True).encode()).hexdigest()[:10]
+    return Task(key=name, fn=TASK_FN, kwargs={**kwargs, "run_dir": str(run_dir), "device": device},
+                result_path=str(search_dir(run_dir, config) / "results" / f"{name}-{digest}.json"),
+                gpus=1 if device.startswith("cuda") else 0)
 
 
 def search_dir(run_dir: str | Path, config: SearchConfig) -> Path:
@@ -332,7 +292,7 @@ def run_search(
     run_dir = Path(out).resolve()  # executors may run tasks in another working directory
     folder = search_dir(run_dir, config)
     _check_config(folder, config)
-    fit, _ = search_data(config.train.dataset, config.train.data_root, config.val_fraction, config.train_limit)
+    fit = load_dataset(config.train.dataset, config.train.data_root)
     if fit.regime == "regular":
         raise UserError("search needs stages of equal size; the 'regular' regime's first stage has N/2 nodes")
     base = {
@@ -351,38 +311,12 @@ def run_search(
     while index < config.budget:
         proposals = strategy.propose(min(config.batch, config.budget - index))
         children = [_child(config, base, index + i, rnd, p) for i, p in enumerate(proposals)]
-        tasks = [
-            Task(
-                key=name,
-                fn=TASK_FN,
-                kwargs={
-                    "config": to_jsonable(asdict(config)),
-                    "model": name,
-                    "model_config": to_jsonable(mc.to_dict()),
-                    "graphs": [s.to_dict() for s in specs],
-                    "checkpoint": str(checkpoint_path(run_dir, name)),
-                    "record": record,
-                    "device": device,
-                    "threads": threads,
-                },
-                result_path=str(folder / "results" / f"{name}.json"),
-                gpus=1 if device.startswith("cuda") else 0,
-            )
-            for name, mc, specs, record in children
-        ]
+        tasks = [child_task(config, run_dir, name, mc, specs, record, device, threads) for name, mc, specs, record in children]
         outcomes = run_tasks(tasks, executor=executor, workers=workers, address=address, progress=progress)
         failed = [o for o in outcomes if o.status != "skipped" and o.status != "done"]
         if failed:
             raise UserError(f"{len(failed)} child(ren) failed, e.g. {failed[0].key}: {failed[0].error}; fix it and re-run to continue")
-        results = []
-        for (name, _, _, record), o in zip(children, outcomes):
-            result = o.result or {}
-            if result.get("wiring") != record["wiring"] or result.get("child_seed") != record["child_seed"]:
-                raise UserError(
-                    f"{folder / 'results' / (name + '.json')}: holds another child than this search proposes "
-                    "(made by another version or config); choose another --out"
-                )
-            results.append(result)
+        results = [child_row(o.result or {}) for o in outcomes]
         strategy.observe(proposals, [r["val_top1"] / 100.0 for r in results])
         rows.extend(results)
         best = max(r["val_top1"] for r in rows)  # progress: echo, else the wiring_lab.search.runner logger (INFO)
@@ -444,15 +378,16 @@ def search_history(results: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def collect_results(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Every finished child's result under ``RUN_DIR/search/*/results/``."""
+    """Every finished child's row, from the results under ``RUN_DIR/search/*/results/``."""
     rows = []
     for path in sorted(Path(run_dir).glob("search/*/results/*.json")):
         try:
-            row = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
+            result = json.loads(path.read_text(encoding="utf-8"))
+            row = child_row(result) if isinstance(result, dict) and isinstance(result.get("record"), dict) else None
+        except (OSError, ValueError, RecursionError, KeyError, IndexError, TypeError, AttributeError):
             row = None
-        if not isinstance(row, dict):
-            raise UserError(f"{path}: unreadable child result; delete it to retrain that child")
+        if row is None or not row.get("wiring"):
+            raise UserError(f"{path}: unreadable child result (not JSON, or not written by this version); delete it to retrain that child")
         rows.append(row)
     return rows
 
