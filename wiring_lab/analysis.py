@@ -12,6 +12,7 @@ from typing import Sequence
 import pandas as pd
 
 from wiring_lab._io import UserError
+from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.compare import t_interval
 from wiring_lab.correlation import cluster_columns, coefficient, correlation_rows
 from wiring_lab.graphs import GraphSpec
@@ -39,8 +40,6 @@ def models_with_cl(models: pd.DataFrame, stage_metrics: pd.DataFrame) -> pd.Data
 
 def node_damage_table(damage: pd.DataFrame, node_metrics: pd.DataFrame) -> pd.DataFrame:
     """Node-removal rows of ``damage`` joined with the removed node's metrics (on model, stage, node)."""
-    from wiring_lab.columns import rename_legacy_columns
-
     damage, node_metrics = rename_legacy_columns(damage), rename_legacy_columns(node_metrics)
     nodes = damage[damage["kind"] == "node"].copy()
     nodes["node"] = nodes["node"].astype(int)

@@ -21,7 +21,14 @@ import torch
 
 from wiring_lab._io import UserError, atomic_path, library_versions
 from wiring_lab._limits import check_memory, check_values
-from wiring_lab._validate import check_metadata_values, check_model_config_dict, check_tensors, model_bytes, tensors_in, unique_object
+from wiring_lab._validate import (
+    check_metadata_values,
+    check_model_config_dict,
+    check_tensors,
+    model_bytes,
+    tensors_in,
+    unique_object,
+)
 from wiring_lab.graphs import GraphSpec, load_graph
 from wiring_lab.model import ModelConfig, RandWire, build_model
 

@@ -17,11 +17,16 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import LogNorm
+from tqdm import tqdm
 
+from wiring_lab import metrics as M
 from wiring_lab import populations as P
-from wiring_lab.graphs import generator_params, setting_label
+from wiring_lab._io import library_versions, write_json, write_table
+from wiring_lab.graphs import generator_params, save_graph, setting_label
 
 CL_COLUMNS = ("avg_clustering", "avg_path_length", "n_components")
 
@@ -70,10 +75,6 @@ class CLSampleConfig:
 
 def population_cl(config: CLSampleConfig, progress: bool = False) -> pd.DataFrame:
     """C, L and the component count of every graph: columns ``setting, <params>, sample`` + CL_COLUMNS."""
-    from tqdm import tqdm
-
-    from wiring_lab import metrics as M
-
     pops = config.populations()
     frames = []
     with tqdm(total=config.samples * len(pops), unit="graph", unit_scale=True, disable=not progress, mininterval=0.5) as bar:
@@ -154,8 +155,6 @@ class CLSample:
 
 def sample_cl(config: CLSampleConfig, progress: bool = False) -> CLSample:
     """Measure the population, keep the graphs that cover the C-L grid, regenerate them and measure them fully."""
-    from wiring_lab import metrics as M
-
     pops = config.populations()
     population = population_cl(config, progress=progress)
     kept = select_cl(population, config.bins, config.per_bin, config.seed)
@@ -174,11 +173,6 @@ def sample_cl(config: CLSampleConfig, progress: bool = False) -> CLSample:
 
 def write_cl_sample(result: CLSample, config: CLSampleConfig, out: str | Path) -> list[Path]:
     """Write ``graphs/cl_NNNN.json``, ``kept.csv`` (+ sidecar), ``population.parquet`` and ``cl_plane.png``."""
-    import matplotlib.pyplot as plt
-
-    from wiring_lab._io import library_versions, write_json, write_table
-    from wiring_lab.graphs import save_graph
-
     out = Path(out)
     (out / "graphs").mkdir(parents=True, exist_ok=True)
     for spec, rel in zip(result.graphs, result.kept["file"]):
@@ -196,9 +190,6 @@ def plot_cl_plane(population: pd.DataFrame, kept: pd.DataFrame, edges: tuple[np.
 
     ``edges``: the bin grid (default: the one :func:`select_cl` stored with ``kept``).
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-
     ok = population["n_components"] == 1
     c = population.loc[ok, "avg_clustering"].to_numpy(np.float64)
     ell = population.loc[ok, "avg_path_length"].to_numpy(np.float64)

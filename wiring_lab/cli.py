@@ -19,6 +19,9 @@ from typing import Any, Callable, List, Optional
 import typer
 
 from wiring_lab._io import all_or_none
+from wiring_lab.recipe import TrainConfig
+
+RECIPE = TrainConfig()  # the recipe's defaults, shown by --help (recipe.py imports no torch)
 
 app = typer.Typer(
     add_completion=False,
@@ -232,23 +235,23 @@ def train(
     head_channels: Optional[int] = typer.Option(None, help="head width (default 1280; less for small data)"),
     node_op: str = typer.Option("sepconv3x3"),
     seed: int = typer.Option(0, help="network seed (graphs) and training seed"),
-    epochs: int = typer.Option(15),
-    batch_size: int = typer.Option(64),
-    lr: float = typer.Option(0.1),
-    weight_decay: float = typer.Option(5e-5),
-    label_smoothing: float = typer.Option(0.1),
-    edge_drop: float = typer.Option(0.0, help="probability per step of dropping one input edge of a node"),
+    epochs: int = typer.Option(RECIPE.epochs),
+    batch_size: int = typer.Option(RECIPE.batch_size),
+    lr: float = typer.Option(RECIPE.lr, help="peak learning rate (half-period cosine decay to 0)"),
+    weight_decay: float = typer.Option(RECIPE.weight_decay),
+    label_smoothing: float = typer.Option(RECIPE.label_smoothing),
+    edge_drop: float = typer.Option(RECIPE.edge_drop, help="probability per step of dropping one input edge of a node"),
     image_size: Optional[int] = typer.Option(None, help="imagefolder: crop size (default 224)"),
-    workers: int = typer.Option(0, help="data loader workers (image folders)"),
-    val_fraction: float = typer.Option(0.1, help="share of the training split held out (stratified, seeded) for per-epoch monitoring; 0: none"),
-    val_seed: int = typer.Option(0, help="seed of the validation hold-out"),
+    workers: int = typer.Option(RECIPE.workers, help="data loader workers (image folders)"),
+    val_fraction: float = typer.Option(RECIPE.val_fraction, help="share of the training split held out (stratified, seeded) for per-epoch monitoring; 0: none"),
+    val_seed: int = typer.Option(RECIPE.val_seed, help="seed of the validation hold-out"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     resume: bool = typer.Option(False, help="continue OUT from its last finished epoch"),
 ) -> None:
     """Train a RandWire network with the paper's recipe; checkpoint after every epoch."""
     from wiring_lab.data import load_dataset
     from wiring_lab.summary import format_summary, model_summary
-    from wiring_lab.train import TrainConfig, default_size, model_config_for
+    from wiring_lab.train import default_size, model_config_for
     from wiring_lab.train import train_network as run_train
 
     data = load_dataset(dataset, data_root, image_size)
@@ -562,8 +565,7 @@ def attack(
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Attack tolerance: accuracy as a growing fraction of nodes is removed (random or targeted order)."""
-    from wiring_lab._io import write_json, write_table
-    from wiring_lab._io import check_outputs
+    from wiring_lab._io import check_outputs, write_json, write_table
     from wiring_lab.damage import AttackConfig, attack_curve, attack_summary
 
     check_outputs(out)
@@ -607,8 +609,8 @@ def convert(
     graphs: Optional[List[Path]] = GraphsOpt,
 ) -> None:
     """Convert a foreign RandWire checkpoint and its graph files into a native checkpoint."""
-    from wiring_lab.loading import load_checkpoint
     from wiring_lab.importers import convert_checkpoint
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.summary import format_summary, model_summary
 
     convert_checkpoint(foreign, out, format, graphs or None)
@@ -628,8 +630,8 @@ def export_graphs(
     graphs: Optional[List[Path]] = GraphsOpt,
 ) -> None:
     """Write every stage graph (DAG with input/output nodes) as JSON node-link, GraphML or DOT."""
-    from wiring_lab.loading import load_checkpoint
     from wiring_lab.export import export_graphs as run_export
+    from wiring_lab.loading import load_checkpoint
 
     if format == "native" and not graphs and (checkpoint.is_dir() or checkpoint.suffix.lower() == ".json"):
         from wiring_lab.checkpoint import load_graphs
@@ -691,7 +693,6 @@ def ablate(
         typer.echo(f"failed {o.key}: {o.error}", err=True)
     for name, path in result.tables.items():
         typer.echo(f"wrote {path}")
-    from wiring_lab._io import all_or_none
     from wiring_lab.report import write_report
 
     outcomes = []
@@ -736,9 +737,9 @@ def search(
     node_op: str = typer.Option("sepconv3x3", help="every node's op (unless --search-ops)"),
     search_ops: bool = typer.Option(False, help="also search each node's op over the node-op registry"),
     epochs: int = typer.Option(5, help="training epochs per child"),
-    batch_size: int = typer.Option(64),
-    lr: float = typer.Option(0.1),
-    edge_drop: float = typer.Option(0.0),
+    batch_size: int = typer.Option(RECIPE.batch_size),
+    lr: float = typer.Option(RECIPE.lr),
+    edge_drop: float = typer.Option(RECIPE.edge_drop),
     val_fraction: float = typer.Option(0.2, help="share of the training split held out; the reward is accuracy on it"),
     train_limit: Optional[int] = typer.Option(None, help="use the first N training images only (the hold-out is carved from them)"),
     density: float = typer.Option(0.5, help="prior probability of each edge u -> v"),

@@ -13,6 +13,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+import pandas as pd
+from scipy import stats
+
 COMPARISON_COLUMNS = (
     "setting", "generator", "n", "top1_mean", "top1_lo", "top1_hi", "top1_std", "loss_mean",
     "n_params", "macs", "lr", "lr_diverged",
@@ -21,9 +25,6 @@ COMPARISON_COLUMNS = (
 
 def t_interval(values: Any, level: float = 0.95) -> tuple[float, float, float]:
     """(mean, lo, hi): the Student-t interval of the mean of ``values``; lo = hi = NaN for one value."""
-    import numpy as np
-    from scipy import stats
-
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if len(x) == 0:
@@ -47,8 +48,6 @@ def _rates(col: Any) -> str:
 
 def compare_networks(models: Any) -> Any:
     """One row per setting of ``models`` (study order): seeds, top-1 mean and 95% interval, size, lr."""
-    import pandas as pd
-
     rows = []
     for setting, g in models.groupby("setting", sort=False):
         mean, lo, hi = t_interval(g["top1"])

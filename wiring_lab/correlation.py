@@ -48,15 +48,35 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import statsmodels.formula.api as smf
+from scipy import sparse, stats
+from sklearn.base import clone
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from statsmodels.stats.multitest import multipletests
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from wiring_lab._io import UserError
+from wiring_lab._io import UserError, library_versions
+from wiring_lab.columns import canonical_metric, rename_legacy_columns
 from wiring_lab.graphs import GraphSpec
+from wiring_lab.metrics import (
+    EXTRA_GRAPH_METRICS,
+    GRAPH_METRICS,
+    NODE_METRICS,
+    read_stage_graphs,
+    stage_metrics,
+    stage_node_metrics,
+)
 
 METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")
 CLUSTER_UNITS: dict[str, tuple[str, ...]] = {"model": ("model",), "stage": ("model", "stage"), "none": ()}  # --cluster: columns of one unit
@@ -195,8 +215,6 @@ def find_checkpoints(df: pd.DataFrame, table_path: str | Path, checkpoints: str 
 
 def _stage_graphs(paths: dict[str, Path]) -> dict[str, list[GraphSpec]]:
     """Stage graphs of every model's checkpoint."""
-    from wiring_lab.metrics import read_stage_graphs
-
     return {m: read_stage_graphs(p)[1] for m, p in paths.items()}
 
 
@@ -261,8 +279,6 @@ def settle_rounding(values: np.ndarray, digits: int = 12) -> np.ndarray:
 
 def join_damage_metrics(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], backend: str = "tensor") -> pd.DataFrame:
     """Damage rows (intact rows dropped) with the node metrics of the removed node / edge endpoints."""
-    from wiring_lab.metrics import NODE_METRICS, stage_node_metrics
-
     nodes = pd.concat([stage_node_metrics(g, m, backend=backend) for m, g in graphs.items()], ignore_index=True)
     nodes[list(NODE_METRICS)] = settle_rounding(nodes[list(NODE_METRICS)].to_numpy(float))
     data = df[df["kind"].astype(str) != "intact"].copy()
@@ -286,8 +302,6 @@ def join_damage_metrics(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], ba
 
 def join_model_metrics(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], by_stage: bool, backend: str = "tensor") -> pd.DataFrame:
     """Model rows with their stages' graph metrics: the mean over stages, or one row per stage."""
-    from wiring_lab.metrics import EXTRA_GRAPH_METRICS, GRAPH_METRICS, stage_metrics
-
     stages = pd.concat([stage_metrics(g, m, backend=backend) for m, g in graphs.items()], ignore_index=True)
     names = [c for c in GRAPH_METRICS + EXTRA_GRAPH_METRICS if c not in df.columns]
     stages["model"] = stages["model"].astype(str)
@@ -303,8 +317,6 @@ def join_model_metrics(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], by_
 # --- statistics ------------------------------------------------------------------------------
 def _statistic(method: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Coefficient and two-sided p-value from scipy."""
-    from scipy import stats
-
     fn = {"pearson": stats.pearsonr, "spearman": stats.spearmanr, "kendall": stats.kendalltau}[method]
     res = fn(x, y)
     return float(res[0]), float(res[1])
@@ -353,8 +365,6 @@ def _weighted_pearson(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
 
 def _copies(w: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct ``keys`` (values, or rows of a 2-D array), their copies in each weighted resample (B, distinct), and each row's index."""
-    from scipy import sparse
-
     values, inv = np.unique(keys, return_inverse=True, axis=0 if keys.ndim > 1 else None)
     inv = inv.reshape(-1)
     onehot = sparse.csr_matrix((np.ones(len(inv)), (np.arange(len(inv)), inv)), shape=(len(inv), len(values)))
@@ -370,8 +380,6 @@ def _weighted_ranks(w: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _weighted_kendall(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Kendall tau-b of each weighted resample (pairs of copies of one row are tied on both sides)."""
-    from scipy import stats
-
     pairs, wp, _ = _copies(w, np.column_stack([x, y]))  # rows with one (x, y) pair are interchangeable
     if len(pairs) <= 3000:  # (m, m) sign matrices: concordance sums are quadratic forms in the weights
         px, py = pairs[:, 0], pairs[:, 1]
@@ -456,8 +464,6 @@ def bootstrap_interval(method: str, x: np.ndarray, y: np.ndarray, codes: np.ndar
 def _point_estimate(method: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Coefficient (or least-squares slope) and its naive p-value."""
     if method == "slope":
-        from scipy import stats
-
         res = stats.linregress(x, y)
         return float(res.slope), float(res.pvalue)
     return _statistic(method, x, y)
@@ -498,8 +504,6 @@ def cluster_bootstrap_ci(
 
 def adjust_pvalues(p: Sequence[float] | np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Holm and Benjamini-Hochberg adjusted p-values of one family (NaN stays NaN and is not counted)."""
-    from statsmodels.stats.multitest import multipletests
-
     p = np.asarray(p, dtype=float)
     holm, bh = np.full(p.shape, math.nan), np.full(p.shape, math.nan)
     ok = np.isfinite(p)
@@ -511,8 +515,6 @@ def adjust_pvalues(p: Sequence[float] | np.ndarray | pd.Series) -> tuple[np.ndar
 
 def _design(d: pd.DataFrame, controls: Sequence[str], categorical: Sequence[str], rank: bool) -> np.ndarray:
     """Intercept plus control columns: dummies for categorical ones, (ranked) values for the rest."""
-    from scipy import stats
-
     cols = [np.ones(len(d))]
     for c in controls:
         if c in categorical:
@@ -532,8 +534,6 @@ def partial_correlation(
     categorical: Sequence[str] = ("stage",),
 ) -> dict[str, Any]:
     """Correlation of ``x`` and ``y`` after regressing both on ``controls`` (dict: r, p, n, controls); Spearman ranks first."""
-    from scipy import stats
-
     if method not in ("pearson", "spearman"):
         raise ValueError(f"partial correlations are pearson or spearman, not {method!r}")
     controls = [c for c in controls if c in df.columns and c not in (x, y)]
@@ -613,11 +613,6 @@ def correlation_rows(
 
 def _fit_mixed(formula: str, d: pd.DataFrame) -> tuple[Any, str]:
     """Fitted MixedLM (random intercept per ``net``) and what went wrong, if anything; ``(None, reason)`` on failure."""
-    import warnings
-
-    import statsmodels.formula.api as smf
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
     notes = []
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -650,8 +645,6 @@ def mixed_slope(
     few_networks: int = MIN_CLUSTERS,
 ) -> pd.DataFrame:
     """Slope of ``target`` on ``metric`` per generator from one MixedLM (target ~ metric x generator + covariates, random intercept per network), 95% Wald interval and p."""
-    from scipy import stats
-
     cols = [c for c in MIXED_COLUMNS if c not in ("p_holm", "p_bh")]
     use_gen = generator is not None and generator in df.columns
     covariates = [c for c in covariates if c in df.columns and c not in (metric, target, generator, network)]
@@ -707,8 +700,6 @@ def mixed_slope(
 
 def group_folds(groups: Sequence[Any] | np.ndarray, folds: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) row indices of a shuffled group k-fold: the rows of one group (network) are never on both sides."""
-    from sklearn.model_selection import GroupKFold
-
     groups = np.asarray(groups)
     k = min(folds, len(np.unique(groups)))
     if k < 2:
@@ -718,12 +709,6 @@ def group_folds(groups: Sequence[Any] | np.ndarray, folds: int, seed: int = 0) -
 
 def regression_rows(data: pd.DataFrame, target: str, metrics: Sequence[str], group: str, folds: int, seed: int, cluster: str | Sequence[str] | None = "model") -> list[dict]:
     """Ridge regression of ``target`` on ``metrics``, R^2 from group k-fold (units never split); permutation importance only where R^2 > 0."""
-    from sklearn.base import clone
-    from sklearn.inspection import permutation_importance
-    from sklearn.linear_model import RidgeCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     frame = data[[*metrics, target]].apply(pd.to_numeric, errors="coerce")
     usable = [m for m in metrics if frame[m].notna().any() and frame[m].nunique(dropna=True) > 1]
     keep = frame[[*usable, target]].notna().all(axis=1).to_numpy()
@@ -764,8 +749,6 @@ def regression_rows(data: pd.DataFrame, target: str, metrics: Sequence[str], gro
 # --- the whole job ---------------------------------------------------------------------------
 def _default_metrics(kind: str, data: pd.DataFrame) -> list[str]:
     """Every metric column of the joined table."""
-    from wiring_lab.metrics import GRAPH_METRICS, NODE_METRICS
-
     if kind == "models":
         return [c for c in GRAPH_METRICS if c in data.columns]
     names = list(NODE_METRICS) + [f"{end}_{c}" for end in ("source", "target") for c in NODE_METRICS]
@@ -774,8 +757,6 @@ def _default_metrics(kind: str, data: pd.DataFrame) -> list[str]:
 
 def _all_metric_names(kind: str) -> list[str]:
     """Metric names a table of this kind can be joined with."""
-    from wiring_lab.metrics import EXTRA_GRAPH_METRICS, GRAPH_METRICS, NODE_METRICS
-
     if kind == "models":
         return list(GRAPH_METRICS + EXTRA_GRAPH_METRICS)
     return list(NODE_METRICS) + [f"{end}_{c}" for end in ("source", "target") for c in NODE_METRICS]
@@ -783,8 +764,6 @@ def _all_metric_names(kind: str) -> list[str]:
 
 def _needs_join(kind: str, df: pd.DataFrame, requested: Sequence[str] | None) -> bool:
     """Whether some requested (or default) metric is not already a column of the table."""
-    from wiring_lab.metrics import GRAPH_METRICS, NODE_METRICS
-
     if requested is not None:
         return any(m not in df.columns for m in requested)
     wanted = GRAPH_METRICS if kind == "models" else NODE_METRICS
@@ -800,9 +779,6 @@ def correlate(
     """Join metrics to damage or model rows, then correlation and regression rows per group."""
     if df is None or len(df) == 0:
         raise UserError(f"{table_path}: the table has no rows")
-    from dataclasses import replace
-
-    from wiring_lab.columns import canonical_metric, rename_legacy_columns
 
     df = rename_legacy_columns(df)  # tables and metric names from before the *_graph / *_dag scheme
     if config.metrics is not None:
@@ -928,8 +904,6 @@ def format_summary(result: CorrelationResult, top: int = 5) -> str:
 
 def config_record(result: CorrelationResult, table_path: str | Path) -> dict[str, Any]:
     """JSON sidecar contents for a correlations table: config, cluster unit, counts, the multiplicity families."""
-    from wiring_lab._io import library_versions
-
     data = result.data
     return {
         "config": asdict(result.config),

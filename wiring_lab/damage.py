@@ -48,12 +48,22 @@ import torch
 from tqdm.auto import tqdm
 
 from wiring_lab import _damage_engine as engine
-from wiring_lab._io import UserError, all_or_none, library_versions, resolve_device, to_jsonable, write_json, write_table
+from wiring_lab._io import (
+    UserError,
+    all_or_none,
+    library_versions,
+    resolve_device,
+    to_jsonable,
+    write_json,
+    write_table,
+)
 from wiring_lab.checkpoint import Checkpoint
-from wiring_lab.loading import load_checkpoint
+from wiring_lab.columns import canonical_metric
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import per_image
 from wiring_lab.graphs import setting_label
+from wiring_lab.loading import load_checkpoint
+from wiring_lab.metrics import node_metrics
 
 REMOVE_KINDS = ("node", "edge", "both")
 ABLATIONS = engine.ABLATIONS  # drop | zero | mean
@@ -662,9 +672,6 @@ def attack_orders(ckpt: Checkpoint, config: AttackConfig) -> list[list[tuple[int
     generated undirected graph (betweenness normalised, so stages of equal N compare); ties are
     broken by a shuffle seeded with ``config.seed``.
     """
-    from wiring_lab.columns import canonical_metric
-    from wiring_lab.metrics import node_metrics
-
     pairs = [(s, v) for s, st in enumerate(ckpt.model.stages) for v in range(st.dag.n)]
     if config.order == "random":
         return [[pairs[i] for i in np.random.default_rng([config.seed, r]).permutation(len(pairs))] for r in range(config.repeats)]

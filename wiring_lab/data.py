@@ -18,7 +18,10 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, TensorDataset
+from PIL import Image
+from sklearn.datasets import load_digits as sk_digits
+from sklearn.model_selection import train_test_split
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from wiring_lab._io import UserError
 
@@ -51,9 +54,6 @@ class Data:
 # --- embedded default ------------------------------------------------------------------------
 def load_digits(root: str | Path | None = None, image_size: int | None = None) -> Data:
     """scikit-learn's bundled 8x8 digits (1,797 images) with a fixed, stratified 80/20 split."""
-    from sklearn.datasets import load_digits as sk_digits
-    from sklearn.model_selection import train_test_split
-
     bunch = sk_digits()
     x = bunch.images.astype(np.float32) / 16.0  # pixel values 0..16
     y = bunch.target.astype(np.int64)
@@ -300,8 +300,6 @@ class ImageFolder(Dataset):
         return len(self.samples)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        from PIL import Image
-
         path, label = self.samples[i]
         try:
             with Image.open(path) as im:
@@ -383,7 +381,6 @@ def batches(dataset: Dataset, batch_size: int, shuffle_seed: int | None = None, 
             idx = order[i : i + batch_size]
             yield x[idx], y[idx]
         return
-    from torch.utils.data import DataLoader, Subset
 
     loader = DataLoader(Subset(dataset, order.tolist()), batch_size=batch_size, num_workers=workers)
     try:

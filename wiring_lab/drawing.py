@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib.pyplot as plt
+import networkx as nx
+
 from wiring_lab.graphs import GraphSpec, stage_dag
 
 
@@ -19,9 +22,6 @@ def dag_layers(spec: GraphSpec) -> dict[int, int]:
 
 def draw_stage(spec: GraphSpec, ax: Any = None, title: str | None = None, node_size: float = 60.0):
     """Draw one stage DAG on ``ax`` (a new figure if None); returns the figure."""
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
     g = spec.to_dag()
     dag = stage_dag(spec)
     depth = dag_layers(spec)

@@ -21,11 +21,15 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import multiprocessing as mp
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
+
+from tqdm.auto import tqdm
 
 from wiring_lab._io import UserError, write_json
 
@@ -114,8 +118,6 @@ class _Progress:
     """A tqdm bar over the tasks, showing done / failed / skipped / remaining."""
 
     def __init__(self, total: int, enabled: bool, desc: str):
-        from tqdm.auto import tqdm
-
         self.counts = {"done": 0, "skipped": 0, "failed": 0}
         self.total = total
         self.bar = tqdm(total=total, desc=desc, disable=not enabled, unit="task")
@@ -146,8 +148,6 @@ def _run_local(tasks: Sequence[Task], workers: int, report: Callable[[int, TaskO
         for i, t in enumerate(tasks):
             report(i, run_task(t))
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     threads = max(1, (os.cpu_count() or 1) // workers)
     # spawn, not fork: a forked child of a process holding torch / OpenMP threads can hang
@@ -163,6 +163,7 @@ def _run_local(tasks: Sequence[Task], workers: int, report: Callable[[int, TaskO
 
 
 def _ray_module():
+    """Ray, an optional dependency (the ``ray`` extra), imported when a Ray run asks for it."""
     try:
         import ray
     except ImportError:

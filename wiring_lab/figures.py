@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from wiring_lab._io import UserError, read_table
+from wiring_lab._validate import check_damage_rows
 from wiring_lab.analysis import (
     default_choice,
     models_with_cl,
@@ -117,8 +118,6 @@ def _build_stage_graphs(run_dir: Path):
 
 def _build_damage(run_dir: Path):
     """RandWire Fig. 5 from damage.csv."""
-    from wiring_lab._validate import check_damage_rows
-
     damage = _table(run_dir, "damage")
     check_damage_rows(damage, table_path(run_dir, "damage"))
     shown, note = default_choice(damage)

@@ -28,7 +28,11 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     import networkx as nx
 
+import networkx as nx
 import numpy as np
+
+from wiring_lab._io import atomic_write_text, read_text_file
+from wiring_lab._validate import check_graph_params, unique_object
 
 FORMAT = "wiring-lab-graph"
 FORMAT_VERSION = 1
@@ -82,7 +86,6 @@ class GraphSpec:
             canon.add(e)
         if self.member is not None and (isinstance(self.member, bool) or not isinstance(self.member, (int, np.integer)) or self.member < 0):
             raise ValueError(f"'member' must be a non-negative integer or null (got {self.member!r})")
-        from wiring_lab._validate import check_graph_params
 
         check_graph_params(self.params)  # JSON-safe: every reader and writer can hold them
         object.__setattr__(self, "n", int(self.n))
@@ -136,8 +139,6 @@ class GraphSpec:
     @classmethod
     def from_json(cls, text: str) -> "GraphSpec":
         """Parse :meth:`to_json` output."""
-        from wiring_lab._validate import unique_object
-
         try:
             data = json.loads(text, object_pairs_hook=unique_object)  # a key given twice is refused
         except json.JSONDecodeError as e:
@@ -149,7 +150,6 @@ class GraphSpec:
     # --- networkx --------------------------------------------------------------------------
     def to_networkx(self) -> nx.Graph:
         """Undirected generated graph (input/output nodes excluded)."""
-        import networkx as nx  # imported where used: population commands never need it
         g = nx.Graph(generator=self.generator, params=dict(self.params), seed=self.seed)
         g.add_nodes_from(range(self.n))
         g.add_edges_from(self.edges)
@@ -176,7 +176,6 @@ class GraphSpec:
 
     def to_dag(self) -> nx.DiGraph:
         """The stage DAG with its input node (id ``n``) and output node (id ``n + 1``)."""
-        import networkx as nx
         dag = stage_dag(self)
         g = nx.DiGraph(generator=self.generator, params=dict(self.params), seed=self.seed)
         g.add_nodes_from(range(self.n), role="node")
@@ -446,15 +445,12 @@ def stage_seeds(seed: int, count: int) -> list[int]:
 # --- files -----------------------------------------------------------------------------------
 def save_graph(spec: GraphSpec, path: str | Path) -> Path:
     """Write ``spec`` as JSON (atomically)."""
-    from wiring_lab._io import atomic_write_text
-
     return atomic_write_text(Path(path), spec.to_json())
 
 
 def load_graph(path: str | Path) -> GraphSpec:
     """Read a graph JSON file; errors name the file."""
     path = Path(path)
-    from wiring_lab._io import read_text_file
 
     text = read_text_file(path, "graph file")
     try:

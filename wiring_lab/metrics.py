@@ -62,6 +62,7 @@ reference) and ``graph-tool`` (when importable).
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import asdict, dataclass, field
 from itertools import chain, product
@@ -71,8 +72,14 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from wiring_lab._io import UserError
+from wiring_lab import _metrics_bits, _metrics_gt, _metrics_nx, _metrics_tensor
+from wiring_lab._io import UserError, library_versions, resolve_device
+from wiring_lab._limits import check_graph_metrics
+from wiring_lab.checkpoint import load_graphs, read_graphs
+from wiring_lab.columns import canonical_metric
 from wiring_lab.graphs import GraphSpec, generate_graph, generator_params, setting_label
+from wiring_lab.importers._common import read_edge_text, read_networkx_yaml
+from wiring_lab.loading import load_checkpoint
 
 GRAPH_METRICS: tuple[str, ...] = (
     "avg_degree",
@@ -136,8 +143,6 @@ STAGE_KEYS: tuple[str, ...] = ("generator", "setting", "p", "k", "m", "n", "seed
 
 def _check_names(names: Iterable[str] | None, known: Sequence[str], level: str) -> list[str]:
     """Validate requested metric names (old degree names accepted); None means all of ``known``."""
-    from wiring_lab.columns import canonical_metric
-
     if names is None:
         return list(known)
     names = [canonical_metric(m) for m in names]
@@ -154,9 +159,7 @@ def _check_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise UserError(f"unknown metrics backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "graph-tool":
-        from wiring_lab._metrics_gt import available
-
-        if not available():
+        if not _metrics_gt.available():
             raise UserError("backend graph-tool asked for, but graph_tool is not importable; install python3-graph-tool or use --backend tensor")
     return backend
 
@@ -166,18 +169,13 @@ def _compute(specs: Sequence[GraphSpec], gm: list[str], nm: list[str], backend: 
     if backend == "tensor":
         return adjacency_metrics(adjacency(specs), gm, nm, device=device, chunk=chunk)
     if backend == "networkx":
-        from wiring_lab import _metrics_nx
-
         return _metrics_nx.compute(specs, gm, nm)
-    from wiring_lab import _metrics_gt
 
     return _metrics_gt.compute(specs, gm, nm)
 
 
 def _cpu_only_torch() -> bool:
     """Whether the installed torch is a CPU-only build (read from its version file, without importing it)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("torch")
     if spec is None or not spec.submodule_search_locations:
         return True
@@ -196,13 +194,9 @@ def adjacency_metrics(
     On a CPU, graph-level metrics of graphs with N <= 64 run on bit-parallel numpy kernels
     (``_metrics_bits``: same definitions, same numbers, no torch import); everything else on torch.
     """
-    from wiring_lab import _metrics_bits
-
     on_cpu = (device == "cpu" or (device == "auto" and _cpu_only_torch())) if isinstance(device, str) else device.type == "cpu"
     if on_cpu and _metrics_bits.supported(adj.shape[1], set(gm), set(nm)):
         return _metrics_bits.compute_batched(adj, set(gm)), {}
-    from wiring_lab import _metrics_tensor
-    from wiring_lab._io import resolve_device
 
     dev = resolve_device(device) if isinstance(device, str) else device
     return _metrics_tensor.compute(adj, gm, nm, device=dev, chunk=chunk)
@@ -417,13 +411,8 @@ def read_stage_graphs(
     (``.yaml``/``.yml`` or an extension-less file, as JiaminRen / leaderj1001 write them) or a
     seungwonpark text graph (``.txt``). Nothing is unpickled.
     """
-    from wiring_lab.checkpoint import load_graphs, read_graphs
-    from wiring_lab.importers._common import read_edge_text, read_networkx_yaml
-
     path = Path(path)
     if format != "native":
-        from wiring_lab.loading import load_checkpoint
-
         return path.stem, list(load_checkpoint(path, graphs=graphs, format=format).graphs)
     suffix = path.suffix.lower()
     if path.is_dir() or suffix == ".json":
@@ -464,7 +453,6 @@ def file_metrics(
     if per not in ("stage", "node"):
         raise UserError(f"--per must be stage or node (got {per!r})")
     model, specs = read_stage_graphs(path, format=format, graphs=graphs)
-    from wiring_lab._limits import check_graph_metrics
 
     check_graph_metrics(max((s.n for s in specs), default=1), len(specs), backend, path)  # before any N x N matrix
     if per == "node":
@@ -474,6 +462,4 @@ def file_metrics(
 
 def config_record(config: PopulationConfig) -> dict[str, Any]:
     """JSON sidecar contents for a population table."""
-    from wiring_lab._io import library_versions
-
     return {"config": asdict(config), "versions": library_versions()}

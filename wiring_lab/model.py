@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from wiring_lab.cnns import CNN_ARCHS, build_cnn
 from wiring_lab.graphs import (
@@ -608,8 +609,6 @@ def count_params(model: nn.Module) -> int:
 
 def count_macs(model: nn.Module, input_size: int | None = None, in_channels: int | None = None) -> int:
     """Multiply-adds of one forward pass on one image, counted by ``torch.utils.flop_counter``."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     cfg = getattr(model, "config", None)
     size = input_size or cfg.input_size
     chans = in_channels or cfg.in_channels

@@ -9,11 +9,24 @@ as in RandWire Fig. 5.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+
 from wiring_lab._io import UserError, atomic_path
 from wiring_lab.analysis import op_order, setting_summary
+from wiring_lab.columns import rename_legacy_columns
+from wiring_lab.drawing import draw_stage
+from wiring_lab.graphs import setting_label
 
 _STYLE_SET = False
 FORMATS = ("png", "pdf", "svg")
@@ -53,11 +66,9 @@ def set_style() -> None:
     global _STYLE_SET
     if _STYLE_SET:
         return
-    import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg") and not _has_display():
         matplotlib.use("Agg")
-    import seaborn as sns
 
     sns.set_theme(context="paper", style="ticks", palette="colorblind", font_scale=1.1)
     matplotlib.rcParams.update(
@@ -78,15 +89,11 @@ def set_style() -> None:
 
 def _has_display() -> bool:
     """Whether a display is available (else matplotlib renders with Agg)."""
-    import os
-
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def save_figure(fig, path: str | Path) -> Path:
     """Save ``fig`` (format from the extension: png, pdf, svg) atomically and close it."""
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -101,8 +108,6 @@ def save_figure(fig, path: str | Path) -> Path:
 # --- helpers ---------------------------------------------------------------------------------
 def _require(df, columns: Sequence[str], what: str) -> None:
     """Raise a UserError naming the figure when ``df`` lacks a column or rows."""
-    import pandas as pd
-
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise UserError(f"{what}: table lacks column(s) {', '.join(missing)}")
@@ -138,8 +143,6 @@ def _gen_name(g: str) -> str:
 
 def _gen_colors(gens: Sequence[str]) -> dict[str, Any]:
     """Fixed colour of each generator, the same in every figure."""
-    import seaborn as sns
-
     pal = sns.color_palette("colorblind", 10)
     fixed = {g: pal[i] for i, g in enumerate(GENERATOR_ORDER)}
     extra = iter(pal[len(GENERATOR_ORDER) :])
@@ -179,9 +182,6 @@ def plot_generator_sweep(models, node_op: str | None = "sepconv3x3", summary=Non
     something only from 0, and an axis that starts at 0 hides the differences).
 
     ``summary``: :func:`wiring_lab.analysis.setting_summary` of the same rows (computed if None)."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     set_style()
     _require(models, ["generator", "setting", "top1"], "generator sweep")
     df = models.dropna(subset=["top1"])
@@ -241,11 +241,6 @@ def _despine(ax) -> None:
 # --- RandWire Fig. 4: stage DAG drawings ------------------------------------------------------
 def plot_stage_graphs(graphs: Mapping[str, Sequence[Any]], max_models: int = 6):
     """RandWire Fig. 4: one row per network, one drawing per stage, layered left to right by depth."""
-    import matplotlib.pyplot as plt
-
-    from wiring_lab.drawing import draw_stage
-    from wiring_lab.graphs import setting_label
-
     set_style()
     items = [(name, list(specs)) for name, specs in graphs.items() if len(specs)][:max_models]
     if not items:
@@ -273,8 +268,6 @@ SYMLOG_THRESHOLD = 5.0  # pp: linear within +-5 (the typical single-removal loss
 def _boxes(ax, sub, x: str, y: str, color) -> None:
     """Box = IQR (only where a category has >= MIN_BOX points), bar = median, red circle = mean,
     dots = variants, n under every category, at integer x positions."""
-    import numpy as np
-
     positions = sorted(int(v) for v in sub[x].dropna().unique())
     data = [sub.loc[sub[x] == p, y].dropna().to_numpy() for p in positions]
     boxed = [(p, d) for p, d in zip(positions, data) if len(d) >= MIN_BOX]
@@ -302,12 +295,6 @@ def plot_damage(damage, node_degree: str = "out_degree_dag", edge_degree: str = 
     """RandWire Fig. 5: Δ top-1 vs degree; top row node removal, bottom row edge removal, one column per generator.
 
     ``note`` (e.g. the ablation choice shown) becomes the figure's title."""
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    from wiring_lab.columns import rename_legacy_columns
-
     set_style()
     damage = rename_legacy_columns(damage)  # tables from before the *_graph / *_dag names
     _require(damage, ["generator", "kind", "delta_top1"], "damage")
@@ -340,7 +327,6 @@ def plot_damage(damage, node_degree: str = "out_degree_dag", edge_degree: str = 
     ylabel = "Δ top-1 (pp)"
     worst = float(df["delta_top1"].abs().max()) if df["delta_top1"].notna().any() else 0.0
     if worst > 3 * SYMLOG_THRESHOLD:  # both the typical 0..-5 pp and the outliers readable
-        from matplotlib.ticker import FixedLocator, FuncFormatter
 
         lo, hi = float(df["delta_top1"].min()), float(df["delta_top1"].max())
         ticks = [t for t in (-100, -50, -10, -5, -2, 0, 2, 5, 10, 50, 100) if lo - 1 <= t <= max(hi, 0) + 1]
@@ -364,9 +350,6 @@ def plot_damage(damage, node_degree: str = "out_degree_dag", edge_degree: str = 
 def plot_node_ops(models, correlations):
     """RandWire Fig. 6: mean top-1 per generator setting, one line per node op; ``correlations``
     (:func:`wiring_lab.analysis.node_op_correlations`) lists the pairwise Pearson r."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     set_style()
     _require(models, ["generator", "setting", "node_op", "top1"], "node ops")
     df = models.dropna(subset=["top1"])
@@ -395,9 +378,6 @@ def plot_ws_curves(curves):
 
     ``curves`` is :func:`wiring_lab.analysis.ws_curves` of a population table.
     """
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     set_style()
     _require(curves, ["k", "n", "p", "C/C(0)", "L/L(0)", "samples"], "WS curves")
     groups = list(curves.groupby(["k", "n"]).groups)
@@ -426,9 +406,6 @@ def plot_ws_curves(curves):
 # --- You et al. 2020: C-L heat map ------------------------------------------------------------
 def plot_cl_heatmap(models_with_cl, bins: int = 8):
     """You et al. 2020 Fig. 1: mean top-1 over bins of clustering C and path length L; best graph starred."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     set_style()
     _require(models_with_cl, ["avg_clustering", "avg_path_length", "top1"], "C-L heat map")
     df = models_with_cl.dropna(subset=["avg_clustering", "avg_path_length", "top1"])
@@ -457,9 +434,6 @@ def plot_cl_heatmap(models_with_cl, bins: int = 8):
 # --- Radosavovic et al. 2019: error EDFs ------------------------------------------------------
 def plot_error_edf(models, by: str = "generator"):
     """Radosavovic et al. 2019: error EDF per population (n | min | mean error in the legend)."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     set_style()
     _require(models, [by, "top1"], "error EDF")
     df = models.dropna(subset=["top1"]).assign(error=lambda d: 100.0 - d["top1"])
@@ -467,8 +441,6 @@ def plot_error_edf(models, by: str = "generator"):
     if by == "generator":
         colors = _gen_colors(groups)
     else:
-        import seaborn as sns
-
         colors = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
     fig, ax = plt.subplots(figsize=(6.2, 3.2), layout="constrained")
     for g in groups:
@@ -489,13 +461,10 @@ def plot_error_edf(models, by: str = "generator"):
 # --- Albert, Jeong, Barabasi 2000: attack tolerance ---------------------------------------------
 def plot_attack(attack):
     """Accuracy vs fraction of nodes removed: random failures vs targeted attacks, one panel per generator."""
-    import matplotlib.pyplot as plt
-
     set_style()
     _require(attack, ["generator", "order", "fraction", "top1"], "attack")
     gens = _generators(attack["generator"])
     orders = [o for o in ATTACK_ORDER if o in set(attack["order"])] + sorted(set(attack["order"]) - set(ATTACK_ORDER))
-    import seaborn as sns
 
     pal = dict(zip(orders, sns.color_palette("dark", len(orders))))
     styles = {"random": "-", "degree": "--", "betweenness": ":"}
@@ -527,9 +496,6 @@ def plot_learning_curves(history, models=None):
     The monitored split is the validation hold-out (``val_*`` columns); histories written before
     training held one out monitored the test split (``test_*``) and are drawn as such.
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
     set_style()
     mon = "val" if "val_loss" in history.columns and history["val_loss"].notna().any() else "test"
     _require(history, ["model", "epoch", "train_loss", f"{mon}_loss", f"{mon}_top1"], "learning curves")
@@ -579,8 +545,6 @@ def plot_metric_vs_damage(node_damage, stats, metrics: Sequence[str] | None = No
     ``node_damage``: node-removal rows joined with node metrics; ``stats``: one row per metric with
     ``metric, spearman_rho, rho_lo, rho_hi, n`` (see :func:`wiring_lab.analysis.spearman_table`).
     """
-    import matplotlib.pyplot as plt
-
     set_style()
     _require(node_damage, ["generator", "delta_top1"], "metric vs damage")
     metrics = list(metrics or stats["metric"])
@@ -641,8 +605,6 @@ def _resampling(stats) -> str:
 # --- search runs (Radosavovic et al. 2019 EDFs; best-so-far curves) --------------------------
 def _palette(names: list[str]) -> dict[str, Any]:
     """One colour per population name, the same in every figure of a run."""
-    import seaborn as sns
-
     names = sorted(set(names))
     return dict(zip(names, sns.color_palette("colorblind", len(names))))
 
@@ -652,10 +614,6 @@ def plot_search_progress(progress, metric: str = "best_val_so_far"):
 
     ``progress`` is :func:`wiring_lab.analysis.search_progress` of ``search_history.csv``.
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from matplotlib.ticker import MaxNLocator
-
     set_style()
     _require(progress, ["population", "trained", "search_seed", metric], "search progress")
     df = progress
@@ -674,10 +632,6 @@ def plot_search_progress(progress, metric: str = "best_val_so_far"):
 
 def plot_search_edf(populations):
     """Error EDFs, F(e) = fraction of a population's networks with error < e: searched solid, generators dashed."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import seaborn as sns
-
     set_style()
     _require(populations, ["population", "top1"], "error EDF")
     names = populations["population"].astype(str)
@@ -701,9 +655,6 @@ def plot_search_edf(populations):
 # --- architecture comparison: accuracy vs multiply-adds -----------------------------------------
 def plot_accuracy_vs_macs(models, comparison):
     """Test top-1 (%) vs multiply-adds: one dot per network, per setting its mean with the 95% interval bar."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
     set_style()
     _require(models, ["setting", "top1", "macs"], "accuracy vs MACs")
     _require(comparison, ["setting", "n", "top1_mean", "top1_lo", "top1_hi", "macs"], "accuracy vs MACs")

@@ -14,7 +14,9 @@ first S members are the same whatever ``samples`` is. The per-graph generators o
 (``wiring-lab generate``, model stages) keep their own per-graph seeds: the two draw different
 graphs from the same distribution.
 
-Importing this module registers the ``ws-flex`` generator (You et al. 2020).
+Importing this module registers the ``ws-flex`` generator (You et al. 2020). Every public name
+of ``wiring_lab`` imports it first, so its top stays light: the metrics (torch, 0.95 s), pandas
+and pyarrow are imported inside the functions that measure and write.
 
 >>> pop = Population("ws", {"k": 4, "p": 0.0}, n=8, samples=3, seed=0)
 >>> pop.member(2).edges[:3]
@@ -23,14 +25,26 @@ Importing this module registers the ``ws-flex`` generator (You et al. 2020).
 
 from __future__ import annotations
 
+import contextlib
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
+from tqdm import tqdm
 
-from wiring_lab.graphs import GraphSpec, _check_n, _check_p, _rng, generator_params, register_generator
+from wiring_lab._io import UserError, atomic_path
+from wiring_lab.graphs import (
+    GraphSpec,
+    _check_n,
+    _check_p,
+    _rng,
+    generator_params,
+    register_generator,
+    setting_label,
+)
 
 # Cells (graphs x N x N) of one seeded chunk: 4096 graphs of N=32 (4 MB of bool adjacency).
 # Part of a population's definition: changing it changes which graphs a seed draws.
@@ -325,8 +339,6 @@ class TableWriter:
     """Append DataFrames to one CSV or Parquet file, chunk by chunk; the file appears atomically on close."""
 
     def __init__(self, path: str | Path):
-        from wiring_lab._io import UserError
-
         self.path = Path(path)
         self.suffix = self.path.suffix.lower()
         if self.suffix not in (".csv", ".parquet", ".pq"):
@@ -337,10 +349,6 @@ class TableWriter:
         self._parquet: Any = None
 
     def __enter__(self) -> "TableWriter":
-        import contextlib
-
-        from wiring_lab._io import atomic_path
-
         # the shared atomic writer: a symlink is written through, a FIFO or device refused, an OSError one line
         self._stack = contextlib.ExitStack()
         self._tmp = self._stack.enter_context(atomic_path(self.path))
@@ -413,14 +421,9 @@ def iter_population_metrics(
     Graphs are drawn, measured and handed over one seeded chunk at a time; the next chunk is
     drawn in a background thread while this one is measured.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     import pandas as pd
-    from tqdm import tqdm
 
     from wiring_lab import metrics as M
-    from wiring_lab._io import UserError
-    from wiring_lab.graphs import setting_label
 
     names = list(metrics or (M.GRAPH_METRICS + M.EXTRA_GRAPH_METRICS))
     M._check_backend(config.backend)
@@ -465,8 +468,6 @@ def measure_population(config: Any, out: str | Path | None = None, progress: boo
     Memory: one chunk of graphs and rows at a time, plus the metric values themselves
     (8 bytes x metrics per graph) for the exact quantiles of the summary.
     """
-    import contextlib
-
     import pandas as pd
 
     from wiring_lab import metrics as M

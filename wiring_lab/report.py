@@ -8,8 +8,12 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from wiring_lab._io import atomic_write_text, to_jsonable
+import pandas as pd
+
+from wiring_lab._io import atomic_write_text, read_table, to_jsonable
+from wiring_lab.figures import RECIPES
 from wiring_lab.rundir import TABLES, table_path
+from wiring_lab.sensitivity import findings, format_sensitivity
 
 MAX_ROWS = 40  # longer tables are summarised, the full table stays in RUN_DIR/tables
 _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".pdf": "application/pdf"}
@@ -84,9 +88,6 @@ def write_report(
     title: str = "wiring-lab report",
 ) -> Path:
     """Write ``RUN_DIR/report.html`` (or ``path``): figures inline, tables, configuration, timings."""
-    from wiring_lab._io import read_table
-    from wiring_lab.figures import RECIPES
-
     run_dir = Path(run_dir)
     path = Path(path) if path is not None else run_dir / "report.html"
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_esc(title)}</title>",
@@ -95,7 +96,6 @@ def write_report(
              "<code>tables/</code>; figures are also in <code>figures/</code>.</p>"]
     sens = table_path(run_dir, "sensitivity")
     if sens.is_file():  # the report opens with its findings
-        from wiring_lab.sensitivity import findings, format_sensitivity
 
         table = read_table(sens)
         parts += ["<h2>Findings</h2>", "<p>Does RandWire's Fig. 5 trend (more out-degree, more accuracy lost when the node is "
@@ -107,8 +107,6 @@ def write_report(
                   "<ul>" + "".join(f"<li>{_esc(line)}</li>" for line in findings(table)) + "</ul>",
                   _html_table(format_sensitivity(table), "sensitivity of the node-damage findings to the ablation choice")]
     if timings:
-        import pandas as pd
-
         t = pd.DataFrame(list(timings))
         steps = t[t["step"] != "total"] if "step" in t else t  # a "total" row is the wall time already
         total = float(t.loc[t["step"] == "total", "seconds"].iloc[0]) if "step" in t and (t["step"] == "total").any() \

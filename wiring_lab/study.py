@@ -22,16 +22,27 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-
-from wiring_lab._io import UserError, all_or_none, as_read_back, library_versions, write_json, write_table
+from wiring_lab._io import (
+    UserError,
+    all_or_none,
+    as_read_back,
+    library_versions,
+    write_json,
+    write_table,
+)
 from wiring_lab._limits import MAX_MODEL_NODES, MAX_STUDY_TRAININGS
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
-from wiring_lab.data import list_datasets
+from wiring_lab.checkpoint import load_graphs
 from wiring_lab.compare import compare_networks
+from wiring_lab.correlation import CorrelateConfig
+from wiring_lab.damage import AttackConfig, damage_sweep_configs
+from wiring_lab.data import list_datasets
 from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
 from wiring_lab.figures import list_figures
 from wiring_lab.graphs import list_generators
+from wiring_lab.metrics import PopulationConfig
 from wiring_lab.model import ARCHS, CNN_ARCHS, ModelConfig, list_node_ops, stage_graphs
+from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex, the usual generator of a C-L graph set
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
 from wiring_lab.sensitivity import sensitivity_table
@@ -474,9 +485,6 @@ def _fmt(v: Any) -> str:
 
 def _graph_set(path: str) -> dict[str, Any]:
     """The graphs of a graph-set entry, by file stem (a directory of JSONs, or one file holding a list)."""
-    import wiring_lab.populations  # noqa: F401  registers ws-flex, the usual generator of a C-L graph set
-    from wiring_lab.checkpoint import load_graphs
-
     path = Path(path)
     specs = load_graphs(path)
     stems = [f.stem for f in sorted(path.glob("*.json"))] if path.is_dir() else [f"{path.stem}{i}" for i in range(len(specs))]
@@ -518,22 +526,14 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
     where = f"{study.path}:{line}: {key} (scale {scale.name})"
     try:
         if key == "damage":
-            from wiring_lab.damage import damage_sweep_configs
-
             damage_sweep_configs(settings)
         elif key == "attack":
-            from wiring_lab.damage import AttackConfig
-
             kw = dict(settings)
             for order in kw.pop("orders", [kw.pop("order", "random")]):
                 AttackConfig(order=order, **kw)
         elif key == "population":
-            from wiring_lab.metrics import PopulationConfig
-
             PopulationConfig(**{k: (dict(v) if k == "grid" and isinstance(v, dict) else v) for k, v in settings.items()})
         elif key == "correlate":
-            from wiring_lab.correlation import CorrelateConfig
-
             CorrelateConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
         elif key == "metrics":
             unknown = set(settings) - {"backend", "nodes"}

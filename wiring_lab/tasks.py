@@ -13,18 +13,29 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import Subset, TensorDataset
 
 from wiring_lab._io import as_read_back, atomic_path, to_jsonable, torch_threads
 from wiring_lab.checkpoint import read_graphs
-from wiring_lab.damage import AttackConfig, attack_curve, damage_sweep, damage_sweep_configs
-from wiring_lab.data import load_dataset
-from wiring_lab.graphs import GraphSpec
 from wiring_lab.correlation import CorrelateConfig, correlate
+from wiring_lab.damage import (
+    AttackConfig,
+    attack_curve,
+    damage_sweep,
+    damage_sweep_configs,
+)
+from wiring_lab.data import load_dataset
 from wiring_lab.executor import read_result
-from wiring_lab.metrics import PopulationConfig, population_metrics, stage_metrics, stage_node_metrics
+from wiring_lab.graphs import GraphSpec
+from wiring_lab.metrics import (
+    PopulationConfig,
+    population_metrics,
+    stage_metrics,
+    stage_node_metrics,
+)
 from wiring_lab.model import ModelConfig
 from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex: a worker rebuilds ws-flex networks (graph sets)
 from wiring_lab.rundir import checkpoint_path, table_path
@@ -43,8 +54,6 @@ def _first(dataset: Any, limit: int) -> Any:
 
 def _seeded(dataset: Any, limit: int, seed: int, split: int) -> Any:
     """``limit`` items of a split drawn without replacement (seeded, one stream per split), in index order."""
-    import numpy as np
-
     n = len(dataset)
     if limit >= n:
         return dataset

@@ -13,69 +13,34 @@ no choice made while watching training can have seen it.
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.utils.data import Dataset, Subset, TensorDataset
 from tqdm.auto import tqdm
 
-from wiring_lab._io import UserError, resolve_device
+from wiring_lab._io import UserError, resolve_device, write_json
 from wiring_lab._limits import short_repr
 from wiring_lab._validate import is_finite_number
-from wiring_lab.checkpoint import Checkpoint, load_native, read_checkpoint, save_checkpoint
+from wiring_lab.checkpoint import (
+    Checkpoint,
+    load_native,
+    read_checkpoint,
+    save_checkpoint,
+)
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import evaluate
 from wiring_lab.graphs import GraphSpec
 from wiring_lab.model import ModelConfig, build_model, count_macs, count_params
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """The training recipe and data (stored in every checkpoint's metadata)."""
-
-    dataset: str = "digits"  # digits | mnist | fashion-mnist | cifar10 | imagefolder
-    data_root: str | None = None  # data directory (unused for digits)
-    epochs: int = 15
-    batch_size: int = 64
-    lr: float = 0.1  # peak learning rate, half-period cosine decay to 0
-    momentum: float = 0.9
-    weight_decay: float = 5e-5
-    label_smoothing: float = 0.1
-    edge_drop: float = 0.0  # per step and multi-input node: probability to drop one input edge
-    seed: int = 0  # weight init, data order, edge-drop draws
-    workers: int = 0  # DataLoader workers for image folders
-    val_fraction: float = 0.1  # share of the training split held out (stratified) for per-epoch monitoring; 0: none
-    val_seed: int = 0  # seed of that hold-out (the same for every network by default: they train on the same images)
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer (got {v!r})")
-        for name in ("lr", "momentum", "weight_decay", "label_smoothing", "edge_drop"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ValueError(f"{name} must be a finite number (got {v!r:.40})")
-        if not (0 < self.lr <= 10):
-            raise ValueError(f"lr must be a positive number of at most 10 (got {self.lr!r})")
-        if self.weight_decay > 1:
-            raise ValueError(f"weight_decay must be in [0, 1] (got {self.weight_decay!r})")
-        if not 0.0 <= self.edge_drop < 1.0:
-            raise ValueError(f"edge_drop must be in [0, 1) (got {self.edge_drop!r})")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1) (got {self.label_smoothing!r})")
-        if self.weight_decay < 0 or not 0 <= self.momentum < 1:
-            raise ValueError("weight_decay must be >= 0 and momentum in [0, 1)")
-        if isinstance(self.val_fraction, bool) or not isinstance(self.val_fraction, (int, float)) or not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be a number in [0, 1) (got {self.val_fraction!r})")
-        if isinstance(self.val_seed, bool) or not isinstance(self.val_seed, int) or self.val_seed < 0:
-            raise ValueError(f"val_seed must be an integer >= 0 (got {self.val_seed!r})")
-
+from wiring_lab.recipe import TrainConfig
 
 # Fields added after checkpoints were first written, with the values that reproduce how those
 # were trained: an older checkpoint's training config is read with these filled in.
@@ -84,8 +49,6 @@ LEGACY_TRAIN_FIELDS = {"val_fraction": 0.0, "val_seed": 0}
 
 def _labels(dataset: Dataset):
     """Integer class labels of every example (a numpy array)."""
-    import numpy as np
-
     if isinstance(dataset, TensorDataset):
         return dataset.tensors[1].numpy()
     targets = getattr(dataset, "targets", None)
@@ -100,9 +63,6 @@ def split_validation(data: Data, fraction: float, seed: int) -> tuple[Data, Data
     ``fraction`` 0 returns ``data`` unchanged and no hold-out. Classes too small to stratify
     (fewer than two examples) fall back to a plain seeded split.
     """
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
     if fraction == 0:
         return data, None
     labels = _labels(data.train)
@@ -431,16 +391,12 @@ def train_with_lr_fallback(
     Returns the checkpoint of the first rate that trains (its ``train_config.lr`` is the rate
     used) and one record per rate tried. Every rate diverging is a :class:`UserError`.
     """
-    from wiring_lab._io import write_json
-
     out = Path(out)
     data = kwargs.pop("data", None) or load_dataset(train_config.dataset, train_config.data_root)
     check_epoch = chance_check_epoch(math.ceil(len(data.train) / train_config.batch_size), train_config.epochs)
     log = _fallback_log(out)
     tried: list[dict[str, Any]] = []
     if log.is_file():
-        import json
-
         try:
             tried = list(json.loads(log.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):

@@ -23,12 +23,12 @@ import json
 import sys
 from pathlib import Path
 
+import networkx as nx
+import torch
+
 
 def export(ckpt: str | Path, out: str | Path, key: str = "graphs") -> list[Path]:
     """Write ``checkpoint[key]``'s DiGraphs as ``out/stage<i>.json``; returns the paths."""
-    import networkx as nx
-    import torch
-
     c = torch.load(ckpt, map_location="cpu", weights_only=False)  # the caller vouches for this file
     graphs = c.get(key) if isinstance(c, dict) else None
     if not isinstance(graphs, (list, tuple)) or not graphs or not all(isinstance(g, nx.DiGraph) for g in graphs):

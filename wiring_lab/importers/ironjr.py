@@ -18,7 +18,13 @@ import torch
 
 from wiring_lab._io import UserError
 from wiring_lab.importers import ForeignFormat, _detect_obj, register_format
-from wiring_lab.importers._common import EXPORT_HINT, ForeignNetwork, pickle_globals, refusal_for_globals, unexpected_globals
+from wiring_lab.importers._common import (
+    EXPORT_HINT,
+    ForeignNetwork,
+    pickle_globals,
+    refusal_for_globals,
+    unexpected_globals,
+)
 
 
 def _detect(obj: Any) -> bool:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from wiring_lab._io import UserError
-from wiring_lab.importers import ForeignFormat, register_format
 from wiring_lab.graphs import generator_params
+from wiring_lab.importers import ForeignFormat, register_format
 from wiring_lab.importers._common import (
     ForeignNetwork,
     check_stage_sizes,

@@ -5,8 +5,18 @@ skeleton, trained with the same recipe and saved as a normal checkpoint, so dama
 figures apply to searched networks unchanged.
 """
 
-from wiring_lab.search.runner import SearchConfig, run_search, search_history, write_search_tables
-from wiring_lab.search.space import SearchSpace, Wiring, sample_wiring, wiring_from_specs
+from wiring_lab.search.runner import (
+    SearchConfig,
+    run_search,
+    search_history,
+    write_search_tables,
+)
+from wiring_lab.search.space import (
+    SearchSpace,
+    Wiring,
+    sample_wiring,
+    wiring_from_specs,
+)
 
 __all__ = [
     "SearchConfig",

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from wiring_lab.search._base import Proposal, Strategy
-from wiring_lab.search.space import SearchSpace, make_rng, sample_generator_setting, sample_wiring
+from wiring_lab.search.space import (
+    SearchSpace,
+    make_rng,
+    sample_generator_setting,
+    sample_wiring,
+)
 
 RANDOM_SPACES = ("wiring", "generators")
 

@@ -24,17 +24,36 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
+import torch
+from scipy.stats import binomtest, bootstrap
 
-from wiring_lab._io import UserError, read_table, to_jsonable, write_json, write_table
+from wiring_lab._io import (
+    UserError,
+    atomic_path,
+    read_table,
+    to_jsonable,
+    write_json,
+    write_table,
+)
 from wiring_lab.analysis import population_names
-from wiring_lab.executor import Task, run_tasks
 from wiring_lab.data import load_dataset
+from wiring_lab.executor import Task, run_tasks
+from wiring_lab.figures import render_figures
 from wiring_lab.graphs import GraphSpec, generator_params, setting_label
-from wiring_lab.model import ModelConfig, stage_graphs
+from wiring_lab.model import ModelConfig, list_node_ops, stage_graphs
 from wiring_lab.rundir import table_path
 from wiring_lab.search._base import Proposal, Strategy
-from wiring_lab.search.space import SEARCH_GENERATOR, SearchSpace, child_seed, wiring_from_specs
+from wiring_lab.search.evolution import Evolution
+from wiring_lab.search.random import GeneratorPopulation, RandomSearch
+from wiring_lab.search.reinforce import Reinforce
+from wiring_lab.search.space import (
+    SEARCH_GENERATOR,
+    SearchSpace,
+    child_seed,
+    wiring_from_specs,
+)
 from wiring_lab.train import TrainConfig
 
 log = logging.getLogger(__name__)  # the CLI decides what is shown (--verbose / --quiet)
@@ -120,8 +139,6 @@ class SearchConfig:
 
     def space(self, stages: int) -> SearchSpace:
         """The search space of this run's networks."""
-        from wiring_lab.model import list_node_ops
-
         ops = tuple(list_node_ops()) if self.search_ops else None
         return SearchSpace(self.nodes, stages, ops, self.density)
 
@@ -139,12 +156,8 @@ class SearchConfig:
 def make_strategy(config: SearchConfig, space: SearchSpace) -> Strategy:
     """The strategy object of ``config``, seeded with ``config.seed``."""
     if config.strategy == "random":
-        from wiring_lab.search.random import RandomSearch
-
         return RandomSearch(space, config.seed, config.random_over)
     if config.strategy == "evolution":
-        from wiring_lab.search.evolution import Evolution
-
         return Evolution(
             space,
             config.seed,
@@ -156,10 +169,7 @@ def make_strategy(config: SearchConfig, space: SearchSpace) -> Strategy:
             config.motifs,
         )
     if config.strategy == "reinforce":
-        from wiring_lab.search.reinforce import Reinforce
-
         return Reinforce(space, config.seed, config.controller_hidden, config.controller_lr, config.baseline_decay)
-    from wiring_lab.search.random import GeneratorPopulation
 
     return GeneratorPopulation(config.generator, config.params)
 
@@ -333,10 +343,6 @@ def _save_state(folder: Path, strategy: Strategy) -> None:
 
     For inspection: a re-run rebuilds the state by replaying the finished children instead.
     """
-    import torch
-
-    from wiring_lab._io import atomic_path
-
     state = strategy.state_dict()
     if strategy.name == "reinforce":
         with atomic_path(folder / "state.pt") as tmp:
@@ -421,9 +427,6 @@ def search_summary(history: pd.DataFrame, resamples: int = 2000, seed: int = 0) 
     test top-1 of any child; ``median_top1`` the median over children, with a percentile
     bootstrap interval over children (``resamples`` resamples, ``seed``).
     """
-    import numpy as np
-    from scipy.stats import binomtest, bootstrap
-
     rows = []
     df = history.assign(population=population_names(history))
     for pop, g in df.groupby("population", sort=True):
@@ -452,6 +455,4 @@ def search_summary(history: pd.DataFrame, resamples: int = 2000, seed: int = 0) 
 
 def write_search_figures(run_dir: str | Path) -> list[Path]:
     """Render the ``search_progress`` and ``search_edf`` figures into ``RUN_DIR/figures/`` from the run's tables."""
-    from wiring_lab.figures import render_figures
-
     return [o.path for o in render_figures(run_dir, ["search_progress", "search_edf"]) if o.path is not None]
