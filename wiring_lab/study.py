@@ -2,12 +2,16 @@
 
 A study file names a grid of networks (generator settings, node ops, baselines), the scales it
 runs at (``demo`` on a laptop CPU, ``paper`` on a GPU cluster: data set, network size, recipe,
-seeds) and what to do with every trained network (``damage``, ``attack``, ``metrics``). It is
-read with YAML's safe loader; every error names the file and line. :func:`expand_study` turns a
-study at one scale into :class:`~wiring_lab.executor.Task` units (one training, or one damage
-sweep, per task), :func:`run_study` runs them with :func:`~wiring_lab.executor.run_tasks` and
-:func:`collect_tables` gathers the per-task results into the run directory's tables
-(``models.csv``, ``history.csv``, ``damage.csv``, ``attack.csv``, ``stage_metrics.csv``).
+seeds), what to do with every trained network (``damage``, ``attack``, ``metrics``) and once per
+study (``population``: a sampled graph population; ``correlate``: metrics against all damage).
+It is read with YAML's safe loader; every error names the file and line. This module is the only
+reader of study files, search study files (:func:`load_search_study`) and the built-in ones
+(``wiring_lab/studies/``: the demo) included. :func:`expand_study` turns a study at one scale
+into :class:`~wiring_lab.executor.Task` units of :mod:`wiring_lab.tasks` (one training, one
+sweep, ... per task), :func:`run_study` runs them with :func:`~wiring_lab.executor.run_tasks`
+and :func:`collect_tables` gathers the per-task results into the run directory's tables
+(``models.csv``, ``history.csv``, ``graphs.csv``, ``damage.csv``, ``attack.csv``,
+``stage_metrics.csv``, ...; :data:`ANALYSIS_TABLES`).
 """
 
 from __future__ import annotations

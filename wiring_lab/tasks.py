@@ -1,9 +1,11 @@
-"""Units of work on one network of a run directory: train it, damage it, attack it, measure it.
+"""Units of work of a run directory: train, damage, attack or measure one network; sample a graph
+population; correlate the damage of every network with its metrics.
 
 Each function runs where its task runs (this process, a pool worker, a Ray worker), reads and
 writes only under ``run_dir`` and returns its table rows as plain JSON-able data: the executor
 stores them in the task's result file and :func:`wiring_lab.study.collect_tables` gathers them.
-:func:`task_data` is the one data cache (one data set per process).
+:func:`task_data` is the one data cache (one data set per process). A study's networks, the
+demo's (a built-in study) and a search's children are all trained by :func:`train_task`.
 """
 
 from __future__ import annotations
@@ -205,6 +207,11 @@ def _columns(**tables: Any) -> dict[str, list[str]]:
     return out
 
 
+def _tables(**frames: pd.DataFrame) -> dict[str, Any]:
+    """A task's result holding ``frames`` (table name -> DataFrame): rows, column order, integer columns."""
+    return {**{table: _rows(df) for table, df in frames.items()}, "columns": _columns(**frames), "int_columns": _int_columns(**frames)}
+
+
 def _int_columns(**frames: Any) -> dict[str, list[str]]:
     """Integer and boolean columns of each DataFrame: JSON turns an int column with gaps into floats."""
     return {
@@ -233,7 +240,7 @@ def damage_task(
     with torch_threads(threads):
         frames = [damage_sweep(checkpoint_path(run_dir, name), c, data=data, device=device, progress=False) for c in damage_sweep_configs(settings)]
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return {"damage": _rows(df), "columns": _columns(damage=df), "int_columns": _int_columns(damage=df)}
+    return _tables(damage=df)
 
 
 def attack_task(
@@ -256,7 +263,7 @@ def attack_task(
     with torch_threads(threads):
         frames = [attack_curve(ckpt, AttackConfig(order=o, **kw), data=data, device=device, progress=False) for o in orders]
     df = pd.concat(frames, ignore_index=True)
-    return {"attack": _rows(df), "columns": _columns(attack=df), "int_columns": _int_columns(attack=df)}
+    return _tables(attack=df)
 
 
 def metrics_task(run_dir: str, name: str, settings: dict[str, Any], threads: int = 1, **_: Any) -> dict[str, Any]:
@@ -267,11 +274,7 @@ def metrics_task(run_dir: str, name: str, settings: dict[str, Any], threads: int
         frames = {"stage_metrics": stage_metrics(specs, model=name, backend=backend, device="cpu")}
         if settings.get("nodes"):
             frames["node_metrics"] = stage_node_metrics(specs, model=name, backend=backend, device="cpu")
-    return {
-        **{table: _rows(df) for table, df in frames.items()},
-        "columns": _columns(**frames),
-        "int_columns": _int_columns(**frames),
-    }
+    return _tables(**frames)
 
 
 def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
@@ -284,7 +287,7 @@ def population_task(run_dir: str, settings: dict[str, Any], device: str = "auto"
     config = PopulationConfig(**{k: (dict(v) if k == "grid" else v) for k, v in settings.items()}, device=device)
     with torch_threads(threads):
         df = population_metrics(config)
-    return {"population_metrics": _rows(df), "columns": _columns(population_metrics=df), "int_columns": _int_columns(population_metrics=df)}
+    return _tables(population_metrics=df)
 
 
 def correlate_task(run_dir: str, settings: dict[str, Any], damage_results: Sequence[str], threads: int = 1, **_: Any) -> dict[str, Any]:
@@ -302,4 +305,4 @@ def correlate_task(run_dir: str, settings: dict[str, Any], damage_results: Seque
     config = CorrelateConfig(**_tuples(settings))
     with torch_threads(threads):
         df = correlate(damage, config, table_path=table_path(run_dir, "damage"), checkpoints=Path(run_dir) / "checkpoints").correlations
-    return {"correlations": _rows(df), "columns": _columns(correlations=df), "int_columns": _int_columns(correlations=df)}
+    return _tables(correlations=df)

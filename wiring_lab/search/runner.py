@@ -2,10 +2,11 @@
 
 Every child is a normal RandWire network (same skeleton, recipe and data as the random
 generators) saved as a normal checkpoint with its stage graphs under ``RUN_DIR/checkpoints/``,
-so damage, metrics and figures apply to searched networks unchanged. Children train on the
-training split minus a stratified validation hold-out (``val_fraction``, fixed split seed); the
-reward a strategy sees is the validation top-1 accuracy, and every child is also evaluated on the
-test split (the accuracy its checkpoint and ``models.csv`` report).
+so damage, metrics and figures apply to searched networks unchanged. A child is trained by the
+study's train task (:func:`wiring_lab.tasks.train_task`) on the training split minus a
+stratified validation hold-out (``val_fraction``, fixed split seed); the reward a strategy sees
+is the top-1 accuracy on that hold-out after the last epoch, and every child is also evaluated on
+the test split (the accuracy its checkpoint and ``models.csv`` report).
 
 Resume: each child is one executor task whose result JSON is written atomically, and a task
 whose result exists is skipped. The strategy's state is a deterministic function of its seed and
