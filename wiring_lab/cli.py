@@ -677,7 +677,7 @@ def ablate(
     dry_run: bool = typer.Option(False, "--dry-run", help="list the tasks and exit"),
 ) -> None:
     """Run a study: train every network, then damage / attack / measure it; collect tables in RUN_DIR."""
-    from wiring_lab.study import default_run_dir, expand_study, load_study, run_study
+    from wiring_lab.study import default_run_dir, effective_config, expand_study, load_study, run_study
 
     study = load_study(study_file)
     if dry_run:
@@ -701,7 +701,7 @@ def ablate(
 
         with all_or_none():  # every figure or none (they read the tables written above)
             outcomes = render_figures(result.plan.run_dir, list(study.figures), echo=typer.echo)
-    record = {"study": str(study_file), "scale": scale, "networks": len(result.plan.networks), "tasks": len(result.outcomes)}
+    record = {**effective_config(study, scale), "networks": [n.name for n in result.plan.networks], "tasks": len(result.outcomes)}
     write_report(result.plan.run_dir, config=record, outcomes=outcomes, title=f"{study.name} ({scale})")  # inlines the figures
     typer.echo(f"wrote {result.plan.run_dir / 'report.html'}")
     typer.echo(

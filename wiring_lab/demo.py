@@ -22,7 +22,7 @@ from wiring_lab.executor import TaskOutcome
 from wiring_lab.figures import render_figures
 from wiring_lab.report import write_report
 from wiring_lab.rundir import checkpoint_path
-from wiring_lab.study import Study, builtin_study, load_study, run_study
+from wiring_lab.study import Study, builtin_study, effective_config, load_study, run_study
 
 SIZES = ("default", "tiny")  # the demo study's scales
 TITLE = "wiring-lab demo: randomly wired networks on digits"
@@ -110,9 +110,7 @@ def run_demo(
     step("figures", time.perf_counter() - t0, "drawn", f"{len(made)} made: {', '.join(made)}")
     timings.append({"step": "total", "status": "", "seconds": round(time.perf_counter() - start, 2), "detail": ""})
     write_json(out / "timings.json", timings)
-    scale = study.scales[size]
-    config = {"study": study.name, "scale": size, "file": study.path, "device": str(resolve_device(device)),
-              "networks": len(result.plan.networks), "seeds": list(scale.seeds), "train": scale.train}
+    config = {**effective_config(study, size), "device": str(resolve_device(device)), "networks": [n.name for n in result.plan.networks]}
     report = write_report(out, config=config, timings=timings, outcomes=outcomes, title=TITLE)
     echo(f"wrote {report} ({time.perf_counter() - start:.1f} s in all)")
     if result.failed:

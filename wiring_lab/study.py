@@ -524,6 +524,22 @@ def _analysis_settings(study: Study, scale: Scale, key: str) -> dict[str, Any] |
     return merged
 
 
+def effective_config(study: Study, scale_name: str) -> dict[str, Any]:
+    """What a study runs at one scale, for a report: the file, the data and recipe, the network
+    size, the seeds and every analysis's settings (the study's, with the scale's merged over)."""
+    scale = study.scales[scale_name]
+    return {
+        "study": study.name,
+        "file": study.path,
+        "scale": scale_name,
+        "train": asdict(scale.train),
+        "size": {k: getattr(scale, k) for k in ("regime", "channels", "nodes", "head_channels", "image_size", "limit")},
+        "seeds": list(scale.seeds),
+        "threads": scale.threads,
+        **{key: _analysis_settings(study, scale, key) for key in ANALYSES + STUDY_ANALYSES},
+    }
+
+
 def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, Any]) -> None:
     """Build the analysis config once, so a bad setting fails at load time with the file named."""
     line = scale.lines.get(key) or study.lines.get(key) or 1
