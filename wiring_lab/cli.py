@@ -9,6 +9,7 @@ Bad input (a ``ValueError`` from the library, a missing file) is printed as one 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -20,8 +21,12 @@ import typer
 
 from wiring_lab._io import all_or_none
 from wiring_lab.recipe import TrainConfig
+from wiring_lab.search.config import SearchConfig
 
-RECIPE = TrainConfig()  # the recipe's defaults, shown by --help (recipe.py imports no torch)
+# the defaults --help shows, read from the configs (neither module imports torch)
+RECIPE = TrainConfig()
+SEARCH = {f.name: f.default for f in dataclasses.fields(SearchConfig) if f.default is not dataclasses.MISSING}
+SEARCH_RECIPE = SearchConfig.__dataclass_fields__["train"].default_factory()
 
 app = typer.Typer(
     add_completion=False,
@@ -677,7 +682,13 @@ def ablate(
     dry_run: bool = typer.Option(False, "--dry-run", help="list the tasks and exit"),
 ) -> None:
     """Run a study: train every network, then damage / attack / measure it; collect tables in RUN_DIR."""
-    from wiring_lab.study import default_run_dir, effective_config, expand_study, load_study, run_study
+    from wiring_lab.study import (
+        default_run_dir,
+        effective_config,
+        expand_study,
+        load_study,
+        run_study,
+    )
 
     study = load_study(study_file)
     if dry_run:
@@ -716,10 +727,10 @@ def ablate(
 @app.command()
 @user_errors
 def search(
-    strategy: str = typer.Option("random", help="random | evolution | reinforce | generator (one setting's population, the baseline)"),
-    budget: int = typer.Option(64, help="children trained in all (a re-run with a larger budget continues the search)"),
-    batch: int = typer.Option(4, help="children per round, trained in parallel (REINFORCE: one controller update each)"),
-    seed: int = typer.Option(0, help="search seed"),
+    strategy: str = typer.Option(SEARCH["strategy"], help="random | evolution | reinforce | generator (one setting's population, the baseline)"),
+    budget: int = typer.Option(SEARCH["budget"], help="children trained in all (a re-run with a larger budget continues the search)"),
+    batch: int = typer.Option(SEARCH["batch"], help="children per round, trained in parallel (REINFORCE: one controller update each)"),
+    seed: int = typer.Option(SEARCH["seed"], help="search seed"),
     out: Path = typer.Option(Path("runs/search"), help="run directory; finished children in it are reused"),
     executor: str = typer.Option("local", help="local | ray"),
     workers: int = typer.Option(1, help="local executor: parallel processes"),
@@ -729,33 +740,33 @@ def search(
     study: Optional[Path] = typer.Option(None, help="run every search of a study file (e.g. ablations/search_vs_random.yaml) instead"),
     scale: str = typer.Option("demo", help="the study file's scale: demo | paper"),
     name: Optional[str] = typer.Option(None, help="run name (default: from the strategy and its options)"),
-    dataset: str = typer.Option("digits", help="digits | mnist | fashion-mnist | cifar10 | imagefolder"),
+    dataset: str = typer.Option(SEARCH_RECIPE.dataset, help="digits | mnist | fashion-mnist | cifar10 | imagefolder"),
     data_root: Optional[Path] = typer.Option(None, help="data directory (not needed for digits)"),
-    channels: int = typer.Option(8, "--channels", "-c", help="C of the children"),
-    nodes: int = typer.Option(8, "--nodes", "-n", help="N, nodes per stage"),
-    head_channels: int = typer.Option(64, help="head width"),
-    node_op: str = typer.Option("sepconv3x3", help="every node's op (unless --search-ops)"),
-    search_ops: bool = typer.Option(False, help="also search each node's op over the node-op registry"),
-    epochs: int = typer.Option(5, help="training epochs per child"),
-    batch_size: int = typer.Option(RECIPE.batch_size),
-    lr: float = typer.Option(RECIPE.lr),
-    edge_drop: float = typer.Option(RECIPE.edge_drop),
-    val_fraction: float = typer.Option(0.2, help="share of the training split held out; the reward is accuracy on it"),
+    channels: int = typer.Option(SEARCH["channels"], "--channels", "-c", help="C of the children"),
+    nodes: int = typer.Option(SEARCH["nodes"], "--nodes", "-n", help="N, nodes per stage"),
+    head_channels: int = typer.Option(SEARCH["head_channels"], help="head width"),
+    node_op: str = typer.Option(SEARCH["node_op"], help="every node's op (unless --search-ops)"),
+    search_ops: bool = typer.Option(SEARCH["search_ops"], help="also search each node's op over the node-op registry"),
+    epochs: int = typer.Option(SEARCH_RECIPE.epochs, help="training epochs per child"),
+    batch_size: int = typer.Option(SEARCH_RECIPE.batch_size),
+    lr: float = typer.Option(SEARCH_RECIPE.lr),
+    edge_drop: float = typer.Option(SEARCH_RECIPE.edge_drop),
+    val_fraction: float = typer.Option(SEARCH["val_fraction"], help="share of the training split held out; the reward is accuracy on it"),
     train_limit: Optional[int] = typer.Option(None, help="use the first N training images only (the hold-out is carved from them)"),
-    density: float = typer.Option(0.5, help="prior probability of each edge u -> v"),
-    random_over: str = typer.Option("wiring", help="random: wiring (the search space) | generators (ER P, BA M, WS K,P)"),
+    density: float = typer.Option(SEARCH["density"], help="prior probability of each edge u -> v"),
+    random_over: str = typer.Option(SEARCH["random_over"], help="random: wiring (the search space) | generators (ER P, BA M, WS K,P)"),
     generator: str = GeneratorOpt,
     p: Optional[float] = typer.Option(None, help="generator strategy: ER/WS probability"),
     k: Optional[int] = typer.Option(None, help="generator strategy: WS neighbours"),
     m: Optional[int] = typer.Option(None, help="generator strategy: BA edges per new node"),
-    population: int = typer.Option(16, help="evolution: population size"),
-    tournament: int = typer.Option(4, help="evolution: members sampled per selection"),
-    replace: str = typer.Option("oldest", help="evolution: replace the oldest | worst member"),
+    population: int = typer.Option(SEARCH["population"], help="evolution: population size"),
+    tournament: int = typer.Option(SEARCH["tournament"], help="evolution: members sampled per selection"),
+    replace: str = typer.Option(SEARCH["replace"], help="evolution: replace the oldest | worst member"),
     hierarchical: bool = typer.Option(False, help="evolution: hierarchical representation (motifs of motifs)"),
-    motif_nodes: int = typer.Option(4, help="hierarchical: nodes per motif (must divide N)"),
-    motifs: int = typer.Option(3, help="hierarchical: number of motifs"),
-    controller_lr: float = typer.Option(0.005, help="reinforce: controller Adam learning rate"),
-    baseline_decay: float = typer.Option(0.9, help="reinforce: moving-average baseline decay"),
+    motif_nodes: int = typer.Option(SEARCH["motif_nodes"], help="hierarchical: nodes per motif (must divide N)"),
+    motifs: int = typer.Option(SEARCH["motifs"], help="hierarchical: number of motifs"),
+    controller_lr: float = typer.Option(SEARCH["controller_lr"], help="reinforce: controller Adam learning rate"),
+    baseline_decay: float = typer.Option(SEARCH["baseline_decay"], help="reinforce: moving-average baseline decay"),
     figures: bool = typer.Option(True, help="render figures/search_progress.png and figures/search_edf.png"),
 ) -> None:
     """Search wirings (random, evolution, REINFORCE) with the same recipe; children are normal checkpoints."""

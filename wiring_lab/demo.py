@@ -22,7 +22,13 @@ from wiring_lab.executor import TaskOutcome
 from wiring_lab.figures import render_figures
 from wiring_lab.report import write_report
 from wiring_lab.rundir import checkpoint_path
-from wiring_lab.study import Study, builtin_study, effective_config, load_study, run_study
+from wiring_lab.study import (
+    Study,
+    builtin_study,
+    effective_config,
+    load_study,
+    run_study,
+)
 
 SIZES = ("default", "tiny")  # the demo study's scales
 TITLE = "wiring-lab demo: randomly wired networks on digits"

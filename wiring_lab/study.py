@@ -48,7 +48,7 @@ from wiring_lab.metrics import PopulationConfig
 from wiring_lab.model import ARCHS, CNN_ARCHS, ModelConfig, list_node_ops, stage_graphs
 from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex, the usual generator of a C-L graph set
 from wiring_lab.rundir import checkpoint_path, table_path
-from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
+from wiring_lab.search.config import TRAIN_FIELDS, SearchConfig
 from wiring_lab.sensitivity import sensitivity_table
 from wiring_lab.tasks import results_frame
 from wiring_lab.train import TrainConfig, default_size

@@ -17,11 +17,10 @@ same history on the CPU.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,140 +41,26 @@ from wiring_lab.analysis import population_names
 from wiring_lab.data import load_dataset
 from wiring_lab.executor import Task, run_tasks
 from wiring_lab.figures import render_figures
-from wiring_lab.graphs import GraphSpec, generator_params, setting_label
-from wiring_lab.model import ModelConfig, list_node_ops, stage_graphs
+from wiring_lab.graphs import GraphSpec, setting_label
+from wiring_lab.model import ModelConfig, stage_graphs
 from wiring_lab.rundir import table_path
 from wiring_lab.search._base import Proposal, Strategy
-from wiring_lab.search.evolution import Evolution
-from wiring_lab.search.random import GeneratorPopulation, RandomSearch
-from wiring_lab.search.reinforce import Reinforce
+from wiring_lab.search.config import (  # noqa: F401  (re-exported)
+    STRATEGIES,
+    TRAIN_FIELDS,
+    VAL_SPLIT_SEED,
+    SearchConfig,
+)
 from wiring_lab.search.space import (
     SEARCH_GENERATOR,
-    SearchSpace,
     child_seed,
     wiring_from_specs,
 )
-from wiring_lab.train import TrainConfig
+from wiring_lab.search.strategies import make_strategy
 
 log = logging.getLogger(__name__)  # the CLI decides what is shown (--verbose / --quiet)
 
-STRATEGIES = ("random", "evolution", "reinforce", "generator")
 TASK_FN = "wiring_lab.tasks:train_task"  # a child trains as every network of a study does
-# recipe keys a search run takes: a child's seed is its own, and its hold-out is the search's
-# (``SearchConfig.val_fraction`` with VAL_SPLIT_SEED: the reward's data)
-TRAIN_FIELDS = tuple(f for f in TrainConfig.__dataclass_fields__ if f not in ("seed", "val_fraction", "val_seed"))
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """One search run: strategy, budget, seed, the children's network, data and recipe."""
-
-    strategy: str = "random"  # random | evolution | reinforce | generator (one setting's population, the baseline)
-    name: str | None = None  # run name (default: from the strategy and its options); children are NAME-sSEED-INDEX
-    budget: int = 64  # children trained in all
-    batch: int = 4  # children proposed per round (trained in parallel; one REINFORCE update each)
-    seed: int = 0  # search seed: proposals, child seeds, controller init
-    # the children: same network skeleton, recipe and data as the random generators
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5, val_fraction=0.0))  # data and recipe (each child's seed is its own)
-    channels: int = 8  # C
-    nodes: int = 8  # N per stage
-    head_channels: int = 64
-    node_op: str = "sepconv3x3"  # every node's op, unless search_ops
-    search_ops: bool = False  # also search each node's op over the node-op registry
-    val_fraction: float = 0.2  # share of the training split held out as the reward's validation set
-    train_limit: int | None = None  # use the first N images of the training split only (the hold-out is carved from them)
-    density: float = 0.5  # prior probability of each edge u -> v (random wirings, initial population, controller bias)
-    # strategy options
-    random_over: str = "wiring"  # random: "wiring" (the search space) or "generators" (ER P, BA M, WS K,P)
-    generator: str = "ws"  # generator: the fixed setting whose population is the baseline
-    params: dict[str, Any] = field(default_factory=dict)  # generator: its parameters (paper defaults if omitted)
-    population: int = 16  # evolution
-    tournament: int = 4  # evolution: members sampled per selection
-    replace: str = "oldest"  # evolution: oldest | worst
-    representation: str = "flat"  # evolution: flat | hierarchical (motifs of motifs)
-    motif_nodes: int = 4  # hierarchical: nodes per level-2 motif (must divide nodes)
-    motifs: int = 3  # hierarchical: number of level-2 motifs
-    controller_hidden: int = 64  # reinforce: GRU width
-    controller_lr: float = 0.005  # reinforce: Adam learning rate
-    baseline_decay: float = 0.9  # reinforce: moving-average baseline decay
-
-    def __post_init__(self) -> None:
-        if isinstance(self.train, dict):  # asdict()'s form, as a task's arguments carry it
-            object.__setattr__(self, "train", TrainConfig(**self.train))
-        if self.train.val_fraction:  # one knob: the search's val_fraction is every child's hold-out (train_config)
-            object.__setattr__(self, "train", dataclasses.replace(self.train, val_fraction=0.0))
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
-        for name in ("budget", "batch", "channels", "nodes", "head_channels"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer (got {v!r})")
-        if self.name is not None and (not self.name or not all(c.isalnum() or c in "-_." for c in self.name)):
-            raise ValueError(f"name must be letters, digits, '-', '_' or '.' (got {self.name!r})")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0 (got {self.seed})")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in (0, 1) (got {self.val_fraction!r})")
-        if self.train_limit is not None and self.train_limit < 1:
-            raise ValueError(f"train_limit must be a positive integer or None (got {self.train_limit!r})")
-        if self.strategy == "generator":
-            object.__setattr__(self, "params", generator_params(self.generator, **self.params))
-        # build the strategy once, so a bad option fails here with its message
-        make_strategy(self, self.space(3))
-
-    @property
-    def label(self) -> str:
-        """Name of the run and prefix of its children: ``evolution``, ``random-generators``, ``ws-4-0.75``..."""
-        if self.name:
-            base = self.name
-        elif self.strategy == "random":
-            base = "random" if self.random_over == "wiring" else "random-generators"
-        elif self.strategy == "evolution":
-            base = "evolution" if self.representation == "flat" else "evolution-hierarchical"
-        elif self.strategy == "generator":
-            base = "-".join([self.generator] + [f"{v:g}" if isinstance(v, float) else str(v) for v in self.params.values()])
-        else:
-            base = self.strategy
-        return f"{base}-s{self.seed}"
-
-    def space(self, stages: int) -> SearchSpace:
-        """The search space of this run's networks."""
-        ops = tuple(list_node_ops()) if self.search_ops else None
-        return SearchSpace(self.nodes, stages, ops, self.density)
-
-    @classmethod
-    def from_flat(cls, **kw: Any) -> "SearchConfig":
-        """A config from one flat mapping (CLI options, a study file's run): recipe keys go to ``train``."""
-        recipe = {k: kw.pop(k) for k in TRAIN_FIELDS if k in kw}
-        return cls(**kw, train=TrainConfig(**{"epochs": 5, **recipe, "val_fraction": 0.0}))
-
-    def train_config(self, seed: int) -> TrainConfig:
-        """The training recipe of one child: its seed is the child seed, its hold-out the search's."""
-        return dataclasses.replace(self.train, seed=seed, val_fraction=self.val_fraction, val_seed=VAL_SPLIT_SEED)
-
-
-def make_strategy(config: SearchConfig, space: SearchSpace) -> Strategy:
-    """The strategy object of ``config``, seeded with ``config.seed``."""
-    if config.strategy == "random":
-        return RandomSearch(space, config.seed, config.random_over)
-    if config.strategy == "evolution":
-        return Evolution(
-            space,
-            config.seed,
-            config.population,
-            config.tournament,
-            config.replace,
-            config.representation,
-            config.motif_nodes,
-            config.motifs,
-        )
-    if config.strategy == "reinforce":
-        return Reinforce(space, config.seed, config.controller_hidden, config.controller_lr, config.baseline_decay)
-
-    return GeneratorPopulation(config.generator, config.params)
-
-
-VAL_SPLIT_SEED = 0  # the validation hold-out is the same for every search
 
 
 def child_row(result: dict[str, Any], seconds: float | None = None) -> dict[str, Any]:
