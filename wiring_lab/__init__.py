@@ -71,19 +71,28 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module the first time it is asked for."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wiring_lab' has no attribute {name!r}")
-    # every name sees the ws-flex generator (You et al. 2020) like a built-in one: generate_graph,
-    # list_generators, ModelConfig and loading a ws-flex network. Importing populations registers
-    # it (numpy only, no torch); graphs.py cannot import it (populations builds on graphs).
-    importlib.import_module("wiring_lab.populations")
-    value = getattr(importlib.import_module(f"wiring_lab.{module}"), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+def _lazy_exports(package: str, exports: dict[str, str], namespace: dict[str, Any], first: tuple[str, ...] = ()):
+    """``(__getattr__, __dir__)`` of a package whose public names are imported from their modules
+    (``exports``: name -> module) on first use (PEP 562); ``first``: modules imported before any."""
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name from its module the first time it is asked for."""
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        for m in first:
+            importlib.import_module(m)
+        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        namespace[name] = value  # later lookups skip __getattr__
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(exports))
+
+    return __getattr__, __dir__
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+# every name sees the ws-flex generator (You et al. 2020) like a built-in one: generate_graph,
+# list_generators, ModelConfig and loading a ws-flex network. Importing populations registers
+# it (numpy only, no torch); graphs.py cannot import it (populations builds on graphs).
+__getattr__, __dir__ = _lazy_exports("wiring_lab", _EXPORTS, globals(), first=("wiring_lab.populations",))

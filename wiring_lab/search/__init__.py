@@ -6,10 +6,7 @@ figures apply to searched networks unchanged. Each name here is imported from it
 first use, so ``wiring_lab.search.config`` (the CLI's defaults) loads without torch.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from wiring_lab import _lazy_exports
 
 _EXPORTS = {
     "SearchConfig": "config",
@@ -22,13 +19,4 @@ _EXPORTS = {
     "write_search_tables": "runner",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module the first time it is asked for."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wiring_lab.search' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"wiring_lab.search.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = _lazy_exports("wiring_lab.search", _EXPORTS, globals())
