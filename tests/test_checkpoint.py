@@ -10,8 +10,8 @@ import torch
 
 from wiring_lab._io import UserError
 from wiring_lab.checkpoint import read_checkpoint, read_graphs, save_checkpoint
-from wiring_lab.loading import load_checkpoint
 from wiring_lab.graphs import generate_graph, save_graph
+from wiring_lab.loading import load_checkpoint
 
 
 def test_round_trip_gives_identical_logits(tiny_ckpt, tiny_ckpt_path, tmp_path, digits):

@@ -13,11 +13,18 @@ from torch.utils.data import TensorDataset
 from typer.testing import CliRunner
 
 from wiring_lab._io import UserError
-from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
 from wiring_lab.data import Data
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.model import ModelConfig, build_model, count_macs, count_params
-from wiring_lab.train import TrainConfig, chance_check_epoch, divergence, lr_attempts, train_network, train_with_lr_fallback
+from wiring_lab.train import (
+    TrainConfig,
+    chance_check_epoch,
+    divergence,
+    lr_attempts,
+    train_network,
+    train_with_lr_fallback,
+)
 
 REGIMES = {28: "mnist", 8: "digits"}
 # The README's table (Networks -> hand-designed CNN baselines): (params, multiply-adds) on one

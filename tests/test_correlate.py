@@ -10,6 +10,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from wiring_lab import correlation as C
+from wiring_lab import resampling as R
 from wiring_lab.cli import app
 
 
@@ -204,8 +205,8 @@ def test_resampled_statistics_equal_scipy_on_the_drawn_rows(method, fn):
     y = np.round(x + rng.normal(0, 2, 36), 1)
     x[:4] = 9.0  # network 0 is constant in x: a resample of network 0 only is degenerate
     codes = np.repeat(np.arange(9), 4)
-    got = C._resample_statistics(method, x, y, codes, 60, np.random.default_rng(5))
-    counts = C._draw_counts(9, 60, np.random.default_rng(5))  # the same draws
+    got = R._resample_statistics(method, x, y, codes, 60, np.random.default_rng(5))
+    counts = R._draw_counts(9, 60, np.random.default_rng(5))  # the same draws
     for b, c in enumerate(counts):
         rows = np.repeat(np.arange(36), c[codes].astype(int))
         xs, ys = x[rows], y[rows]
@@ -230,7 +231,7 @@ def test_planted_slope_network_bootstrap_covers_row_bootstrap_does_not(capsys):
         rng = np.random.default_rng([7, rep])
         x, y, net = _planted(rng)
         for unit, codes in (("network", net), ("row", np.arange(len(x)))):
-            lo, hi = C.bootstrap_interval("slope", x, y, codes, 300, rng)
+            lo, hi = R.bootstrap_interval("slope", x, y, codes, 300, rng)
             covered[unit] += lo <= -1.5 <= hi
     network, row = covered["network"] / 200, covered["row"] / 200
     with capsys.disabled():
@@ -244,20 +245,20 @@ def test_cluster_bootstrap_ci_needs_enough_networks():
     rng = np.random.default_rng(0)
     x, y, net = _planted(rng, nets=7, per=10)
     df = pd.DataFrame({"model": [f"n{i}" for i in net], "out_degree": x, "delta_top1": y})
-    few = C.cluster_bootstrap_ci(df, "out_degree", "delta_top1", cluster="model", method="slope", n_boot=100)
+    few = R.cluster_bootstrap_ci(df, "out_degree", "delta_top1", cluster="model", method="slope", n_boot=100)
     assert np.isnan(few["lo"]) and few["n_clusters"] == 7 and "too few networks" in few["note"] and "n=7 < 8" in few["note"]
     assert few["estimate"] == pytest.approx(stats.linregress(x, y).slope)
-    rows = C.cluster_bootstrap_ci(df, "out_degree", "delta_top1", cluster="none", method="spearman", n_boot=100)
+    rows = R.cluster_bootstrap_ci(df, "out_degree", "delta_top1", cluster="none", method="spearman", n_boot=100)
     assert rows["lo"] < rows["estimate"] < rows["hi"] and rows["n_clusters"] == 70
     x, y, net = _planted(rng, nets=8, per=10)
     df = pd.DataFrame({"model": net, "out_degree": x, "delta_top1": y})
-    ok = C.cluster_bootstrap_ci(df, "out_degree", "delta_top1", method="pearson", n_boot=200)
+    ok = R.cluster_bootstrap_ci(df, "out_degree", "delta_top1", method="pearson", n_boot=200)
     assert ok["lo"] < ok["estimate"] < ok["hi"] and ok["note"] == ""
 
 
 def test_holm_and_bh_equal_hand_computation():
     p = [0.01, 0.04, 0.03, 0.005, np.nan]
-    holm, bh = C.adjust_pvalues(p)
+    holm, bh = R.adjust_pvalues(p)
     # Holm: sorted 0.005*4, 0.01*3, 0.03*2, 0.04*1 -> 0.02, 0.03, 0.06, max(0.04, 0.06)
     np.testing.assert_allclose(holm[:4], [0.03, 0.06, 0.06, 0.02])
     # BH: sorted p*4/rank = 0.02, 0.02, 0.04, 0.04, then running minimum from the top
@@ -392,7 +393,7 @@ def test_cli_writes_cluster_aware_tables(tmp_path):
     assert own.set_index("model").loc["er0", "r"] == pytest.approx(stats.spearmanr(er0["out_degree"], er0["delta_top1"])[0])
     partial = corr[corr["method"] == "spearman_partial"].set_index("metric")
     assert partial.loc["out_degree_graph", "controls"] == "stage,depth" and partial.loc["depth", "controls"] == "stage"
-    holm, bh = C.adjust_pvalues(corr["p"])
+    holm, bh = R.adjust_pvalues(corr["p"])
     np.testing.assert_allclose(corr["p_holm"], holm) and np.testing.assert_allclose(corr["p_bh"], bh)
     mixed = pd.read_csv(tmp_path / "corr_mixed.csv")
     assert set(mixed["generator"]) == {"er", "ba", "ws"} and mixed["p_holm"].notna().all()

@@ -23,8 +23,8 @@ from wiring_lab.damage import (
     AttackConfig,
     DamageConfig,
     attack_curve,
-    damage_sweep,
     dag_edges,
+    damage_sweep,
     enumerate_variants,
 )
 from wiring_lab.evaluate import evaluate, per_image

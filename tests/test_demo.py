@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from wiring_lab.cli import app
 from wiring_lab._io import UserError
+from wiring_lab.cli import app
 from wiring_lab.demo import demo_study, run_demo
 from wiring_lab.rundir import table_path
 from wiring_lab.study import builtin_study, expand_study, load_study

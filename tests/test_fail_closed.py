@@ -238,7 +238,8 @@ def test_non_finite_in_memory_data_is_refused_before_the_first_step(digits, tmp_
     import copy
 
     from wiring_lab._io import UserError
-    from wiring_lab.train import TrainConfig, model_config_for, train_network as train
+    from wiring_lab.train import TrainConfig, model_config_for
+    from wiring_lab.train import train_network as train
 
     bad = copy.copy(digits)
     x, y = digits.train.tensors
@@ -256,7 +257,8 @@ def test_diverging_training_stops_and_keeps_the_last_good_checkpoint(digits, tmp
 
     from wiring_lab._io import UserError
     from wiring_lab.loading import load_checkpoint
-    from wiring_lab.train import TrainConfig, model_config_for, train_network as train
+    from wiring_lab.train import TrainConfig, model_config_for
+    from wiring_lab.train import train_network as train
 
     steps_per_epoch = -(-len(digits.train) // 256)
     calls = {"n": 0}
@@ -278,7 +280,8 @@ def test_diverging_training_stops_and_keeps_the_last_good_checkpoint(digits, tmp
 
 @pytest.fixture(scope="module")
 def _trained_run(digits, tmp_path_factory):
-    from wiring_lab.train import TrainConfig, model_config_for, train_network as train
+    from wiring_lab.train import TrainConfig, model_config_for
+    from wiring_lab.train import train_network as train
 
     out = tmp_path_factory.mktemp("resume") / "run.pt"
     mc = model_config_for(digits, channels=4, nodes=6, head_channels=16)
@@ -652,7 +655,8 @@ def test_empty_training_split_is_one_line(digits, tmp_path):
     import torch
 
     from wiring_lab._io import UserError
-    from wiring_lab.train import TrainConfig, model_config_for, train_network as train
+    from wiring_lab.train import TrainConfig, model_config_for
+    from wiring_lab.train import train_network as train
 
     empty = copy.copy(digits)
     empty.train = torch.utils.data.TensorDataset(torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long))

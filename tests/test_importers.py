@@ -15,9 +15,9 @@ import yaml
 from typer.testing import CliRunner
 
 from wiring_lab._io import UserError
-from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
 from wiring_lab.importers import convert_checkpoint, detect_format, load_foreign
+from wiring_lab.loading import load_checkpoint
 
 ATOL = 1e-4
 

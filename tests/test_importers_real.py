@@ -22,10 +22,10 @@ from torch.utils.data import TensorDataset
 from typer.testing import CliRunner
 
 from wiring_lab._io import UserError
-from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
 from wiring_lab.importers import convert_checkpoint, detect_format, load_foreign
 from wiring_lab.importers._common import read_networkx_yaml
+from wiring_lab.loading import load_checkpoint
 
 FIX = Path(__file__).parent / "fixtures" / "foreign"
 ATOL = 1e-4

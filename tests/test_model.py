@@ -7,7 +7,14 @@ import statistics
 import pytest
 import torch
 
-from wiring_lab.model import ModelConfig, build_model, count_macs, count_params, list_node_ops, stage_graphs
+from wiring_lab.model import (
+    ModelConfig,
+    build_model,
+    count_macs,
+    count_params,
+    list_node_ops,
+    stage_graphs,
+)
 
 
 @pytest.mark.parametrize("regime,size", [("digits", 8), ("mnist", 28), ("cifar", 32), ("small", 224), ("regular", 224)])

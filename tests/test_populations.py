@@ -15,7 +15,12 @@ from wiring_lab import _metrics_bits, _metrics_tensor
 from wiring_lab import metrics as M
 from wiring_lab import populations as P
 from wiring_lab.cli import app
-from wiring_lab.graphs import barabasi_albert, erdos_renyi, generate_graph, watts_strogatz
+from wiring_lab.graphs import (
+    barabasi_albert,
+    erdos_renyi,
+    generate_graph,
+    watts_strogatz,
+)
 
 GRAPH_NAMES = list(M.GRAPH_METRICS + M.EXTRA_GRAPH_METRICS)
 
@@ -256,8 +261,8 @@ def test_plot_cl_plane_draws_population_and_kept():
 def test_study_trains_one_network_per_graph_of_a_graph_set(tmp_path):
     import textwrap
 
-    from wiring_lab.loading import load_checkpoint
     from wiring_lab.graphs import save_graph
+    from wiring_lab.loading import load_checkpoint
     from wiring_lab.study import expand_study, load_study, run_study
 
     pop = P.Population("ws-flex", {"k": 3.5, "p": 0.5}, n=6, samples=10, seed=1)

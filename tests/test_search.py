@@ -13,15 +13,26 @@ import torch
 from typer.testing import CliRunner
 
 from wiring_lab._io import UserError
-from wiring_lab.loading import load_checkpoint
 from wiring_lab.cli import app
 from wiring_lab.graphs import GraphSpec, generate_graph
+from wiring_lab.loading import load_checkpoint
 from wiring_lab.model import ModelConfig, build_model, get_node_op, list_node_ops
-from wiring_lab.search.evolution import Evolution, mutate_hierarchy, mutate_wiring, sample_hierarchy
+from wiring_lab.search.evolution import (
+    Evolution,
+    mutate_hierarchy,
+    mutate_wiring,
+    sample_hierarchy,
+)
 from wiring_lab.search.random import RandomSearch
 from wiring_lab.search.reinforce import Reinforce
 from wiring_lab.search.runner import SearchConfig, run_search, search_summary
-from wiring_lab.search.space import SearchSpace, Wiring, sample_generator_setting, sample_wiring, wiring_from_specs
+from wiring_lab.search.space import (
+    SearchSpace,
+    Wiring,
+    sample_generator_setting,
+    sample_wiring,
+    wiring_from_specs,
+)
 
 OPS = tuple(list_node_ops())
 

@@ -6,9 +6,15 @@ import pytest
 import torch
 
 from wiring_lab._io import UserError
-from wiring_lab.loading import load_checkpoint
 from wiring_lab.evaluate import evaluate
-from wiring_lab.train import TrainConfig, _cosine_lr, model_config_for, split_validation, train_network
+from wiring_lab.loading import load_checkpoint
+from wiring_lab.train import (
+    TrainConfig,
+    _cosine_lr,
+    model_config_for,
+    split_validation,
+    train_network,
+)
 
 
 def test_short_digits_training_beats_90_percent(tiny_ckpt):

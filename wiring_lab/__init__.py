@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     "population_metrics": "metrics",
     "CorrelateConfig": "correlation",
     "correlate": "correlation",
-    "cluster_bootstrap_ci": "correlation",
+    "cluster_bootstrap_ci": "resampling",
     "Population": "populations",
     "CLSampleConfig": "cl_sampling",
     "sample_cl": "cl_sampling",

@@ -14,9 +14,10 @@ import pandas as pd
 from wiring_lab._io import UserError
 from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.compare import t_interval
-from wiring_lab.correlation import cluster_columns, coefficient, correlation_rows
+from wiring_lab.correlation import correlation_rows
 from wiring_lab.graphs import GraphSpec
 from wiring_lab.metrics import relative_to_p0
+from wiring_lab.resampling import cluster_columns, coefficient
 from wiring_lab.sensitivity import DEFAULT_CHOICE, choice_label, choices
 from wiring_lab.summary import read_graph_records
 

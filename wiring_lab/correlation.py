@@ -22,8 +22,8 @@ metric and method (Pearson, Spearman, Kendall):
 
 - pooled: ``n`` complete pairs, the coefficient ``r`` and scipy's two-sided ``p`` (which treats rows
   as independent: read it through ``p_holm`` / ``p_bh`` and beside the mixed model), and a seeded
-  95% bootstrap interval ``lo``..``hi`` that resamples whole units: percentile, widened about the
-  estimate by sqrt(G/(G-1)) for G units. With a cluster unit and fewer than ``min_clusters`` (8)
+  95% bootstrap interval ``lo``..``hi`` that resamples whole units (:mod:`wiring_lab.resampling`):
+  percentile, widened about the estimate by sqrt(G/(G-1)) for G units. With a cluster unit and fewer than ``min_clusters`` (8)
   units in the group there is no interval and ``ci_note`` says so, with n;
 - per network (damage rows): the same coefficient within each network (``per_network`` table) and,
   in the pooled row, their median and quartiles (``net_median``, ``net_q25``, ``net_q75``) over
@@ -56,14 +56,13 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
-from scipy import sparse, stats
+from scipy import stats
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from wiring_lab._io import UserError, library_versions
@@ -77,10 +76,18 @@ from wiring_lab.metrics import (
     stage_metrics,
     stage_node_metrics,
 )
+from wiring_lab.resampling import (
+    CLUSTER_UNITS,
+    MIN_CLUSTERS,
+    adjust_pvalues,
+    cluster_bootstrap_ci,
+    cluster_codes,
+    cluster_columns,
+    coefficient_and_p,
+    usable_pair,
+)
 
 METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")
-CLUSTER_UNITS: dict[str, tuple[str, ...]] = {"model": ("model",), "stage": ("model", "stage"), "none": ()}  # --cluster: columns of one unit
-MIN_CLUSTERS = 8  # fewer units than this in a group: no cluster-bootstrap interval (the table says too few)
 CORRELATION_COLUMNS = [
     "metric", "target", "group", "n", "method", "r", "lo", "hi", "p", "p_holm", "p_bh",
     "cluster", "n_clusters", "ci_note", "net_median", "net_q25", "net_q75", "n_net", "controls",
@@ -314,205 +321,6 @@ def join_model_metrics(df: pd.DataFrame, graphs: dict[str, list[GraphSpec]], by_
     return data.merge(means, on="model", how="left")
 
 
-# --- statistics ------------------------------------------------------------------------------
-def _statistic(method: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Coefficient and two-sided p-value from scipy."""
-    fn = {"pearson": stats.pearsonr, "spearman": stats.spearmanr, "kendall": stats.kendalltau}[method]
-    res = fn(x, y)
-    return float(res[0]), float(res[1])
-
-
-def _usable_pair(x: np.ndarray, y: np.ndarray) -> bool:
-    """At least 3 pairs and neither side constant: a coefficient is defined."""
-    return len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0
-
-
-def cluster_columns(cluster: str | Sequence[str] | None) -> tuple[str, ...]:
-    """Columns that name one resampling unit: ``model`` (a network), ``stage`` (model x stage), ``none`` (a row)."""
-    if cluster is None or cluster == "none":
-        return ()
-    if isinstance(cluster, str):
-        return CLUSTER_UNITS.get(cluster, (cluster,))
-    return tuple(cluster)
-
-
-def cluster_codes(df: pd.DataFrame, cluster: str | Sequence[str] | None = "model") -> np.ndarray:
-    """Integer id (0..K-1) of every row's resampling unit; every row its own unit for ``none``."""
-    cols = cluster_columns(cluster)
-    if not cols:
-        return np.arange(len(df))
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise UserError(f"cluster unit {cluster!r} needs column {missing[0]!r}, which the table lacks; pass --cluster none")
-    return df.groupby(list(cols), sort=True, dropna=False).ngroup().to_numpy()
-
-
-def _draw_counts(k: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, k) times each of k units is drawn when k are drawn uniformly with replacement."""
-    draws = rng.integers(0, k, size=(n_boot, k)) + k * np.arange(n_boot)[:, None]
-    return np.bincount(draws.ravel(), minlength=n_boot * k).reshape(n_boot, k).astype(float)
-
-
-def _weighted_pearson(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Pearson r of the resample each weight row stands for; (B, n) weights, (n,) or (B, n) values."""
-    s = w.sum(1, keepdims=True)
-    xc = x - (w * x).sum(1, keepdims=True) / s
-    yc = y - (w * y).sum(1, keepdims=True) / s
-    sxx, syy, sxy = (w * xc * xc).sum(1), (w * yc * yc).sum(1), (w * xc * yc).sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sxy / np.sqrt(sxx * syy)
-
-
-def _copies(w: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct ``keys`` (values, or rows of a 2-D array), their copies in each weighted resample (B, distinct), and each row's index."""
-    values, inv = np.unique(keys, return_inverse=True, axis=0 if keys.ndim > 1 else None)
-    inv = inv.reshape(-1)
-    onehot = sparse.csr_matrix((np.ones(len(inv)), (np.arange(len(inv)), inv)), shape=(len(inv), len(values)))
-    return values, np.asarray((onehot.T @ w.T).T), inv
-
-
-def _weighted_ranks(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Mid-ranks of ``x`` within each weighted resample (B, n)."""
-    _, wu, inv = _copies(w, x)
-    below = np.cumsum(wu, axis=1) - wu
-    return (below + (wu + 1) / 2)[:, inv]  # the mid-rank a tied block of wu copies gets after `below` smaller ones
-
-
-def _weighted_kendall(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Kendall tau-b of each weighted resample (pairs of copies of one row are tied on both sides)."""
-    pairs, wp, _ = _copies(w, np.column_stack([x, y]))  # rows with one (x, y) pair are interchangeable
-    if len(pairs) <= 3000:  # (m, m) sign matrices: concordance sums are quadratic forms in the weights
-        px, py = pairs[:, 0], pairs[:, 1]
-        sx, sy = np.sign(px[:, None] - px[None, :]), np.sign(py[:, None] - py[None, :])
-        s = ((wp @ (sx * sy)) * wp).sum(1)
-        tx, ty = ((wp @ np.abs(sx)) * wp).sum(1), ((wp @ np.abs(sy)) * wp).sum(1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return s / np.sqrt(tx * ty)
-    out = np.full(len(w), math.nan)
-    for b, row in enumerate(w):
-        idx = np.repeat(np.arange(len(x)), row.astype(int))
-        if np.ptp(x[idx]) > 0 and np.ptp(y[idx]) > 0:
-            out[b] = stats.kendalltau(x[idx], y[idx])[0]
-    return out
-
-
-def _constant_resamples(counts: np.ndarray, codes: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(B,) whether ``x`` takes one value only in each resample of units drawn ``counts`` (B, K) times."""
-    k = counts.shape[1]
-    lo, hi = np.full(k, np.inf), np.full(k, -np.inf)
-    np.minimum.at(lo, codes, x)
-    np.maximum.at(hi, codes, x)
-    val = np.where(lo == hi, lo, np.nan)  # the unit's value where the unit is constant
-    drawn = counts > 0
-    varies = (drawn & np.isnan(val)).any(1)  # a drawn unit holds two values
-    val = np.nan_to_num(val)
-    return ~varies & (np.where(drawn, val, -np.inf).max(1) == np.where(drawn, val, np.inf).min(1))
-
-
-def _resample_statistics(method: str, x: np.ndarray, y: np.ndarray, codes: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: int = 250) -> np.ndarray:
-    """The statistic on ``n_boot`` resamples of whole units (NaN where a side is constant), seeded by ``rng``."""
-    k = int(codes.max()) + 1
-    if method in ("slope", "pearson"):  # moments: per-unit sums suffice, no (B, rows) matrix
-        counts = _draw_counts(k, n_boot, rng)  # (B, K)
-        xc, yc = x - x.mean(), y - y.mean()  # centred: smaller cancellation in the moment formulas
-        sums = np.stack([np.bincount(codes, v, minlength=k) for v in (np.ones_like(xc), xc, yc, xc * xc, yc * yc, xc * yc)], axis=1)  # (K, 6)
-        n, sx, sy, sxx, syy, sxy = (counts @ sums).T
-        vx, cxy = sxx - sx * sx / n, sxy - sx * sy / n
-        const_x = _constant_resamples(counts, codes, x)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if method == "slope":
-                return np.where(const_x, np.nan, cxy / vx)
-            vy = syy - sy * sy / n
-            r = np.clip(cxy / np.sqrt(vx * vy), -1.0, 1.0)
-        return np.where(const_x | _constant_resamples(counts, codes, y), np.nan, r)
-    if method not in ("spearman", "kendall"):
-        raise ValueError(f"unknown method {method!r}; choose pearson, spearman, kendall or slope")
-    chunk = max(1, min(chunk, int(4e6 // max(len(x), 1))))  # bound the (chunk, rows) weight matrix
-    out = []
-    for b in range(0, n_boot, chunk):
-        counts = _draw_counts(k, min(chunk, n_boot - b), rng)
-        w = counts[:, codes]  # (chunk, rows): copies of every row
-        if method == "spearman":
-            r = _weighted_pearson(w, _weighted_ranks(w, x), _weighted_ranks(w, y))
-        else:
-            r = _weighted_kendall(w, x, y)
-        const = _constant_resamples(counts, codes, x) | _constant_resamples(counts, codes, y)
-        out.append(np.where(const, np.nan, np.clip(r, -1.0, 1.0)))
-    return np.concatenate(out)
-
-
-def bootstrap_interval(method: str, x: np.ndarray, y: np.ndarray, codes: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple[float, float]:
-    """95% interval when the units ``codes`` are resampled whole: percentile, widened by sqrt(G/(G-1)) for G units (NaN if most resamples degenerate)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    _, codes = np.unique(codes, return_inverse=True)
-    g = int(codes.max()) + 1
-    r = _resample_statistics(method, x, y, codes, n_boot, rng)
-    r = r[np.isfinite(r)]
-    if r.size < n_boot / 2 or g < 2:  # most resamples degenerate: no honest interval
-        return math.nan, math.nan
-    lo, hi = np.percentile(r, [2.5, 97.5])
-    # the resampled spread of G units underestimates the sampling spread by about sqrt((G-1)/G), as the
-    # uncorrected cluster-robust variance does (CR1 scales it back); with 20 networks this is 2.6% wider
-    est, _ = _point_estimate(method, x, y)
-    f = math.sqrt(g / (g - 1))
-    lo, hi = est + f * (lo - est), est + f * (hi - est)
-    if method != "slope":
-        lo, hi = max(lo, -1.0), min(hi, 1.0)
-    return float(lo), float(hi)
-
-
-def _point_estimate(method: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Coefficient (or least-squares slope) and its naive p-value."""
-    if method == "slope":
-        res = stats.linregress(x, y)
-        return float(res.slope), float(res.pvalue)
-    return _statistic(method, x, y)
-
-
-def cluster_bootstrap_ci(
-    df: pd.DataFrame,
-    x: str,
-    y: str,
-    cluster: str | Sequence[str] | None = "model",
-    method: str = "spearman",
-    n_boot: int = 1000,
-    seed: int | np.random.Generator = 0,
-    min_clusters: int = MIN_CLUSTERS,
-) -> dict[str, Any]:
-    """Coefficient of ``y`` on ``x`` with a 95% interval that resamples whole clusters (dict: estimate, lo, hi, p, n, n_clusters, note)."""
-    d = df[[x, y, *[c for c in cluster_columns(cluster) if c not in (x, y)]]].copy()
-    d[x], d[y] = pd.to_numeric(d[x], errors="coerce"), pd.to_numeric(d[y], errors="coerce")
-    d = d.dropna(subset=[x, y])
-    xs, ys = d[x].to_numpy(float), d[y].to_numpy(float)
-    codes = cluster_codes(d, cluster)
-    k = len(np.unique(codes))
-    out = {"estimate": math.nan, "lo": math.nan, "hi": math.nan, "p": math.nan, "n": len(d), "n_clusters": k, "note": ""}
-    if not _usable_pair(xs, ys):
-        out["note"] = "fewer than 3 pairs or a constant side"
-        return out
-    out["estimate"], out["p"] = _point_estimate(method, xs, ys)
-    unit = "rows" if not cluster_columns(cluster) else "networks" if cluster_columns(cluster) == ("model",) else "clusters (" + " x ".join(cluster_columns(cluster)) + ")"
-    if cluster_columns(cluster) and k < min_clusters:
-        out["note"] = f"too few {unit} for a cluster interval (n={k} < {min_clusters})"
-        return out
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    out["lo"], out["hi"] = bootstrap_interval(method, xs, ys, codes, n_boot, rng)
-    if not np.isfinite(out["lo"]):
-        out["note"] = "most resamples degenerate (a constant side)"
-    return out
-
-
-def adjust_pvalues(p: Sequence[float] | np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Holm and Benjamini-Hochberg adjusted p-values of one family (NaN stays NaN and is not counted)."""
-    p = np.asarray(p, dtype=float)
-    holm, bh = np.full(p.shape, math.nan), np.full(p.shape, math.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        holm[ok] = multipletests(p[ok], method="holm")[1]
-        bh[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return holm, bh
-
-
 def _design(d: pd.DataFrame, controls: Sequence[str], categorical: Sequence[str], rank: bool) -> np.ndarray:
     """Intercept plus control columns: dummies for categorical ones, (ranked) values for the rest."""
     cols = [np.ones(len(d))]
@@ -541,7 +349,7 @@ def partial_correlation(
     controls = [c for c in controls if d[c].nunique() > 1]  # a constant control removes nothing
     out = {"r": math.nan, "p": math.nan, "n": len(d), "controls": ",".join(controls)}
     xs, ys = d[x].to_numpy(float), d[y].to_numpy(float)
-    if not controls or not _usable_pair(xs, ys):
+    if not controls or not usable_pair(xs, ys):
         return out
     if method == "spearman":
         xs, ys = stats.rankdata(xs), stats.rankdata(ys)
@@ -570,7 +378,7 @@ def per_network_correlations(data: pd.DataFrame, target: str, metrics: Sequence[
             x_net = pd.to_numeric(data.loc[idx, metric], errors="coerce").to_numpy(float)
             ok = np.isfinite(x_net) & np.isfinite(y_net)
             for method in METHODS:
-                r, p = _statistic(method, x_net[ok], y_net[ok]) if _usable_pair(x_net[ok], y_net[ok]) else (math.nan, math.nan)
+                r, p = coefficient_and_p(method, x_net[ok], y_net[ok]) if usable_pair(x_net[ok], y_net[ok]) else (math.nan, math.nan)
                 rows.append({"group": group, network: net, "metric": metric, "target": target, "method": method, "n": int(ok.sum()), "r": r, "p": p})
     return pd.DataFrame(rows, columns=["group", network, "metric", "target", "method", "n", "r", "p"])
 
@@ -921,11 +729,3 @@ def config_record(result: CorrelationResult, table_path: str | Path) -> dict[str
         "notes": result.notes,
         "versions": library_versions(),
     }
-
-
-def coefficient(method: str, x: Sequence[float], y: Sequence[float]) -> float:
-    """The ``method`` (pearson, spearman or kendall) coefficient of two samples; NaN under three pairs or a constant."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return math.nan
-    return _statistic(method, x, y)[0]

@@ -20,7 +20,8 @@ import pandas as pd
 
 from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.compare import t_interval
-from wiring_lab.correlation import adjust_pvalues, mixed_slope
+from wiring_lab.correlation import mixed_slope
+from wiring_lab.resampling import adjust_pvalues
 
 SENSITIVITY_COLUMNS = [
     "ablation", "cascade", "generator", "setting", "n_networks", "n_rows", "mean_delta", "mean_lo", "mean_hi",
