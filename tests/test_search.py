@@ -17,6 +17,7 @@ from wiring_lab.cli import app
 from wiring_lab.graphs import GraphSpec, generate_graph
 from wiring_lab.loading import load_checkpoint
 from wiring_lab.model import ModelConfig, build_model, get_node_op, list_node_ops
+from wiring_lab.search.config import SearchConfig
 from wiring_lab.search.evolution import (
     Evolution,
     mutate_hierarchy,
@@ -25,7 +26,7 @@ from wiring_lab.search.evolution import (
 )
 from wiring_lab.search.random import RandomSearch
 from wiring_lab.search.reinforce import Reinforce
-from wiring_lab.search.runner import SearchConfig, run_search, search_summary
+from wiring_lab.search.runner import run_search, search_summary
 from wiring_lab.search.space import (
     SearchSpace,
     Wiring,
@@ -300,7 +301,7 @@ def test_a_childs_reward_is_its_accuracy_on_the_search_hold_out(tmp_path):
     import torch
 
     from wiring_lab.evaluate import evaluate
-    from wiring_lab.search.runner import TRAIN_FIELDS, SearchConfig
+    from wiring_lab.search.config import TRAIN_FIELDS, SearchConfig
     from wiring_lab.tasks import task_data
     from wiring_lab.train import split_validation
 

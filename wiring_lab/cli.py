@@ -771,7 +771,7 @@ def search(
 ) -> None:
     """Search wirings (random, evolution, REINFORCE) with the same recipe; children are normal checkpoints."""
     from wiring_lab.rundir import table_path
-    from wiring_lab.search.runner import SearchConfig, run_search, write_search_figures
+    from wiring_lab.search.runner import run_search, write_search_figures
     from wiring_lab.study import load_search_study
 
     if study is not None:

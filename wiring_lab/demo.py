@@ -30,22 +30,19 @@ from wiring_lab.study import (
     run_study,
 )
 
-SIZES = ("default", "tiny")  # the demo study's scales
 TITLE = "wiring-lab demo: randomly wired networks on digits"
 
 
 def demo_study(size: str = "default", seeds: int | None = None, epochs: int | None = None, threads: int | None = None) -> Study:
     """The demo study with its ``size`` scale's seeds (networks 0..seeds-1 per setting), epochs
     or torch threads per task overridden."""
-    if size not in SIZES:
-        raise UserError(f"unknown demo size {size!r}; choose one of {', '.join(SIZES)}")
     for name, v in (("--seeds", seeds), ("--epochs", epochs), ("--threads", threads)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise UserError(f"{name} must be a positive integer (got {v!r})")
     if seeds is not None and seeds > MAX_STUDY_TRAININGS:  # before a billion-entry tuple is made
         raise UserError(f"--seeds {seeds:,} asks for more networks than the limit of {MAX_STUDY_TRAININGS:,}")
     study = load_study(builtin_study("demo"))
-    scale = study.scales[size]
+    scale = _scale(study, size)
     if seeds is not None:
         scale = replace(scale, seeds=tuple(range(seeds)))
     if epochs is not None:
@@ -53,6 +50,13 @@ def demo_study(size: str = "default", seeds: int | None = None, epochs: int | No
     if threads is not None:
         scale = replace(scale, threads=threads)
     return replace(study, scales={**study.scales, size: scale})
+
+
+def _scale(study: Study, size: str):
+    """The scale of the demo study that is demo size ``size`` (the study file's scales are the sizes)."""
+    if size not in study.scales:
+        raise UserError(f"unknown demo size {size!r}; choose one of {', '.join(study.scales)}")
+    return study.scales[size]
 
 
 def _say(outcome: TaskOutcome) -> tuple[str, str, str]:
@@ -93,8 +97,7 @@ def run_demo(
     """
     echo = echo or logging.getLogger(__name__).info
     study = study or demo_study(size, seeds, epochs, threads)
-    if size not in study.scales:
-        raise UserError(f"unknown demo size {size!r}; choose one of {', '.join(study.scales)}")
+    _scale(study, size)
     start, out = time.perf_counter(), Path(out)
     timings: list[dict[str, Any]] = []
 

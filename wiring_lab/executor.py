@@ -18,6 +18,7 @@ raises is reported as failed, with a one-line error, and the others go on.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import logging
@@ -68,6 +69,12 @@ class TaskOutcome:
     result: dict[str, Any] | None  # the result dict (read back from disk when skipped)
     error: str | None  # one line, "ExceptionType: message", when failed
     seconds: float  # wall time of the call (0 when skipped)
+
+
+def digest(settings: Any) -> str:
+    """Ten hex digits naming ``settings`` (JSON, keys sorted): a result file named by it is reused
+    only by a task with the same settings."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 def resolve_function(spec: str) -> Callable[..., Any]:

@@ -16,7 +16,6 @@ and :func:`collect_tables` gathers the per-task results into the run directory's
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -38,19 +37,22 @@ from wiring_lab._limits import MAX_MODEL_NODES, MAX_STUDY_TRAININGS
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.checkpoint import load_graphs
 from wiring_lab.compare import compare_networks
-from wiring_lab.correlation import CorrelateConfig
-from wiring_lab.damage import AttackConfig, damage_sweep_configs
+from wiring_lab.damage import damage_sweep_configs
 from wiring_lab.data import list_datasets
-from wiring_lab.executor import Task, TaskOutcome, read_result, run_tasks
+from wiring_lab.executor import Task, TaskOutcome, digest, read_result, run_tasks
 from wiring_lab.figures import list_figures
 from wiring_lab.graphs import list_generators
-from wiring_lab.metrics import PopulationConfig
 from wiring_lab.model import ARCHS, CNN_ARCHS, ModelConfig, list_node_ops, stage_graphs
 from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex, the usual generator of a C-L graph set
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.search.config import TRAIN_FIELDS, SearchConfig
 from wiring_lab.sensitivity import sensitivity_table
-from wiring_lab.tasks import results_frame
+from wiring_lab.tasks import (
+    attack_configs,
+    correlate_config,
+    population_config,
+    results_frame,
+)
 from wiring_lab.train import TrainConfig, default_size
 
 # data set -> (classes, image channels, regime); imagefolder's classes come from the study
@@ -239,7 +241,7 @@ def _plain(obj: Any) -> Any:
 
 
 def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[NetworkGrid, ...]:
-
+    """The ``networks`` list at ``where``: one :class:`NetworkGrid` per entry, each value checked."""
     if not isinstance(node, Seq) or not node:
         raise UserError(f"{path}:{getattr(node, 'line', line)}: {where} must be a non-empty list of networks")
     grids = []
@@ -474,7 +476,7 @@ class StudyPlan:
     networks: list[Network]
     train_tasks: list[Task]
     analysis_tasks: list[Task]  # each needs its network's checkpoint (the population task needs none)
-    needs: dict[str, str]  # task key -> the task key(s) it needs, comma-separated
+    needs: dict[str, tuple[str, ...]]  # task key -> the task keys it needs
     final_tasks: list[Task] = field(default_factory=list)  # after every analysis: the correlations of all damage
 
     @property
@@ -505,10 +507,6 @@ def network_name(generator: str, arch: str, params: dict[str, Any], node_op: str
         parts.append(f"n{nodes}")
     parts.append(f"s{seed}")
     return "_".join(parts)
-
-
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 def _analysis_settings(study: Study, scale: Scale, key: str) -> dict[str, Any] | None:
@@ -548,13 +546,11 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
         if key == "damage":
             damage_sweep_configs(settings)
         elif key == "attack":
-            kw = dict(settings)
-            for order in kw.pop("orders", [kw.pop("order", "random")]):
-                AttackConfig(order=order, **kw)
+            attack_configs(settings)
         elif key == "population":
-            PopulationConfig(**{k: (dict(v) if k == "grid" and isinstance(v, dict) else v) for k, v in settings.items()})
+            population_config(settings)
         elif key == "correlate":
-            CorrelateConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+            correlate_config(settings)
         elif key == "metrics":
             unknown = set(settings) - {"backend", "nodes"}
             if unknown:
@@ -661,8 +657,8 @@ def expand_study(
             kwargs["lr_fallback"] = list(scale.lr_fallback)
         # the digest in the file name ties a result to its exact settings: edit the study, and
         # the unit runs again (into a fresh --out) instead of a stale result being reused
-        digest = _digest({k: v for k, v in kwargs.items() if k not in ("run_dir", "device")})
-        result_name = f"{net.name}-{digest}.json"
+        train_digest = digest({k: v for k, v in kwargs.items() if k not in ("run_dir", "device")})
+        result_name = f"{net.name}-{train_digest}.json"
         if scale.reuse:  # the same training finished in another run directory: its checkpoint is copied
             kwargs["reuse"] = [[str(checkpoint_path(d, net.name)), str(Path(d) / "results" / "train" / result_name)] for d in scale.reuse]
         train_key = f"train:{net.name}"
@@ -672,27 +668,27 @@ def expand_study(
         for key, settings in per_network.items():
             if settings is None or net.model_config.get("arch") in CNN_ARCHS:  # no graphs to damage or measure
                 continue
-            akw = {"name": net.name, "settings": settings, "train_digest": digest, **data_kw, **common}
-            adigest = _digest({k: v for k, v in akw.items() if k not in ("run_dir", "device")})
+            akw = {"name": net.name, "settings": settings, "train_digest": train_digest, **data_kw, **common}
+            adigest = digest({k: v for k, v in akw.items() if k not in ("run_dir", "device")})
             task_key = f"{key}:{net.name}"
             gpus = 0.0 if key == "metrics" else scale.gpus
             analysis_tasks.append(
                 Task(task_key, f"wiring_lab.tasks:{key}_task", akw, str(run_dir / "results" / key / f"{net.name}-{adigest}.json"), gpus)
             )
-            needs[task_key] = train_key
+            needs[task_key] = (train_key,)
     if analyses["population"] is not None:  # needs no network: runs beside the per-network analyses
         settings = analyses["population"]
         analysis_tasks.append(Task("population", "wiring_lab.tasks:population_task", {**common, "settings": settings},
-                                   str(run_dir / "results" / "population" / f"population-{_digest(settings)}.json")))
+                                   str(run_dir / "results" / "population" / f"population-{digest(settings)}.json")))
     final_tasks = []
     damage_tasks = [t for t in analysis_tasks if t.key.startswith("damage:")]
     if analyses["correlate"] is not None and damage_tasks:  # after every damage sweep: their result files name them
         settings = analyses["correlate"]
         kw = {**common, "settings": settings, "damage_results": [t.result_path for t in damage_tasks]}
-        digest = _digest({"settings": settings, "damage": [Path(t.result_path).name for t in damage_tasks]})
+        cdigest = digest({"settings": settings, "damage": [Path(t.result_path).name for t in damage_tasks]})
         final_tasks.append(Task("correlate", "wiring_lab.tasks:correlate_task", kw,
-                                str(run_dir / "results" / "correlate" / f"correlations-{digest}.json")))
-        needs["correlate"] = ",".join(t.key for t in damage_tasks)
+                                str(run_dir / "results" / "correlate" / f"correlations-{cdigest}.json")))
+        needs["correlate"] = tuple(t.key for t in damage_tasks)
     return StudyPlan(study, scale, run_dir, networks, train_tasks, analysis_tasks, needs, final_tasks)
 
 
@@ -823,7 +819,7 @@ def run_study(
         finished = {o.key for o in outcomes if o.status in ("done", "skipped")}
         ready, blocked = [], []
         for t in phase:
-            missing = [k for k in plan.needs.get(t.key, "").split(",") if k and k not in finished]
+            missing = [k for k in plan.needs.get(t.key, ()) if k not in finished]
             if missing:
                 blocked.append(TaskOutcome(t.key, "failed", None, f"not run: {missing[0]} failed", 0.0))
             else:

@@ -256,12 +256,10 @@ def attack_task(
     train_digest: str = "",
 ) -> dict[str, Any]:
     """Attack-tolerance curves of one trained network, one per removal order: its attack.csv rows."""
-    kw = _tuples(settings)
-    orders = kw.pop("orders", (kw.pop("order", "random"),))
     data = task_data(dataset, data_root, image_size, limit)
     ckpt = checkpoint_path(run_dir, name)
     with torch_threads(threads):
-        frames = [attack_curve(ckpt, AttackConfig(order=o, **kw), data=data, device=device, progress=False) for o in orders]
+        frames = [attack_curve(ckpt, c, data=data, device=device, progress=False) for c in attack_configs(settings)]
     df = pd.concat(frames, ignore_index=True)
     return _tables(attack=df)
 
@@ -278,15 +276,37 @@ def metrics_task(run_dir: str, name: str, settings: dict[str, Any], threads: int
 
 
 def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings read from YAML or JSON (lists) as the frozen configs take them (tuples)."""
     return {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+
+
+# The configs of a study's analyses, built from its settings: here, where the tasks run them, and
+# by the study when it loads the file (a bad setting fails there, with the file and line).
+def attack_configs(settings: dict[str, Any]) -> list[AttackConfig]:
+    """One :class:`AttackConfig` per removal order of ``orders`` (or the one ``order``, default random)."""
+    kw = _tuples(settings)
+    order = kw.pop("order", "random")
+    orders = kw.pop("orders", (order,))
+    if not orders:
+        raise ValueError("orders must name at least one removal order (random, degree, betweenness)")
+    return [AttackConfig(order=o, **kw) for o in orders]
+
+
+def population_config(settings: dict[str, Any], device: str = "auto") -> PopulationConfig:
+    """The :class:`PopulationConfig` of a study's ``population:`` settings."""
+    return PopulationConfig(**settings, device=device)
+
+
+def correlate_config(settings: dict[str, Any]) -> CorrelateConfig:
+    """The :class:`CorrelateConfig` of a study's ``correlate:`` settings."""
+    return CorrelateConfig(**_tuples(settings))
 
 
 def population_task(run_dir: str, settings: dict[str, Any], device: str = "auto", threads: int = 1, **_: Any) -> dict[str, Any]:
     """Graph metrics of a sampled generator population (:class:`~wiring_lab.metrics.PopulationConfig`
     fields): its population_metrics.csv rows."""
-    config = PopulationConfig(**{k: (dict(v) if k == "grid" else v) for k, v in settings.items()}, device=device)
     with torch_threads(threads):
-        df = population_metrics(config)
+        df = population_metrics(population_config(settings, device))
     return _tables(population_metrics=df)
 
 
@@ -302,7 +322,6 @@ def correlate_task(run_dir: str, settings: dict[str, Any], damage_results: Seque
     if damage is None:
         raise ValueError("no damage rows to correlate (every damage task failed?)")
     damage = as_read_back(damage)  # as damage.csv reads: the numbers `wiring-lab correlate` gives on it
-    config = CorrelateConfig(**_tuples(settings))
     with torch_threads(threads):
-        df = correlate(damage, config, table_path=table_path(run_dir, "damage"), checkpoints=Path(run_dir) / "checkpoints").correlations
+        df = correlate(damage, correlate_config(settings), table_path=table_path(run_dir, "damage"), checkpoints=Path(run_dir) / "checkpoints").correlations
     return _tables(correlations=df)

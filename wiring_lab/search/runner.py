@@ -17,7 +17,6 @@ same history on the CPU.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import asdict
@@ -38,32 +37,27 @@ from wiring_lab._io import (
     write_table,
 )
 from wiring_lab.analysis import population_names
-from wiring_lab.data import load_dataset
-from wiring_lab.executor import Task, run_tasks
+from wiring_lab.executor import Task, digest, run_tasks
 from wiring_lab.figures import render_figures
 from wiring_lab.graphs import GraphSpec, setting_label
 from wiring_lab.model import ModelConfig, stage_graphs
 from wiring_lab.rundir import table_path
 from wiring_lab.search._base import Proposal, Strategy
-from wiring_lab.search.config import (  # noqa: F401  (re-exported)
-    STRATEGIES,
-    TRAIN_FIELDS,
-    VAL_SPLIT_SEED,
-    SearchConfig,
-)
+from wiring_lab.search.config import SearchConfig
 from wiring_lab.search.space import (
     SEARCH_GENERATOR,
     child_seed,
     wiring_from_specs,
 )
 from wiring_lab.search.strategies import make_strategy
+from wiring_lab.tasks import task_data
 
 log = logging.getLogger(__name__)  # the CLI decides what is shown (--verbose / --quiet)
 
 TASK_FN = "wiring_lab.tasks:train_task"  # a child trains as every network of a study does
 
 
-def child_row(result: dict[str, Any], seconds: float | None = None) -> dict[str, Any]:
+def child_row(result: dict[str, Any]) -> dict[str, Any]:
     """One child's history row from its training task's result (:func:`wiring_lab.tasks.train_task`):
     the proposal's fields, the reward (validation top-1 on the hold-out after the last epoch)
     and the test accuracy."""
@@ -80,7 +74,7 @@ def child_row(result: dict[str, Any], seconds: float | None = None) -> dict[str,
         "test_loss": model.get("loss"),
         "n_val": info.get("n_val"),
         "n_test": info.get("n_test"),
-        "seconds": sum(h.get("seconds") or 0.0 for h in history) if seconds is None else seconds,  # training time
+        "seconds": sum(h.get("seconds") or 0.0 for h in history),  # training time
         "model_record": model,
         "history": history,
     }
@@ -116,6 +110,11 @@ def _child(config: SearchConfig, base: dict[str, Any], index: int, rnd: int, pro
     return name, mc, specs, record
 
 
+def _limit(config: SearchConfig) -> dict[str, int] | None:
+    """The data limit of every child's training task: the first ``train_limit`` training images."""
+    return {"train": config.train_limit} if config.train_limit else None
+
+
 def child_task(config: SearchConfig, run_dir: Path, name: str, mc: ModelConfig, specs: list[GraphSpec],
                record: dict[str, Any], device: str, threads: int | None) -> Task:
     """The training task of one child: the study's train task, with the search's hold-out (the
@@ -126,13 +125,12 @@ def child_task(config: SearchConfig, run_dir: Path, name: str, mc: ModelConfig, 
         "model_config": to_jsonable(mc.to_dict()),
         "train_config": to_jsonable(asdict(config.train_config(mc.seed))),
         "graphs": [s.to_dict() for s in specs],
-        "limit": {"train": config.train_limit} if config.train_limit else None,
+        "limit": _limit(config),
         "record": record,
         "threads": threads,
     }
-    digest = hashlib.sha256(json.dumps(kwargs, sort_keys=True).encode()).hexdigest()[:10]
     return Task(key=name, fn=TASK_FN, kwargs={**kwargs, "run_dir": str(run_dir), "device": device},
-                result_path=str(search_dir(run_dir, config) / "results" / f"{name}-{digest}.json"),
+                result_path=str(search_dir(run_dir, config) / "results" / f"{name}-{digest(kwargs)}.json"),
                 gpus=1 if device.startswith("cuda") else 0)
 
 
@@ -188,7 +186,8 @@ def run_search(
     run_dir = Path(out).resolve()  # executors may run tasks in another working directory
     folder = search_dir(run_dir, config)
     _check_config(folder, config)
-    fit = load_dataset(config.train.dataset, config.train.data_root)
+    # the children's data, cut as their task cuts it: an in-process child finds it in the same cache
+    fit = task_data(config.train.dataset, config.train.data_root, None, _limit(config))
     if fit.regime == "regular":
         raise UserError("search needs stages of equal size; the 'regular' regime's first stage has N/2 nodes")
     base = {
