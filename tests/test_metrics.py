@@ -265,3 +265,18 @@ def test_metrics_of_foreign_graph_files(tmp_path):
     for path in (txt, yml):
         got = file_metrics(path)
         assert got[cols].to_numpy().tolist() == ref[cols].to_numpy().tolist()
+
+
+def test_population_metrics_refuses_a_population_over_the_limits_before_drawing(monkeypatch):
+    """A study's population task and the Python API check the same budget as `wiring-lab metrics`."""
+    from wiring_lab import metrics as M
+    from wiring_lab._io import UserError
+
+    drawn = []
+    monkeypatch.setattr(M, "sample_population", lambda *a, **k: drawn.append(a) or [])
+    with pytest.raises(UserError, match="graph nodes of work, more than the limit"):
+        M.population_metrics(M.PopulationConfig("ws", {"p": [0.1, 0.5]}, nodes=100_000, samples=10_000))
+    monkeypatch.setenv("WIRING_LAB_MAX_MEMORY", "1G")  # the same on every machine
+    with pytest.raises(UserError, match="more than the memory budget"):
+        M.population_metrics(M.PopulationConfig("ws", {}, nodes=5_000, samples=10))
+    assert drawn == []  # refused before any graph was drawn

@@ -81,6 +81,14 @@ BAD_FILES = [
     ("name: x\nnetworks: []\nscales:\n  demo: {}\n", r":2: networks must be a non-empty list"),
     ("networks:\n  - generator: ws\nscales:\n  demo: {}\n", r":1: missing key 'name'"),
     ("name: x\nnetworks:\n  - generator: ws\nscales:\n  demo: !!python/object:os.system {}\n", r":5: invalid YAML"),
+    # the keys the demo study needed: labels, a study's population and correlations, attack orders
+    ("name: x\nnetworks:\n  - {generator: ws, label: ../up}\nscales:\n  demo: {}\n", r":3: networks\[0\]\.label: may hold only letters"),
+    ("name: x\nnetworks:\n  - {generator: er, p: [0.2, 0.4], label: er}\nscales:\n  demo: {}\n", r":3: network er_s0 is listed twice"),
+    ("name: x\nnetworks:\n  - generator: ws\npopulation: {grid: {p: [0.1]}}\nscales:\n  demo: {}\n", r":4: population \(scale demo\): population needs a generator"),
+    ("name: x\nnetworks:\n  - generator: ws\npopulation: {generator: ws, nodes: 100000, samples: 100000}\nscales:\n  demo: {}\n",
+     r":4: population \(scale demo\): a population of 1 setting\(s\) x 100,000 graphs of 100,000 nodes means 10,000,000,000 graph nodes of work, more than the limit"),
+    ("name: x\nnetworks:\n  - generator: ws\ncorrelate: {n_boot: 3}\nscales:\n  demo: {}\n", r":4: correlate \(scale demo\): n_boot must be at least 10"),
+    ("name: x\nnetworks:\n  - generator: ws\nattack: {orders: []}\nscales:\n  demo: {}\n", r":4: attack \(scale demo\): orders must name at least one removal order"),
 ]
 
 

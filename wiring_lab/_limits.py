@@ -114,7 +114,7 @@ def check_work(units: float, what: str, where: str | Path | None = None) -> None
     if units > limit:
         head = f"{where}: " if where is not None else ""
         raise UserError(
-            f"{head}{what} means {units:,.0f} graph nodes of work, more than the limit of {limit:,} "
+            f"{head}{what} means {units if isinstance(units, int) else round(units):,} graph nodes of work, more than the limit of {limit:,} "
             f"(raise it with wiring-lab --max-work N or {WORK_ENV})"
         )
 

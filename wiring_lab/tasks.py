@@ -34,6 +34,7 @@ from wiring_lab.executor import read_result
 from wiring_lab.graphs import GraphSpec
 from wiring_lab.metrics import (
     PopulationConfig,
+    check_population,
     population_metrics,
     stage_metrics,
     stage_node_metrics,
@@ -293,8 +294,12 @@ def attack_configs(settings: dict[str, Any]) -> list[AttackConfig]:
 
 
 def population_config(settings: dict[str, Any], device: str = "auto") -> PopulationConfig:
-    """The :class:`PopulationConfig` of a study's ``population:`` settings."""
-    return PopulationConfig(**settings, device=device)
+    """The :class:`PopulationConfig` of a study's ``population:`` settings, within the work and memory limits."""
+    if "generator" not in settings:
+        raise ValueError("population needs a generator (er, ba, ws, ...)")
+    config = PopulationConfig(**settings, device=device)
+    check_population(config)
+    return config
 
 
 def correlate_config(settings: dict[str, Any]) -> CorrelateConfig:
