@@ -317,3 +317,15 @@ def test_a_childs_reward_is_its_accuracy_on_the_search_hold_out(tmp_path):
     reward = evaluate(ckpt.model, val, torch.device("cpu"))
     assert hist["n_val"][0] == len(val) == round(0.3 * 192)
     assert hist["val_top1"][0] == pytest.approx(reward.top1) and hist["test_top1"][0] == pytest.approx(ckpt.metadata["final"]["test_top1"])
+    # the hold-out, drawn independently with scikit-learn from the first 192 digits training
+    # images (stratified, seed 0), and the child's predictions on it counted by hand
+    from sklearn.model_selection import train_test_split
+
+    from wiring_lab.data import load_dataset
+
+    x, y = load_dataset("digits").train.tensors
+    x, y = x[:192], y[:192]
+    _, held = train_test_split(np.arange(192), test_size=round(0.3 * 192), random_state=0, stratify=y.numpy())
+    with torch.no_grad():
+        pred = ckpt.model.eval()(x[np.sort(held)]).argmax(1)
+    assert hist["val_top1"][0] == pytest.approx(100.0 * (pred == y[np.sort(held)]).float().mean().item())
