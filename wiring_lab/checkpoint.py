@@ -71,8 +71,26 @@ def save_checkpoint(path: str | Path, model: RandWire, metadata: dict[str, Any],
     """Write a checkpoint atomically (temporary file, then rename)."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        torch.save(checkpoint_dict(model, metadata, train_state), tmp)
+        write_torch(checkpoint_dict(model, metadata, train_state), tmp, path)
     return path
+
+
+def write_torch(obj: Any, tmp: Path, path: Path) -> None:
+    """``torch.save`` through a Python file, so a full disk is one line naming ``path`` (not torch's C++ error)."""
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+    except RuntimeError as e:  # torch's zip writer wraps the OSError of the failed write
+        cause = e.__context__ if isinstance(e.__context__, OSError) else None
+        why = (cause.strerror or str(cause)) if cause is not None else str(e).splitlines()[0][:120]
+        raise UserError(f"{path}: cannot write the file: {why}") from None
+
+
+def check_parts(path: Path, shapes: RandWire, state: Any, metadata: Any) -> dict[str, Any]:
+    """What :func:`load_native` checks of a checkpoint's weights and metadata (for importers, before writing)."""
+    meta = _check_metadata(path, metadata)
+    _check_state(path, shapes, state)
+    return meta
 
 
 def _refusal(path: Path, err: BaseException) -> UserError:

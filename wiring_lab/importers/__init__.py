@@ -17,10 +17,10 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from wiring_lab._io import UserError
+from wiring_lab._io import UserError, atomic_path
 from wiring_lab._limits import check_memory
 from wiring_lab._validate import model_bytes
-from wiring_lab.checkpoint import FORMAT, Checkpoint, save_checkpoint
+from wiring_lab.checkpoint import FORMAT, Checkpoint, check_parts, checkpoint_dict, load_native, write_torch
 from wiring_lab.importers._common import ForeignNetwork, pickle_globals, read_foreign
 from wiring_lab.model import build_model
 
@@ -123,6 +123,7 @@ def load_foreign(
     net = import_network(path, format, graphs)
     with torch.device("meta"):  # shapes only: the memory check comes before any allocation
         shapes = build_model(net.config, net.graphs)
+    check_parts(path, shapes, net.state_dict, net.metadata)  # what a native load refuses, refused here
     check_memory(2 * model_bytes(shapes), "building this network (weights and the loaded copy)", path)
     model = build_model(net.config, net.graphs)
     model.load_state_dict(net.state_dict)
@@ -136,9 +137,20 @@ def convert_checkpoint(
     format: str = "auto",
     graphs: str | Path | Sequence[str | Path] | None = None,
 ) -> Path:
-    """Write a foreign checkpoint as a native one (config, graphs, weights, import metadata)."""
+    """Write a foreign checkpoint as a native one (config, graphs, weights, import metadata).
+
+    All or none: the foreign file is checked as a native load would check it before anything is
+    written, and the written file is read back before it is renamed into place.
+    """
     ckpt = load_foreign(path, format, graphs)
-    return save_checkpoint(out, ckpt.model, ckpt.metadata)
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        write_torch(checkpoint_dict(ckpt.model, ckpt.metadata), tmp, out)
+        try:
+            load_native(tmp)
+        except UserError as e:
+            raise UserError(str(e).replace(str(tmp), str(out))) from None
+    return out
 
 
 # Importing the format modules registers them (order = detection order).

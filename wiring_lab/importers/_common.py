@@ -152,6 +152,13 @@ def state_dict_of(path: Path, obj: Any, keys: Sequence[str] = ("state_dict", "mo
     bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
         raise UserError(f"{path}: the state dict maps {bad[0]!r} to something that is not a tensor")
+    for k, v in state.items():  # before any shape is read: weights are real floating-point arrays
+        if k.endswith("num_batches_tracked"):
+            continue
+        kind = "complex" if v.is_complex() else None if v.is_floating_point() else str(v.dtype).replace("torch.", "")
+        if kind is not None or v.dim() == 0:
+            what = f"of dtype {kind}" if kind is not None else "a 0-dim scalar"
+            raise UserError(f"{path}: tensor {k[:80]!r} is {what}; network weights are floating-point tensors with at least one dimension")
     if all(k.startswith("module.") for k in state):  # saved from nn.DataParallel / DistributedDataParallel
         state = {k[len("module."):]: v for k, v in state.items()}
     return dict(state)

@@ -1,0 +1,129 @@
+"""Refusals that write nothing, budgets that bind every command, a resume that cannot skip epochs.
+
+One reproducer per case of issue 24, each through the real command (typer's ``CliRunner``):
+exit code 2, exactly one output line (``error: ...``, no warning beside it), no file written.
+Full disks are simulated by a writer that raises ENOSPC (never by pointing a command at /dev).
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from wiring_lab.cli import app
+
+RUNNER = CliRunner()
+FIX = Path(__file__).parent / "fixtures" / "foreign"
+FOREIGN = {  # one real file of each convertible format (written by the project's own code)
+    "seungwonpark": "seungwonpark/chkpt/tiny/chkpt_000.pt",
+    "jiaminren": "jiaminren/small/checkpoint/tiny/model-best.pth",
+    "hebo1221": "hebo1221/nx19-small/output/model/CIFAR10_000_00.cpt",
+    "leaderj1001": "leaderj1001/CIFAR10/checkpoint/c_4_p_0.75_graph_mode_WS_dataset_CIFAR10ckpt.t7",
+}
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def one_line_error(args: list[str], *fragments: str, root: Path | None = None) -> str:
+    """Exit 2, the whole output one ``error:`` line holding every fragment, nothing under ``root`` changed."""
+    before = _files(root) if root is not None else None
+    result = RUNNER.invoke(app, args)
+    out = result.output.strip()
+    assert result.exit_code == 2, (result.exit_code, out, result.exception)
+    lines = out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out
+    for frag in fragments:
+        assert frag in lines[0], (frag, lines[0])
+    if root is not None:
+        assert _files(root) == before, "a refused command wrote or changed files"
+    return lines[0]
+
+
+def _foreign_copy(tmp_path: Path, fmt: str) -> Path:
+    """A copy of a foreign run directory (checkpoint and graph files); returns the checkpoint."""
+    rel = FOREIGN[fmt]
+    case = Path(*Path(rel).parts[: 2 if fmt in ("jiaminren", "hebo1221", "leaderj1001") else 1])
+    shutil.copytree(FIX / case, tmp_path / case)
+    return tmp_path / rel
+
+
+def _state(obj):
+    for key in ("state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            return obj[key]
+    return obj
+
+
+# --- 2, 4: convert validates everything before it writes --------------------------------------------
+@pytest.mark.parametrize("fmt", list(FOREIGN))
+@pytest.mark.parametrize("how", ["negative running_var", "complex", "int64", "0-dim"])
+def test_convert_refuses_bad_weights_and_writes_nothing(tmp_path, fmt, how):
+    path = _foreign_copy(tmp_path, fmt)
+    obj = torch.load(path, weights_only=True)
+    sd = _state(obj)
+    if how == "negative running_var":
+        key = next(k for k in sd if k.endswith("running_var"))
+        sd[key] = -sd[key].abs() - 1
+    else:
+        key = next(k for k in sd if k.endswith("weight") and sd[k].dim() > 1)
+        sd[key] = {"complex": sd[key].to(torch.complex64), "int64": sd[key].to(torch.int64), "0-dim": torch.tensor(1.0)}[how]
+    torch.save(obj, path)
+    out = tmp_path / "native.pt"
+    want = {"negative running_var": "negative batch-norm variances", "complex": "dtype complex", "int64": "dtype int64", "0-dim": "0-dim"}[how]
+    one_line_error(["convert", str(path), "--out", str(out)], str(path), want, root=tmp_path)
+    assert not out.exists()
+
+
+# --- 5: a full disk is one line and leaves no partial file -------------------------------------------
+class _FullDisk(io.RawIOBase):
+    """A file that takes ``room`` bytes, then fails as a full disk does."""
+
+    def __init__(self, f, room: int):
+        self.f, self.room = f, room
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        if len(b) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(b)
+        return self.f.write(b)
+
+
+@pytest.fixture()
+def full_disk(monkeypatch):
+    """torch.save writes its first 4 KiB, then the disk is full (torch's zip writer sees the ENOSPC)."""
+    real = torch.save
+
+    def save(obj, f, *args, **kwargs):
+        if hasattr(f, "write"):
+            f = _FullDisk(f, 4096)
+        return real(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save)
+
+
+def test_convert_on_a_full_disk_is_one_line_and_no_file(tmp_path, full_disk):
+    path = _foreign_copy(tmp_path, "seungwonpark")
+    out = tmp_path / "native.pt"
+    one_line_error(["convert", str(path), "--out", str(out)], str(out), "No space left on device", root=tmp_path)
+    assert not out.exists()
+
+
+def test_train_on_a_full_disk_is_one_line_and_no_file(tmp_path, full_disk):
+    out = tmp_path / "c.pt"
+    args = ["train", "--out", str(out), "-c", "4", "-n", "6", "--head-channels", "16", "--epochs", "1"]
+    result = RUNNER.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    errors = [ln for ln in result.output.splitlines() if not ln.startswith("epoch")]
+    assert errors == [f"error: {out}: cannot write the file: No space left on device"], result.output
+    assert list(tmp_path.iterdir()) == []  # no checkpoint, no temporary
