@@ -127,3 +127,68 @@ def test_train_on_a_full_disk_is_one_line_and_no_file(tmp_path, full_disk):
     errors = [ln for ln in result.output.splitlines() if not ln.startswith("epoch")]
     assert errors == [f"error: {out}: cannot write the file: No space left on device"], result.output
     assert list(tmp_path.iterdir()) == []  # no checkpoint, no temporary
+
+
+# --- 1 (and issue 25, 5): resume reads the epoch counter; Ctrl-C and the re-run agree ------------------
+TRAIN = ["train", "-c", "4", "-n", "6", "--head-channels", "16", "--epochs", "6"]
+
+
+@pytest.fixture(scope="module")
+def interrupted_once(tmp_path_factory):
+    """``train --epochs 6`` stopped by Ctrl-C right after epoch 3 was saved: (checkpoint, the command's output)."""
+    import wiring_lab.train as T
+
+    real = T.save_checkpoint
+
+    def save_then_interrupt(path, model, metadata, train_state=None):
+        real(path, model, metadata, train_state)
+        if metadata["epochs_done"] == 3:
+            raise KeyboardInterrupt
+
+    out = tmp_path_factory.mktemp("interrupted") / "c.pt"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(T, "save_checkpoint", save_then_interrupt)
+        result = RUNNER.invoke(app, TRAIN + ["--out", str(out)])
+    assert result.exit_code == 130, result.output
+    return out, result.output
+
+
+@pytest.fixture()
+def interrupted(interrupted_once, tmp_path):
+    """A fresh copy of the interrupted checkpoint, and the interrupted command's output."""
+    out, output = interrupted_once
+    shutil.copy(out, tmp_path / "c.pt")
+    return tmp_path / "c.pt", output.replace(str(out), str(tmp_path / "c.pt"))
+
+
+def test_interrupt_message_and_rerun_agree(interrupted):
+    out, output = interrupted
+    hint = output.strip().splitlines()[-1]
+    assert hint == f"error: interrupted; {out} keeps every finished epoch: re-run the same command with --resume to continue"
+    # the same command without --resume says the same thing
+    line = one_line_error(TRAIN + ["--out", str(out)], f"{out} exists (3 of 6 epochs done)", "pass --resume")
+    assert "re-run" not in line
+    result = RUNNER.invoke(app, TRAIN + ["--out", str(out), "--resume"])  # what both lines say to do
+    assert result.exit_code == 0, result.output
+    assert [ln.split(":")[0] for ln in result.output.splitlines() if ln.startswith("epoch")] == ["epoch   4", "epoch   5", "epoch   6"]
+
+
+@pytest.mark.parametrize("how", ["50x history", "short history", "counter past the end", "counters disagree"])
+def test_resume_refuses_a_history_that_disagrees_with_the_epoch_counter(interrupted, how):
+    out, _ = interrupted
+    obj = torch.load(out, weights_only=True)
+    meta = obj["metadata"]
+    if how == "50x history":  # before: exit 0 having trained nothing (resumed from len(history) = 150)
+        meta["history"] = [dict(h, epoch=i + 1) for i, h in enumerate(meta["history"] * 50)]
+        want = "history holds 150 epoch records for 3 finished epochs"
+    elif how == "short history":
+        meta["history"] = meta["history"][:1]
+        want = "history holds 1 epoch records for 3 finished epochs"
+    elif how == "counter past the end":
+        meta["epochs_done"] = 7
+        want = "epoch counter is 7"
+    else:
+        obj["train_state"]["epoch"] = 2
+        want = "epoch counters disagree"
+    torch.save(obj, out)
+    one_line_error(TRAIN + ["--out", str(out), "--resume"], str(out), want, root=out.parent)

@@ -61,8 +61,11 @@ def test_resume_reaches_the_same_weights(digits, tmp_path):
 
 
 def test_existing_output_is_never_overwritten(digits, tiny_ckpt_path):
-    with pytest.raises(UserError, match="exists; pass --resume"):
+    from wiring_lab.train import CheckpointExists
+
+    with pytest.raises(CheckpointExists, match=r"exists \(4 of 4 epochs done\); resume it or choose another output path") as e:
         train_network(_tiny(digits), TrainConfig(epochs=1), tiny_ckpt_path, device="cpu", data=digits, progress=False)
+    assert "--" not in str(e.value)  # the Python API's message names no command-line option
 
 
 def test_resume_with_other_settings_is_refused(digits, tiny_ckpt_path):

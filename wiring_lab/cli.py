@@ -299,7 +299,14 @@ def train(
             f"{val}({row['seconds']:.1f} s)"
         )
 
-    ckpt = run_train(mc, tc, out, device=device, resume=resume, data=data, on_epoch=report)
+    from wiring_lab.train import CheckpointExists
+
+    try:
+        ckpt = run_train(mc, tc, out, device=device, resume=resume, data=data, on_epoch=report)
+    except CheckpointExists as e:  # the library's wording names no option; the command's names --resume
+        fail(f"{str(e).removesuffix('; resume it or choose another output path')}; pass --resume to continue it, or choose another --out")
+    except KeyboardInterrupt:
+        fail(f"interrupted; {out} keeps every finished epoch: re-run the same command with --resume to continue", code=130)
     typer.echo(f"wrote {out}")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 

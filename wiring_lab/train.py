@@ -161,6 +161,51 @@ def _check_finite_data(data: Data) -> None:
             raise UserError(f"data set {data.name}: its {split} images hold NaN or inf values")
 
 
+class CheckpointExists(UserError):
+    """Training would overwrite an existing checkpoint; ``resume=True`` continues it instead."""
+
+    def __init__(self, path: Path, done: str = ""):
+        self.path = path
+        super().__init__(f"{path} exists{done}; resume it or choose another output path")
+
+
+def _epochs_done_text(path: Path) -> str:
+    """`` (3 of 6 epochs done)`` read from the checkpoint's metadata, or "" when it cannot be read."""
+    try:
+        meta = read_checkpoint(path).get("metadata") or {}
+        done, total = meta.get("epochs_done"), meta.get("epochs")
+    except (UserError, AttributeError):
+        return ""
+    ok = all(isinstance(x, int) and not isinstance(x, bool) for x in (done, total))
+    return f" ({done} of {total} epochs done)" if ok else ""
+
+
+def resume_epoch(path: Path, meta: dict[str, Any], train_state: dict[str, Any] | None, epochs: int) -> int:
+    """The epoch a resumed training starts from: the recorded counter, checked against the history.
+
+    ``metadata.epochs_done`` (and ``train_state.epoch`` where saved) count the finished epochs; the
+    history must hold exactly that many records, numbered 1..epochs_done. A history that disagrees
+    (edited, or written by another run) is refused instead of trusted: its length would decide
+    which epochs are skipped.
+    """
+    done = meta.get("epochs_done")
+    saved = train_state.get("epoch") if train_state is not None else None
+    if done is None:
+        done = saved
+    if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= epochs:
+        raise UserError(f"{path}: its epoch counter is {short_repr(done, 40)}, not a number of finished epochs in [0, {epochs}]")
+    if saved is not None and saved != done:
+        raise UserError(f"{path}: its epoch counters disagree (metadata {done}, optimizer state {short_repr(saved, 40)}); cannot resume it")
+    history = meta.get("history") or []
+    numbers = [h.get("epoch") for h in history]
+    if numbers != list(range(1, done + 1)):
+        raise UserError(
+            f"{path}: its history holds {len(history):,} epoch records for {done} finished epochs "
+            f"(records must be epochs 1..{done}); cannot resume it"
+        )
+    return done
+
+
 def _cosine_lr(base: float, step: int, total: int) -> float:
     return 0.5 * base * (1.0 + math.cos(math.pi * step / total))
 
@@ -203,18 +248,18 @@ def train_network(
     )
     if out.exists():
         if not resume:
-            raise UserError(f"{out} exists; pass --resume to continue it, or choose another --out")
+            raise CheckpointExists(out, _epochs_done_text(out))
         ckpt = load_native(out)
         if ckpt.config != model_config:
-            raise UserError(f"{out}: was trained with another model config; choose another --out")
+            raise UserError(f"{out}: was trained with another model config; choose another output path")
         if graphs is not None and ckpt.graphs != list(graphs):
-            raise UserError(f"{out}: was trained with other stage graphs; choose another --out")
+            raise UserError(f"{out}: was trained with other stage graphs; choose another output path")
         saved_train = {**LEGACY_TRAIN_FIELDS, **ckpt.metadata.get("train_config", {})}
         if saved_train != asdict(train_config):
-            raise UserError(f"{out}: was trained with another training config; choose another --out")
+            raise UserError(f"{out}: was trained with another training config; choose another output path")
         model.load_state_dict(ckpt.model.state_dict())
         history = list(ckpt.metadata.get("history", []))
-        start_epoch = len(history)
+        start_epoch = resume_epoch(out, ckpt.metadata, ckpt.train_state, train_config.epochs)
         if ckpt.train_state is not None and start_epoch < train_config.epochs:
             _restore_optimizer(opt, ckpt.train_state["optimizer"], out, train_config.lr)
         if start_epoch >= train_config.epochs:
