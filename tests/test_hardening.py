@@ -192,3 +192,86 @@ def test_resume_refuses_a_history_that_disagrees_with_the_epoch_counter(interrup
         want = "epoch counters disagree"
     torch.save(obj, out)
     one_line_error(TRAIN + ["--out", str(out), "--resume"], str(out), want, root=out.parent)
+
+
+# --- 3: every command prices its network before allocating it ----------------------------------------
+def test_inspect_is_priced_before_the_network_is_built(tmp_path):
+    # before: reached 3.45 GiB and died with an allocator traceback under a 2 GiB budget
+    one_line_error(["--max-memory", "2G", "inspect", "-n", "4096", "-c", "512", "--regime", "digits"],
+                   "needs about 170.3 GiB", "memory budget of 2.0 GiB")
+    # before: ran past 120 s (counting the multiply-adds of 12,288 nodes)
+    one_line_error(["--max-work", "10000000", "inspect", "-n", "4096", "-c", "78", "--regime", "digits"],
+                   "12,288 network nodes", "limit of 10,000,000")
+
+
+def test_inspect_of_a_checkpoint_is_priced(tiny_ckpt_path):
+    one_line_error(["--max-work", "1000", "inspect", str(tiny_ckpt_path)], str(tiny_ckpt_path), "graph nodes of work")
+
+
+@pytest.mark.parametrize("limit", [["--max-memory", "1M"], ["--max-work", "1000000"]])
+def test_train_is_priced_before_anything_is_built(tmp_path, limit):
+    out = tmp_path / "c.pt"
+    one_line_error(limit + ["train", "--out", str(out), "--epochs", "2"], str(out), "training this network", root=tmp_path)
+
+
+STUDY = """name: s
+networks: [{generator: ws, k: 4, p: 0.75}]
+damage: {remove: node}
+scales:
+  demo: {dataset: digits, epochs: 1, channels: 8, nodes: 8, seeds: 2}
+"""
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_ablate_prices_every_training_before_the_first_task(tmp_path, dry_run):
+    study = tmp_path / "s.yaml"
+    study.write_text(STUDY)
+    args = ["--max-memory", "1B", "ablate", str(study), "--out", str(tmp_path / "run"), "--device", "cpu"]
+    # before: trained every network and failed only at the damage sweep
+    one_line_error(args + (["--dry-run"] if dry_run else []), "network ws_k4_p0.75_s0: training", "1 bytes", root=tmp_path)
+    assert not (tmp_path / "run").exists()
+    line = one_line_error(["--max-memory", "6M"] + args[2:] + ["--dry-run"], root=tmp_path)
+    assert "damage sweep" in line  # the sweeps are priced too
+
+
+def test_weight_estimate_is_close_to_the_built_network():
+    from wiring_lab._pricing import network_sizes
+    from wiring_lab.model import ModelConfig, build_model
+
+    for kw in [dict(regime="digits", channels=16, nodes=16, num_classes=10, in_channels=1, head_channels=256),
+               dict(regime="small", channels=78, nodes=32, num_classes=1000),
+               dict(regime="regular", channels=109, nodes=32, num_classes=1000),
+               dict(regime="cifar", channels=32, nodes=32, num_classes=10, node_op="conv3x3", head_channels=512)]:
+        config = ModelConfig(**kw)
+        with torch.device("meta"):
+            built = sum(t.numel() for t in build_model(config).state_dict().values())
+        estimate = network_sizes(config)[0]
+        assert built <= estimate <= 1.2 * built, (kw, built, estimate)  # never under: the budget is an upper bound
+
+
+# --- 9: --samples counts graphs; IDX images of 0x0 -------------------------------------------------
+def test_metrics_samples_count_graphs_against_the_work_limit():
+    # before: 2e8 graphs x 4 nodes = 8e8 < 1e9 passed, and ran past 90 s
+    one_line_error(["metrics", "-g", "er", "-n", "4", "--samples", "200000000"], "--samples 200,000,000", "6,400,000,000")
+    one_line_error(["metrics", "-g", "er", "-n", "4", "--p", "0.1,0.2,0.3", "--samples", "20000000"], "3 setting(s)")
+
+
+def _idx(path: Path, arr) -> None:
+    import struct
+
+    path.write_bytes(bytes([0, 0, 8, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes())
+
+
+@pytest.mark.parametrize("shape", [(4, 0, 0), (4, 2, 2), (4, 28, 0)])
+def test_idx_images_too_small_are_one_line(tmp_path, shape):
+    import numpy as np
+
+    root = tmp_path / "mnist"
+    root.mkdir()
+    _idx(root / "train-images-idx3-ubyte", np.zeros(shape, np.uint8))
+    _idx(root / "t10k-images-idx3-ubyte", np.zeros((2, *shape[1:]), np.uint8))
+    _idx(root / "train-labels-idx1-ubyte", np.arange(4, dtype=np.uint8))
+    _idx(root / "t10k-labels-idx1-ubyte", np.arange(2, dtype=np.uint8))
+    out = tmp_path / "c.pt"
+    one_line_error(["train", "--dataset", "mnist", "--data-root", str(root), "--out", str(out), "--epochs", "1", "-n", "6"],
+                   f"are {shape[1]}x{shape[2]}", root=tmp_path)

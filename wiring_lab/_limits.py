@@ -94,6 +94,8 @@ def max_work() -> int:
 
 def gib(nbytes: float) -> str:
     """Bytes as a short human size."""
+    if nbytes < 1 << 20:
+        return f"{nbytes:,.0f} bytes"
     return f"{nbytes / (1 << 30):,.1f} GiB" if nbytes >= 1 << 30 else f"{nbytes / (1 << 20):,.1f} MiB"
 
 
@@ -117,6 +119,17 @@ def check_work(units: float, what: str, where: str | Path | None = None) -> None
             f"{head}{what} means {units if isinstance(units, int) else round(units):,} graph nodes of work, more than the limit of {limit:,} "
             f"(raise it with wiring-lab --max-work N or {WORK_ENV})"
         )
+
+
+# Drawing and measuring one graph costs at least as much as a graph of this many nodes (per-graph
+# overhead): 20,000 graphs of N=4 take longer than 20,000 of N=32 (measured), so tiny graphs are
+# counted at this size and --samples is bounded by the work limit too.
+GRAPH_OVERHEAD_NODES = 32
+
+
+def population_work(graphs: int, n: int) -> int:
+    """Work units of drawing and measuring ``graphs`` graphs of ``n`` nodes."""
+    return graphs * max(n, GRAPH_OVERHEAD_NODES)
 
 
 def check_model_nodes(nodes: Any, where: str | Path | None = None) -> None:

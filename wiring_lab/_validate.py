@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from wiring_lab._io import UserError
-from wiring_lab._limits import MAX_MODEL_NODES, check_work, short_repr
+from wiring_lab._limits import GRAPH_OVERHEAD_NODES, MAX_MODEL_NODES, check_work, population_work, short_repr
 
 _BIG = 2**63 - 1  # seeds and counts beyond this fit no numpy / torch integer
 
@@ -106,7 +106,8 @@ def check_cli_numbers(command: str, values: Mapping[str, Any]) -> None:
         if bounds is not None and (isinstance(value, (int, float)) and not isinstance(value, bool)):
             check_number(_option(name), value, *bounds)
     if command == "metrics" and values.get("file") is None and isinstance(values.get("samples"), int):
-        check_work(values["samples"] * values.get("nodes", 32), f"--samples {values['samples']:,} of {values.get('nodes', 32)} nodes")
+        n = values.get("nodes", 32)
+        check_work(population_work(values["samples"], n), f"--samples {values['samples']:,} graphs of {n} nodes (each counted as at least {GRAPH_OVERHEAD_NODES})")
 
 
 def check_float_list(name: str, values: list[float], low: float, high: float) -> list[float]:

@@ -194,6 +194,7 @@ def inspect(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Summarise a checkpoint, or build a network from options (no training): params, MACs, graphs."""
+    from wiring_lab._pricing import FLOP_COUNT_PASSES, price_network
     from wiring_lab.model import ModelConfig, build_model
     from wiring_lab.summary import format_summary, model_summary
 
@@ -201,6 +202,7 @@ def inspect(
         from wiring_lab.loading import load_checkpoint
 
         ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
+        price_network(ckpt.config, "counting this network's multiply-adds", passes=FLOP_COUNT_PASSES, where=checkpoint)
         summary = model_summary(ckpt.model, ckpt.metadata)
     else:
         params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
@@ -215,6 +217,7 @@ def inspect(
             num_classes=num_classes,
             in_channels=in_channels,
         )
+        price_network(config, "building this network and counting its multiply-adds", passes=FLOP_COUNT_PASSES)
         summary = model_summary(build_model(config))
     if as_json:
         _echo_json(summary)
@@ -385,7 +388,9 @@ def metrics(
         if values is not None
     }
     config = M.PopulationConfig(generator, grid, nodes, samples, seed, backend, device)
-    from wiring_lab._limits import check_graph_metrics
+    from wiring_lab._limits import check_graph_metrics, check_work, population_work
+
+    check_work(population_work(samples * len(config.settings()), nodes), f"{len(config.settings())} setting(s) x --samples {samples:,} graphs of {nodes} nodes")
 
     settings = 1
     for values in grid.values():
@@ -694,12 +699,14 @@ def ablate(
         effective_config,
         expand_study,
         load_study,
+        price_plan,
         run_study,
     )
 
     study = load_study(study_file)
     if dry_run:
         plan = expand_study(study, scale, out or default_run_dir(study, scale), device=device, data_root=data_root)
+        price_plan(plan, device)
         for task in plan.tasks:
             typer.echo(f"{task.key}\t{task.result_path}")
         typer.echo(f"{len(plan.train_tasks)} trainings, {len(plan.analysis_tasks) + len(plan.final_tasks)} analyses")

@@ -143,6 +143,9 @@ def _find_idx(root: Path, stem: str) -> Path:
     raise UserError(f"{root}: missing {stem}[.gz]; {_IDX_LAYOUT}")
 
 
+MIN_IDX_SIDE = 8  # pixels: the smallest input the networks take (the digits regime)
+
+
 def _load_idx_set(name: str, root: Path, classes: list[str]) -> Data:
     if not root.is_dir():
         raise UserError(f"{root}: no such data directory for {name}; {_IDX_LAYOUT}")
@@ -152,9 +155,13 @@ def _load_idx_set(name: str, root: Path, classes: list[str]) -> Data:
         labels = read_idx(_find_idx(root, f"{prefix}-labels-idx1-ubyte"))
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise UserError(f"{root}: {split} images {images.shape} and labels {labels.shape} do not match")
+        if min(images.shape[1:]) < MIN_IDX_SIDE or images.shape[1] != images.shape[2]:
+            raise UserError(f"{root}: {split} images are {images.shape[1]}x{images.shape[2]}; IDX images must be square, at least {MIN_IDX_SIDE}x{MIN_IDX_SIDE}")
         if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
             raise UserError(f"{root}: {split} labels outside 0..{len(classes) - 1}")
         parts[split] = (images.astype(np.float32) / 255.0, labels.astype(np.int64))
+    if parts["train"][0].shape[1:] != parts["test"][0].shape[1:]:
+        raise UserError(f"{root}: train images are {parts['train'][0].shape[1:]} but test images {parts['test'][0].shape[1:]}")
     mean, std = float(parts["train"][0].mean()), float(parts["train"][0].std() or 1.0)
     size = parts["train"][0].shape[-1]
     return Data(

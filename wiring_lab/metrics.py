@@ -74,7 +74,7 @@ import pandas as pd
 
 from wiring_lab import _metrics_bits, _metrics_gt, _metrics_nx, _metrics_tensor
 from wiring_lab._io import UserError, library_versions, resolve_device
-from wiring_lab._limits import check_graph_metrics, check_work
+from wiring_lab._limits import check_graph_metrics, check_work, population_work
 from wiring_lab.checkpoint import load_graphs, read_graphs
 from wiring_lab.columns import canonical_metric
 from wiring_lab.graphs import GraphSpec, generate_graph, generator_params, setting_label
@@ -358,7 +358,7 @@ def check_population(config: PopulationConfig, where: str | Path | None = None) 
     measured, all settings) or one setting's graphs over the memory budget (they are measured together)."""
     settings = len(config.settings())
     what = f"a population of {settings:,} setting(s) x {config.samples:,} graphs of {config.nodes:,} nodes"
-    check_work(settings * config.samples * config.nodes, what, where)
+    check_work(population_work(settings * config.samples, config.nodes), what, where)
     check_graph_metrics(config.nodes, config.samples, config.backend, where)
 
 

@@ -34,6 +34,7 @@ from wiring_lab._io import (
     write_table,
 )
 from wiring_lab._limits import MAX_MODEL_NODES, MAX_STUDY_TRAININGS
+from wiring_lab._pricing import price_plan
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.checkpoint import load_graphs
 from wiring_lab.compare import compare_networks
@@ -806,6 +807,7 @@ def run_study(
     study = study if isinstance(study, Study) else load_study(study)
     run_dir = Path(out) if out is not None else default_run_dir(study, scale)
     plan = expand_study(study, scale, run_dir, device=device, data_root=data_root)
+    price_plan(plan, device)  # every training and sweep priced before the first task starts
     _check_run_dir(run_dir, study, scale)
     run_dir.mkdir(parents=True, exist_ok=True)
     sidecar = {"study": asdict(study), "scale": scale, "run_dir": str(run_dir), "versions": library_versions()}

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from wiring_lab._io import UserError, resolve_device, write_json
 from wiring_lab._limits import short_repr
+from wiring_lab._pricing import price_network
 from wiring_lab._validate import is_finite_number
 from wiring_lab.checkpoint import (
     Checkpoint,
@@ -236,6 +237,8 @@ def train_network(
             f"but {data.name} has {data.num_classes} / {data.in_channels}"
         )
 
+    price_network(model_config, "training this network", batch=train_config.batch_size, images=len(data.train),
+                  train=True, passes=train_config.epochs, image_size=data.image_size, where=out)  # before any allocation
     torch.manual_seed(train_config.seed)
     model = build_model(model_config, graphs)
     history: list[dict[str, Any]] = []
