@@ -275,3 +275,74 @@ def test_idx_images_too_small_are_one_line(tmp_path, shape):
     out = tmp_path / "c.pt"
     one_line_error(["train", "--dataset", "mnist", "--data-root", str(root), "--out", str(out), "--epochs", "1", "-n", "6"],
                    f"are {shape[1]}x{shape[2]}", root=tmp_path)
+
+
+# --- 8: one validator per value, shared by the CLI and the study readers ------------------------------
+STUDY8 = {"name": "s", "networks": [{"generator": "ws", "k": 4, "p": 0.75}],
+          "scales": {"demo": {"dataset": "digits", "epochs": 1, "channels": 8, "nodes": 8}}}
+
+
+def _scale(key, value):
+    return lambda d: d["scales"]["demo"].__setitem__(key, value)
+
+
+def _top(key, value):
+    return lambda d: d.__setitem__(key, value)
+
+
+STUDY_CASES = {  # each was accepted by ablate --dry-run before (exit 0)
+    "channels 1e9": (_scale("channels", 10**9), "scales.demo.channels: must be an integer in [1, 65536]"),
+    "num_classes 2^40": (_scale("num_classes", 2**40), "num_classes: must be an integer in [1, 1048576]"),
+    "threads 1e6": (_scale("threads", 10**6), "threads: must be an integer in [0, 1024]"),
+    "workers 1e6": (_scale("workers", 10**6), "workers: must be an integer in [0, 256]"),
+    "network channels": (lambda d: d["networks"][0].__setitem__("channels", 10**9), "networks[0].channels: must be"),
+    "metrics backend": (_top("metrics", {"backend": "bogus"}), "metrics.backend 'bogus' is not one of"),
+    "attack repeats": (_top("attack", {"repeats": 10**9}), "attack.repeats must be an integer in [1, 10000]"),
+    "attack repeats '1e9'": (_top("attack", {"repeats": "1e9"}), "attack.repeats must be an integer"),
+    "correlate n_boot": (lambda d: d.update(damage={"remove": "node"}, correlate={"n_boot": 10**9}), "correlate.n_boot must be"),
+    "damage sample": (_top("damage", {"sample": 10**12}), "damage.sample must be an integer in [1, 100000000]"),
+    "damage sample '1e12'": (_top("damage", {"sample": "1e12"}), "damage.sample must be an integer"),
+    "damage stages": (_top("damage", {"stages": [99]}), "damage.stages must be an integer in [0, 3]"),
+}
+
+
+@pytest.mark.parametrize("case", list(STUDY_CASES))
+def test_study_values_are_held_to_the_cli_bounds_at_dry_run(tmp_path, case):
+    import copy
+    import json
+
+    import yaml
+
+    doc = copy.deepcopy(STUDY8)
+    change, want = STUDY_CASES[case]
+    change(doc)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(json.loads(json.dumps(doc))))
+    one_line_error(["ablate", str(path), "--dry-run", "--out", str(tmp_path / "run")], str(path), want, root=tmp_path)
+
+
+def test_cli_and_study_refuse_the_same_channels(tmp_path):
+    cli = one_line_error(["inspect", "-c", "70000"])
+    assert "--channels must be an integer in [1, 65536]" in cli
+    from wiring_lab._validate import bounds_problem
+
+    assert bounds_problem("channels", 70000) == "must be an integer in [1, 65536]" and bounds_problem("channels", 78) is None
+
+
+def test_study_graph_set_of_20000_nodes_is_refused(tmp_path):
+    import json
+
+    (tmp_path / "g").mkdir()
+    (tmp_path / "g" / "big.json").write_text(json.dumps({"n": 20000, "edges": [[0, 1]], "generator": "er", "params": {"p": 0.0}, "seed": 0}))
+    (tmp_path / "s.yaml").write_text("name: s\nnetworks: [{graphs: g}]\nscales:\n  demo: {dataset: digits, epochs: 1, regime: cifar}\n")
+    one_line_error(["ablate", str(tmp_path / "s.yaml"), "--dry-run", "--out", str(tmp_path / "run")], "nodes must be an integer in [1, 4096]")
+
+
+@pytest.mark.parametrize("key,value,want", [("nodes", 10**6, "nodes must be an integer in [1, 4096]"),
+                                            ("budget", 10**12, "budget must be an integer in [1, 1000000]")])
+def test_search_study_values_are_bounded(tmp_path, key, value, want):
+    path = tmp_path / "search.yaml"
+    path.write_text(f"name: s\nscales:\n  demo:\n    common: {{dataset: digits, channels: 8, nodes: 8, epochs: 1, budget: 2}}\n"
+                    f"    runs:\n      - {{strategy: random, {key}: {value}}}\n")
+    # before: ran until killed
+    one_line_error(["search", "--study", str(path), "--out", str(tmp_path / "run"), "--no-figures"], str(path), want, root=tmp_path)

@@ -136,7 +136,7 @@ def test_scale_sets_the_validation_hold_out(tmp_path):
     train = load_study(write_study(tmp_path, text)).scales["demo"].train
     assert (train.val_fraction, train.val_seed) == (0.2, 3)
     assert load_study(write_study(tmp_path, TINY.format(epochs=1), "d.yaml")).scales["demo"].train.val_fraction == 0.1
-    with pytest.raises(UserError, match="scales.demo: val_fraction"):
+    with pytest.raises(UserError, match=r"scales.demo.val_fraction: must be a finite number in \[0, 0.999\]"):
         load_study(write_study(tmp_path, text.replace("val_fraction: 0.2", "val_fraction: 1"), "b.yaml"))
 
 

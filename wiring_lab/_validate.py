@@ -32,7 +32,7 @@ CLI_BOUNDS: dict[str, tuple[float, float, bool]] = {
     "edge_drop": (0.0, 0.999, False),
     "p": (0.0, 1.0, False),
     "density": (0.0, 1.0, False),
-    "val_fraction": (0.0, 0.999, True),
+    "val_fraction": (0.0, 0.999, False),  # 0: no hold-out
     "baseline_decay": (0.0, 1.0, False),
     "seed": (0, _BIG, False),
     "channels": (1, 1 << 16, False),
@@ -53,10 +53,12 @@ CLI_BOUNDS: dict[str, tuple[float, float, bool]] = {
     "repeats": (1, 10_000, False),
     "folds": (2, 1000, False),
     "limit": (1, _BIG, False),
-    "sample": (1, _BIG, False),
+    "sample": (1, 10**8, False),  # variants: a complete 4,096-node stage has 8.4M edges
     "chunk": (1, 1 << 16, False),
     "variant_batch": (1, 4096, False),
     "recalibrate_bn": (0, 100_000, False),
+    "mean_images": (1, 1_000_000, False),
+    "stages": (0, 3, False),  # damage: random stages are numbered 0..3 (the regular regime has 4)
     "budget": (1, 1_000_000, False),
     "batch": (1, 100_000, False),
     "population": (1, 100_000, False),
@@ -70,6 +72,7 @@ CLI_BOUNDS: dict[str, tuple[float, float, bool]] = {
 COMMAND_BOUNDS: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("generate", "nodes"): (1, 100_000, False),
     ("metrics", "nodes"): (1, 100_000, False),
+    ("search", "val_fraction"): (0.0, 0.999, True),  # the reward is accuracy on the hold-out
 }
 
 
@@ -97,6 +100,37 @@ def check_number(name: str, value: Any, low: float, high: float, low_open: bool 
         kind = "an integer" if integer else "a finite number"
         interval = f"{'(' if low_open else '['}{low}, {high}]" if integer else f"{'(' if low_open else '['}{low:g}, {high:g}]"
         raise UserError(f"{name} must be {kind} in {interval} (got {short_repr(value, 60)})")
+
+
+def bounds_problem(name: str, value: Any, command: str | None = None) -> str | None:
+    """What is wrong with ``value`` for the setting ``name`` ("must be an integer in [1, 65536]"), or None.
+
+    The one check of each value: the CLI's options, study files (scales, networks, analyses) and
+    search studies all use it, so a value one refuses is refused by all.
+    """
+    bounds = COMMAND_BOUNDS.get((command, name)) if command else None
+    bounds = bounds or CLI_BOUNDS.get(name)
+    if bounds is None or value is None:
+        return None
+    low, high, low_open = bounds
+    integer = isinstance(low, int) and isinstance(high, int)
+    typed = isinstance(value, int) and not isinstance(value, bool) if integer else is_finite_number(value)
+    if typed and (value > low if low_open else value >= low) and value <= high:
+        return None
+    kind = "an integer" if integer else "a finite number"
+    interval = f"{'(' if low_open else '['}{low}, {high}]" if integer else f"{'(' if low_open else '['}{low:g}, {high:g}]"
+    return f"must be {kind} in {interval}"
+
+
+def check_settings(values: Mapping[str, Any], where: str, skip: tuple[str, ...] = (), command: str | None = None) -> None:
+    """Every bounded setting in ``values`` (a number, or a list of numbers) checked; errors start with ``where``."""
+    for name, value in values.items():
+        if name in skip or not isinstance(name, str):
+            continue
+        for v in value if isinstance(value, (list, tuple)) else (value,):
+            problem = bounds_problem(name, v, command)
+            if problem is not None:
+                raise UserError(f"{where}{name} {problem} (got {short_repr(v, 60)})")
 
 
 def check_cli_numbers(command: str, values: Mapping[str, Any]) -> None:

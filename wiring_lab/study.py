@@ -33,8 +33,9 @@ from wiring_lab._io import (
     write_json,
     write_table,
 )
-from wiring_lab._limits import MAX_MODEL_NODES, MAX_STUDY_TRAININGS
+from wiring_lab._limits import MAX_MODEL_NODES, MAX_STUDY_TRAININGS, short_repr
 from wiring_lab._pricing import price_plan
+from wiring_lab._validate import bounds_problem, check_settings
 from wiring_lab._yaml import Map, Seq, load_yaml_with_lines
 from wiring_lab.checkpoint import load_graphs
 from wiring_lab.compare import compare_networks
@@ -43,6 +44,7 @@ from wiring_lab.data import list_datasets
 from wiring_lab.executor import Task, TaskOutcome, digest, read_result, run_tasks
 from wiring_lab.figures import list_figures
 from wiring_lab.graphs import list_generators
+from wiring_lab.metrics import BACKENDS
 from wiring_lab.model import ARCHS, CNN_ARCHS, ModelConfig, list_node_ops, stage_graphs
 from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex, the usual generator of a C-L graph set
 from wiring_lab.rundir import checkpoint_path, table_path
@@ -267,6 +269,7 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
             vals = r.values(key, kind)
             if vals is not None:
                 params[key] = vals
+        _bounded(r, {"channels": r.get("channels", "int+"), "nodes": r.get("nodes", "int+")})  # p, k, m: the generator's
         node_ops = r.values("node_op", "str") or ("sepconv3x3",)
         for op in node_ops:
             if op not in list_node_ops():
@@ -309,6 +312,15 @@ def _read_limit(r: "_Reader") -> int | dict[str, int] | None:
     return out or None
 
 
+def _bounded(r: "_Reader", values: dict[str, Any]) -> None:
+    """Each value within the bounds the CLI holds its option of that name to (one validator per value)."""
+    for key, value in values.items():
+        for v in value if isinstance(value, (list, tuple)) else (value,):
+            problem = bounds_problem(key, v)
+            if problem is not None:
+                raise r.bad(key, problem)
+
+
 def _at_most(r: "_Reader", key: str, limit: int) -> Any:
     """A positive integer no larger than ``limit``."""
     v = r.get(key, "int+")
@@ -347,6 +359,7 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         v = r.get(key, kind)
         if v is not None:
             kw[key] = v
+    _bounded(r, kw)
     limit = _read_limit(r)
     if limit is not None:
         kw["limit"] = limit
@@ -444,6 +457,7 @@ def load_search_study(path: str | Path, scale: str) -> list[SearchConfig]:
             key = unknown[0]
             raise UserError(f"{path}:{getattr(run, 'lines', {}).get(key, getattr(common, 'lines', {}).get(key, line))}: {where}: unknown key {key!r}")
         try:
+            check_settings(_plain(merged), "", command="search")  # the bounds of search's options
             configs.append(SearchConfig.from_flat(**_plain(merged)))
         except (TypeError, ValueError) as e:
             raise UserError(f"{path}:{line}: {where}: {str(e).splitlines()[0]}") from None
@@ -544,6 +558,7 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
     line = scale.lines.get(key) or study.lines.get(key) or 1
     where = f"{study.path}:{line}: {key} (scale {scale.name})"
     try:
+        check_settings(settings, f"{key}.", skip=("nodes",))  # the CLI's bounds (damage nodes are node ids)
         if key == "damage":
             damage_sweep_configs(settings)
         elif key == "attack":
@@ -558,6 +573,8 @@ def _check_analysis(study: Study, scale: Scale, key: str, settings: dict[str, An
                 raise ValueError(f"unknown setting {sorted(unknown)[0]!r}; metrics takes: backend, nodes")
             if not isinstance(settings.get("nodes", False), bool):
                 raise ValueError(f"metrics.nodes must be true or false (got {settings['nodes']!r})")
+            if settings.get("backend", "tensor") not in BACKENDS:
+                raise ValueError(f"metrics.backend {short_repr(settings['backend'], 40)} is not one of {', '.join(BACKENDS)}")
     except ImportError as e:
         raise UserError(f"{where}: this wiring-lab has no {key} module ({e})") from None
     except (TypeError, ValueError) as e:
@@ -619,6 +636,7 @@ def expand_study(
                         head_channels=scale.head_channels or dh,
                         arch=grid.arch,
                     )
+                    check_settings({k: getattr(mc, k) for k in ("channels", "nodes", "head_channels", "num_classes")}, "")
                     if graph is None:
                         stage_graphs(mc)  # generator parameters out of range fail here, not in a worker
                     elif any(n != graph.n for n, _ in mc.stage_shapes()):
