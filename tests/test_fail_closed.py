@@ -176,12 +176,12 @@ def test_cli_numbers_are_checked_before_any_work(tmp_path, name):
 
 
 def test_work_limit_is_stated_and_overridable(tmp_path):
-    """10**7 graphs of 32 nodes fit the default limit; a lowered limit refuses a small population."""
+    """10**7 graphs of 32 nodes fit the default limit; a lowered limit refuses a small population (a graph counts as >= 32 nodes)."""
     from wiring_lab._validate import check_cli_numbers
 
     check_cli_numbers("metrics", {"file": None, "samples": 10**7, "nodes": 32})
     one_line_error(["--max-work", "100", "metrics", "-g", "chain", "-n", "8", "--samples", "20"], "limit of 100")
-    ok = RUNNER.invoke(app, ["--max-work", "200", "metrics", "-g", "chain", "-n", "8", "--samples", "20"])
+    ok = RUNNER.invoke(app, ["--max-work", "640", "metrics", "-g", "chain", "-n", "8", "--samples", "20"])
     assert ok.exit_code == 0, ok.output
     RUNNER.invoke(app, ["--max-work", "100", "--max-memory", "1K", "metrics", "-g", "chain", "-n", "8", "--samples", "20"])
     after = RUNNER.invoke(app, ["metrics", "-g", "chain", "-n", "8", "--samples", "20"])  # limits never leak into the next command
@@ -301,6 +301,7 @@ def resumable(_trained_run, tmp_path):
     obj = torch.load(io.BytesIO(raw), weights_only=True)
     obj["metadata"]["history"] = obj["metadata"]["history"][:1]
     obj["metadata"]["epochs_done"] = 1
+    obj["train_state"]["epoch"] = 1  # both epoch counters: a resume starts from them
     return tmp_path / "run.pt", obj, mc, tc
 
 
@@ -610,8 +611,8 @@ def test_study_plan_size_is_checked_before_expanding(tmp_path, nodes, seeds, mes
     "edit, message",
     [
         (lambda df: df.assign(kind=df["kind"].where(df.index != 3, "zap")), "unknown kind 'zap'"),
-        (lambda df: df.assign(stage=df["stage"].where(df["kind"] == "intact", 7)), "stage 7 does not exist"),
-        (lambda df: df.assign(stage=df["stage"].where(df.index != 2, -1)), "stage -1 does not exist"),
+        (lambda df: df.assign(stage=df["stage"].where(df["kind"] == "intact", 7)), "column 'stage' row 1: 7 is not an integer in [0, 3]"),
+        (lambda df: df.assign(stage=df["stage"].where(df.index != 2, -1)), "column 'stage' row 2: -1 is not an integer in [0, 3]"),
     ],
 )
 def test_figures_damage_refuses_rows_of_unknown_kind_or_stage(damage_table, tmp_path, edit, message):

@@ -346,3 +346,71 @@ def test_search_study_values_are_bounded(tmp_path, key, value, want):
                     f"    runs:\n      - {{strategy: random, {key}: {value}}}\n")
     # before: ran until killed
     one_line_error(["search", "--study", str(path), "--out", str(tmp_path / "run"), "--no-figures"], str(path), want, root=tmp_path)
+
+
+# --- 6: figures check their tables against a schema; a run that makes nothing exits non-zero ------------
+@pytest.fixture(scope="module")
+def figure_run(tmp_path_factory):
+    """A run directory with hand-written damage and history tables that draw (figures damage / learning_curves)."""
+    import pandas as pd
+
+    run = tmp_path_factory.mktemp("figrun")
+    (run / "tables").mkdir()
+    rows = [{"model": f"m{i % 3}", "kind": "node", "stage": i % 3, "node": i % 8, "delta_top1": -float(i % 5), "top1": 90.0 - i % 5,
+             "out_degree_graph": i % 4, "in_degree_graph": 1, "out_degree_dag": i % 4 + 1, "in_degree_dag": 1, "seed": 0,
+             "ablation": "drop", "cascade": False, "generator": "ws"} for i in range(30)]
+    pd.DataFrame(rows).to_csv(run / "tables" / "damage.csv", index=False)
+    hist = [{"model": "m0", "epoch": e, "train_loss": 1.0 / e, "val_loss": 1.1 / e, "val_top1": 50.0 + e, "train_top1": 50.0 + e} for e in (1, 2, 3)]
+    pd.DataFrame(hist).to_csv(run / "tables" / "history.csv", index=False)
+    return run
+
+
+def _edited(run: Path, tmp_path: Path, table: str, edit) -> Path:
+    import pandas as pd
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    path = copy / "tables" / f"{table}.csv"
+    text = edit(pd.read_csv(path))
+    if isinstance(text, str):
+        path.write_text(text)
+    else:
+        text.to_csv(path, index=False)
+    return copy
+
+
+def _set(column, value, row=0):
+    def edit(df):
+        df[column] = df[column].astype(object)
+        df.at[row, column] = value
+        return df
+    return edit
+
+
+FIGURE_CASES = {  # each drew a figure (exit 0) or raised a KeyError traceback before
+    "node 1e12": ("damage", "damage", _set("node", 1e12), "column 'node' row 0: 1e+12 is not an integer in [0, 4095]"),
+    "inf target": ("damage", "damage", _set("delta_top1", float("inf")), "column 'delta_top1' row 0: inf is not a finite number"),
+    "non-numeric epoch": ("learning_curves", "history", _set("epoch", "three", 2), "column 'epoch' row 2: 'three' is not a number"),
+    "fractional epoch": ("learning_curves", "history", _set("epoch", 1.5, 1), "column 'epoch' row 1: 1.5 is not an integer"),
+    "accuracy 1000": ("learning_curves", "history", _set("val_top1", 1000.0), "'val_top1' row 0: 1000 is not a finite number in [-100, 100]"),
+    "duplicate column": ("damage", "damage", lambda df: df.rename(columns={"top1": "X"}).to_csv(index=False).replace(",X,", ",node,", 1),
+                         "column 'node' appears twice"),
+}
+
+
+@pytest.mark.parametrize("case", list(FIGURE_CASES))
+def test_figures_refuse_tables_that_break_their_schema(figure_run, tmp_path, case):
+    figure, table, edit, want = FIGURE_CASES[case]
+    run = _edited(figure_run, tmp_path, table, edit)
+    one_line_error(["figures", figure, "--from", str(run)], str(run / "tables" / f"{table}.csv"), want, root=tmp_path)
+
+
+def test_figures_draw_valid_tables_and_exit_nonzero_when_nothing_is_made(figure_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(figure_run, run)
+    result = RUNNER.invoke(app, ["figures", "learning_curves", "--from", str(run)])
+    assert result.exit_code == 0 and (run / "figures" / "learning_curves.png").is_file(), result.output
+    (run / "figures" / "learning_curves.png").unlink()
+    # before: exit 0 having made nothing
+    line = one_line_error(["figures", "attack", "--from", str(run)], "no figure made", "attack: needs tables/attack.csv", root=run)
+    assert line.startswith(f"error: no figure made from {run}")

@@ -401,7 +401,7 @@ def test_figures_cli(run_dir, tmp_path):
     assert res.exit_code == 2 and "unknown figure 'nope'" in res.output
     table_path(run_dir, "attack").unlink()
     res = runner.invoke(app, ["figures", "attack", "--from", str(run_dir), "--out", str(tmp_path / "f")])
-    assert res.exit_code == 0 and "skipped attack: needs tables/attack.csv" in res.output
+    assert res.exit_code == 2 and res.output.startswith("error: no figure made") and "attack: needs tables/attack.csv" in res.output
 
 
 def test_bad_table_fails_one_figure_skips_among_many(run_dir):
@@ -467,6 +467,6 @@ def test_figures_console_script(run_dir, tmp_path):
     table_path(run_dir, "damage").unlink()
     cmd = [sys.executable, "-m", "wiring_lab", "figures", "damage", "--from", str(run_dir), "--out", str(tmp_path / "f")]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0 and res.stdout.startswith("skipped damage: needs tables/damage.csv")
+    assert res.returncode == 2 and res.stderr.startswith(f"error: no figure made from {run_dir}: damage: needs tables/damage.csv")
     res = subprocess.run(cmd[:6] + [str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and res.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such run directory"

@@ -674,9 +674,12 @@ def figures(
     """Draw paper-style figures from a run directory's tables; a figure whose table is missing is skipped."""
     from wiring_lab.figures import render_figures
 
-    outcomes = render_figures(run_dir, name, out=out, fmt=fmt, echo=typer.echo)
+    lines: list[str] = []  # shown once something was made: a command that made nothing says so in one line
+    outcomes = render_figures(run_dir, name, out=out, fmt=fmt, echo=lines.append)
     made = sum(o.status == "made" for o in outcomes)
-    typer.echo(f"{made} figure(s) made, {len(outcomes) - made} skipped")
+    if not made:
+        fail(f"no figure made from {run_dir}: " + "; ".join(f"{o.name}: {o.reason}" for o in outcomes))
+    typer.echo("\n".join(lines + [f"{made} figure(s) made, {len(outcomes) - made} skipped"]))
 
 
 # --- ablate ----------------------------------------------------------------------------------

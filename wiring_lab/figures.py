@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from wiring_lab._io import UserError, read_table
+from wiring_lab._io import UserError
+from wiring_lab._tables import read_checked_table
 from wiring_lab._validate import check_damage_rows
 from wiring_lab.analysis import (
     default_choice,
@@ -88,13 +89,13 @@ class FigureOutcome:
 
 def _table(run_dir: Path, name: str):
     """Read a required table of the run directory."""
-    return read_table(table_path(run_dir, name))
+    return read_checked_table(table_path(run_dir, name), name)
 
 
 def _optional(run_dir: Path, name: str):
     """Read an optional table of the run directory (None when absent)."""
     path = table_path(run_dir, name)
-    return read_table(path) if path.is_file() else None
+    return read_checked_table(path, name) if path.is_file() else None
 
 
 # --- builders: run_dir -> Figure ----------------------------------------------------------------
