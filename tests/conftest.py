@@ -62,3 +62,13 @@ def tiny_demo(tmp_path_factory):
     lines: list[str] = []
     result = run_demo(out, "tiny", device="cpu", echo=lines.append)
     return out, result, lines
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The number of fuzz cases run (tests/test_fuzz.py), for the notes: a count, not a test."""
+    fuzz = __import__("sys").modules.get("test_fuzz") or __import__("sys").modules.get("tests.test_fuzz")
+    tried = getattr(fuzz, "TRIED", None)
+    if tried and tried["cases"]:
+        terminalreporter.write_line(
+            f"fuzz: {tried['cases']} cases, {tried['accepted']} accepted as valid, {tried['refused']} refused with one line"
+        )

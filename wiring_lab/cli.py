@@ -43,8 +43,13 @@ MAX_MESSAGE = 400
 class _EchoHandler(logging.Handler):
     """Library log records as plain lines: INFO and below on stdout, warnings on stderr."""
 
+    held: list[str] | None = None  # while a command runs, its warnings wait: a refusal prints its error line alone
+
     def emit(self, record: logging.LogRecord) -> None:
-        typer.echo(self.format(record), err=record.levelno >= logging.WARNING)
+        if record.levelno >= logging.WARNING and _EchoHandler.held is not None:
+            _EchoHandler.held.append(self.format(record))
+        else:
+            typer.echo(self.format(record), err=record.levelno >= logging.WARNING)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -53,17 +58,30 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _show_held(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line, err=True)
+
+
 def user_errors(fn: Callable) -> Callable:
     """Turn the library's ``ValueError``s and file errors into a one-line message, exit code 2."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import warnings
+
+        _EchoHandler.held = []
         try:
             from wiring_lab._validate import check_cli_numbers
 
-            check_cli_numbers(fn.__name__, kwargs)  # every number finite and in range before any work
-            return fn(*args, **kwargs)
-        except typer.Exit:
+            with warnings.catch_warnings(record=True) as caught:  # shown after success, dropped on a refusal
+                check_cli_numbers(fn.__name__, kwargs)  # every number finite and in range before any work
+                result = fn(*args, **kwargs)
+            _show_held(_EchoHandler.held + [f"warning: {w.message}" for w in caught])
+            return result
+        except typer.Exit as e:
+            if e.exit_code not in (2, 130):  # not a refusal (e.g. a study with failed tasks): its warnings count
+                _show_held(_EchoHandler.held)
             raise
         except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
             msg = str(e).splitlines()[0] if str(e) else e.__class__.__name__
@@ -74,6 +92,8 @@ def user_errors(fn: Callable) -> Callable:
             fail(f"ran out of {'memory' if isinstance(e, MemoryError) else 'stack'}; lower the sizes asked for or --max-memory")
         except KeyboardInterrupt:
             fail("interrupted; finished work is saved, re-run the same command to continue", code=130)
+        finally:
+            _EchoHandler.held = None
 
     return wrapper
 
