@@ -414,3 +414,15 @@ def test_figures_draw_valid_tables_and_exit_nonzero_when_nothing_is_made(figure_
     # before: exit 0 having made nothing
     line = one_line_error(["figures", "attack", "--from", str(run)], "no figure made", "attack: needs tables/attack.csv", root=run)
     assert line.startswith(f"error: no figure made from {run}")
+
+
+# --- 7: graph params with mixed int and str keys ------------------------------------------------------
+@pytest.mark.parametrize("where", ["model_config", "graph"])
+@pytest.mark.parametrize("command", ["damage", "attack"])
+def test_params_with_mixed_keys_are_one_line(tiny_ckpt_path, tmp_path, where, command):
+    obj = torch.load(tiny_ckpt_path, weights_only=True)
+    params = obj["model_config"]["params"] if where == "model_config" else obj["graphs"][0]["params"]
+    params[1] = 2  # beside the str keys k, p: sorting or JSON-dumping them raised TypeError
+    bad = tmp_path / "mixed.pt"
+    torch.save(obj, bad)
+    one_line_error([command, str(bad), "--out", str(tmp_path / "t.csv"), "--no-progress"], str(bad), root=tmp_path)
