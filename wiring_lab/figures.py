@@ -28,18 +28,17 @@ from wiring_lab.analysis import (
     stage_graph_sets,
     ws_curves,
 )
+from wiring_lab._plotting import generators
 from wiring_lab.compare import compare_networks
+from wiring_lab.damage_plots import plot_damage, plot_metric_vs_damage
 from wiring_lab.plots import (
     FORMATS,
-    _generators,
     plot_accuracy_vs_macs,
     plot_attack,
     plot_cl_heatmap,
-    plot_damage,
     plot_error_edf,
     plot_generator_sweep,
     plot_learning_curves,
-    plot_metric_vs_damage,
     plot_node_ops,
     plot_search_edf,
     plot_search_progress,
@@ -108,7 +107,7 @@ def _build_stage_graphs(run_dir: Path):
     models = _table(run_dir, "models")
     # one network per generator setting, its lowest seed, generators in the paper's order
     first = models.sort_values(["generator", "setting", "seed"]).drop_duplicates(["generator", "setting"])
-    order = {g: i for i, g in enumerate(_generators(first["generator"]))}
+    order = {g: i for i, g in enumerate(generators(first["generator"]))}
     first = first.sort_values("generator", key=lambda s: s.map(order), kind="stable")
     sets = stage_graph_sets(first, _table(run_dir, "graphs"))
     if not sets:
@@ -276,14 +275,14 @@ RECIPES: dict[str, FigureRecipe] = {
 PLOT_FUNCTIONS = {
     "generator_sweep": "plot_generator_sweep",
     "stage_graphs": "plot_stage_graphs",
-    "damage": "plot_damage",
+    "damage": "wiring_lab.damage_plots.plot_damage",
     "node_ops": "plot_node_ops",
     "ws_curves": "plot_ws_curves",
     "cl_heatmap": "plot_cl_heatmap",
     "error_edf": "plot_error_edf",
     "attack": "plot_attack",
     "learning_curves": "plot_learning_curves",
-    "metric_vs_damage": "plot_metric_vs_damage",
+    "metric_vs_damage": "wiring_lab.damage_plots.plot_metric_vs_damage",
     "accuracy_vs_macs": "plot_accuracy_vs_macs",
     "search_progress": "wiring_lab.plots.plot_search_progress",
     "search_edf": "wiring_lab.plots.plot_search_edf",
