@@ -120,3 +120,32 @@ def require(df: pd.DataFrame, columns: Sequence[str], what: str, numeric: Sequen
         if c in numeric and not pd.api.types.is_numeric_dtype(df[c]):
             bad = next((v for v in df[c] if pd.notna(v) and not isinstance(v, (int, float))), df[c].iloc[0])
             raise UserError(f"{what}: column {c!r} must be numeric (found {str(bad)[:40]!r})")
+
+
+MIN_BOX = 5  # fewer points than this in a category: dots only, no box
+
+
+def boxes(ax: Any, sub: pd.DataFrame, x: str, y: str, color: Any) -> None:
+    """Box = IQR (only where a category has >= MIN_BOX points), bar = median, red circle = mean,
+    dots = variants, n under every category, at integer x positions."""
+    positions = sorted(int(v) for v in sub[x].dropna().unique())
+    data = [sub.loc[sub[x] == p, y].dropna().to_numpy() for p in positions]
+    boxed = [(p, d) for p, d in zip(positions, data) if len(d) >= MIN_BOX]
+    if boxed:
+        ax.boxplot(
+            [d for _, d in boxed], positions=[p for p, _ in boxed], widths=0.6, whis=0, showcaps=False, showfliers=False, patch_artist=True,
+            boxprops={"facecolor": (*color[:3], 0.25) if isinstance(color, tuple) else color, "edgecolor": "black", "linewidth": 0.7},
+            medianprops={"color": "black", "linewidth": 1.2}, whiskerprops={"linewidth": 0}, manage_ticks=False,
+        )
+    rng = np.random.default_rng(0)  # jitter only, fixed for reproducible renders
+    for p, d in zip(positions, data):
+        ax.scatter(p + rng.uniform(-0.18, 0.18, len(d)), d, s=6, color=color, alpha=0.6, linewidths=0, zorder=3)
+    means = [d.mean() for d in data]
+    ax.scatter(positions, means, s=22, facecolors="none", edgecolors="red", linewidths=1.1, zorder=4)
+    for p, d in zip(positions, data):  # n of every category, just under the axis
+        ax.annotate(str(len(d)), xy=(p, 0), xycoords=("data", "axes fraction"), xytext=(0, -19), textcoords="offset points",
+                    ha="center", va="top", fontsize=5.5, color="0.35")
+    if positions:
+        ax.set_xlim(min(positions) - 0.8, max(positions) + 0.8)
+        step = max(1, math.ceil((max(positions) - min(positions) + 1) / 10))
+        ax.set_xticks(range(min(positions), max(positions) + 1, step))
