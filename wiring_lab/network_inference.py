@@ -31,7 +31,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from wiring_lab.resampling import coefficient_and_p, usable_pair
+from wiring_lab.resampling import adjust_pvalues, coefficient_and_p, usable_pair
 
 METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")
 MIN_NETWORKS = 8  # networks of one generator under which every summary carries a warning
@@ -265,3 +265,26 @@ def mixed_slope(
     if fit is None:
         return pd.DataFrame(rows + fallback(gens, f"{model_name}: {note}; fell back to the two-stage estimate"), columns=cols)
     return pd.DataFrame(rows + [fitted(fit, g, note, readable) for g in gens], columns=cols)
+
+
+CONTRAST_COLUMNS = ["value", "a", "b", "n_a", "n_b", "mean_a", "mean_b", "diff", "lo", "hi", "dof", "p", "p_holm"]
+
+
+def generator_contrasts(per_network: pd.DataFrame, pairs: Sequence[tuple[str, str, str]], by: str = "generator") -> pd.DataFrame:
+    """Welch two-sample t tests between generators on per-network values: one row per ``(value, a, b)``
+    with the difference of means a - b, its 95% Welch interval, the two-sided p and Holm's p over the
+    rows (one family). The networks are the samples: each contributes one value."""
+    rows = []
+    for value, a, b in pairs:
+        xa = per_network.loc[per_network[by].astype(str) == a, value].dropna().to_numpy(float)
+        xb = per_network.loc[per_network[by].astype(str) == b, value].dropna().to_numpy(float)
+        row = {"value": value, "a": a, "b": b, "n_a": len(xa), "n_b": len(xb), "mean_a": float(xa.mean()) if len(xa) else math.nan,
+               "mean_b": float(xb.mean()) if len(xb) else math.nan, "diff": math.nan, "lo": math.nan, "hi": math.nan, "dof": math.nan, "p": math.nan}
+        if len(xa) >= 2 and len(xb) >= 2 and (xa.std() > 0 or xb.std() > 0):
+            res = stats.ttest_ind(xa, xb, equal_var=False)
+            ci = res.confidence_interval(0.95)
+            row.update(diff=row["mean_a"] - row["mean_b"], lo=float(ci.low), hi=float(ci.high), dof=float(res.df), p=float(res.pvalue))
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=[c for c in CONTRAST_COLUMNS if c != "p_holm"])
+    out["p_holm"] = adjust_pvalues(out["p"])[0] if len(out) else []
+    return out[CONTRAST_COLUMNS]
