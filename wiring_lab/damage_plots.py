@@ -158,7 +158,7 @@ def plot_damage(damage: pd.DataFrame, slopes: pd.DataFrame | None = None, node_d
             if kind == "node" and per is not None and not sub.empty:
                 xs = np.array([sub[xcol].min(), sub[xcol].max()], float)
                 for _, net in per[per["generator"] == g].dropna(subset=["slope"]).iterrows():
-                    ax.plot(xs, net["mean"] + net["slope"] * (xs - net["x_mean"]), color="0.15", lw=0.6, alpha=0.55, zorder=5)
+                    ax.plot(xs, net["mean"] + net["slope"] * (xs - net["x_mean"]), color="0.15", lw=0.6, alpha=0.55, zorder=5, gid="network-slope")
             ax.axhline(0, color="0.6", linewidth=0.6, zorder=0)
             models = sub["model"].nunique() if "model" in sub else 1
             setting = str(sub["setting"].iloc[0]) if not sub.empty and "setting" in sub else gen_name(g)
