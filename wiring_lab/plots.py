@@ -43,20 +43,6 @@ from wiring_lab.graphs import setting_label
 FORMATS = ("png", "pdf", "svg")
 SAVE_DPI = 200  # PNG resolution of saved figures
 ATTACK_ORDER = ("random", "degree", "betweenness")
-NODE_METRIC_LABELS = {
-    "in_degree_graph": "in-degree (graph)",
-    "out_degree_graph": "out-degree (graph)",
-    "in_degree_dag": "in-degree (DAG)",
-    "out_degree_dag": "out-degree (DAG)",
-    "degree_graph": "degree (undirected)",
-    "clustering": "local clustering",
-    "betweenness": "betweenness centrality",
-    "closeness": "closeness centrality",
-    "pagerank": "PageRank",
-    "depth": "depth from input node",
-    "height": "height to output node",
-    "paths_through": "input-output paths through node",
-}
 
 
 def save_figure(fig, path: str | Path) -> Path:
