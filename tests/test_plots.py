@@ -550,3 +550,34 @@ def test_palette_and_hue_like_seaborn():
         plots.plot_attack(attack_table(), palette="no-such-palette")
     with pytest.raises(UserError, match="learning curves: table lacks column\\(s\\) nope"):
         plots.plot_learning_curves(history_table(models), models, hue="nope")
+
+
+def test_a_notebook_keeps_its_backend_theme_and_later_plots(tmp_path, monkeypatch):
+    """The report of issue 25: in a notebook without $DISPLAY, a wiring-lab figure shows inline once,
+    and the user's inline backend, seaborn theme and later plots are as before."""
+    import json
+    import sys
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    spec = tmp_path / "jupyter" / "kernels" / "wiring-lab-plots"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                                  "display_name": "plots test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND"):
+        monkeypatch.delenv(var, raising=False)
+    cells = [
+        "%matplotlib inline\nimport matplotlib, matplotlib.pyplot as plt, pandas as pd, seaborn as sns\n"
+        "sns.set_theme(style='darkgrid')\nbackend, face = matplotlib.get_backend(), plt.rcParams['axes.facecolor']",
+        "from wiring_lab.plots import plot_error_edf\n"
+        "plot_error_edf(pd.DataFrame({'generator': ['er'] * 3 + ['ws'] * 3, 'top1': [90.0, 91, 92, 93, 92.5, 94]}))",
+        "assert (matplotlib.get_backend(), plt.rcParams['axes.facecolor']) == (backend, face), (matplotlib.get_backend(), backend)\n"
+        "plt.plot([1, 2, 3])\nprint(backend, face)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, kernel_name="wiring-lab-plots", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    images = [[o for o in c.outputs if "image/png" in o.get("data", {})] for c in nb.cells]
+    assert [len(i) for i in images] == [0, 1, 1]  # the returned figure once, and the user's own plot after it
+    assert nb.cells[2].outputs[0]["text"].strip() == "inline #EAEAF2"
