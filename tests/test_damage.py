@@ -514,7 +514,7 @@ def test_old_degree_column_names_still_load(tmp_path):
     from wiring_lab.columns import LEGACY_COLUMNS
     from wiring_lab.graphs import generate_graph
     from wiring_lab.metrics import node_metrics
-    from wiring_lab.plots import plot_damage
+    from wiring_lab.damage_plots import plot_damage
 
     old = pd.DataFrame({"model": ["m"] * 3, "generator": ["ws"] * 3, "kind": ["intact", "node", "edge"], "stage": [0, 0, 0],
                         "node": [None, 1, None], "in_degree": [None, 0, None], "out_degree": [None, 2, None],
@@ -534,7 +534,7 @@ def test_old_degree_column_names_still_load(tmp_path):
     b = node_metrics(spec, backend="networkx", metrics=["degree_graph", "out_degree_graph"])
     assert list(a.columns) == ["node", "degree_graph", "out_degree_graph"] and a.equals(b)
     fig = plot_damage(old)  # old in-memory tables draw as well
-    assert "DAG" in fig.axes[0].get_xlabel()
+    assert fig.axes[0].get_xlabel() == "out-degree of removed node (graph)"  # the degree the slopes use
     import doctest
 
     import wiring_lab.columns

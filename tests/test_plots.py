@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from wiring_lab import analysis, figures, plots
-from wiring_lab._io import UserError, read_table, write_table
+from wiring_lab import analysis, damage_plots, figures, plots
+from wiring_lab._io import UserError, write_table
 from wiring_lab.cli import app
 from wiring_lab.graphs import setting_label
 from wiring_lab.rundir import table_path
@@ -212,38 +212,6 @@ def test_graphs_table_round_trips_every_stage_graph(tmp_path):
     assert list(analysis.stage_graph_sets(models, read_table(tmp_path / "graphs.csv"))) == ["b", "a"]
 
 
-def test_damage_panels_boxes_and_means():
-    fig = plots.plot_damage(damage_table())
-    axes = _data_axes(fig)
-    assert len(axes) == 4  # node and edge rows x ER and WS columns
-    assert fig.get_supylabel() == "Δ top-1 (pp)"
-    assert axes[0].get_xlabel() == "out-degree of the removed node (DAG)\n(n per category under the axis)"
-    assert axes[2].get_xlabel().startswith("in-degree of the edge's target (DAG)")
-    er_nodes = axes[0]
-    assert not [p for p in er_nodes.patches if type(p).__name__ == "PathPatch"]  # 2 points per degree: dots, no box
-    # red mean circles at each degree: nodes with out-degree 1 are 0 and 3 -> deltas -1.0, -1.3
-    means = [c for c in er_nodes.collections if c.get_sizes()[0] == 22][0].get_offsets()
-    assert means[0][0] == 1 and means[0][1] == pytest.approx(-1.15)
-    assert [t.get_text() for t in er_nodes.texts] == ["2", "2", "2"]  # n under every category
-    legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["IQR (n ≥ 5)", "median", "mean", "one removal"]
-    assert er_nodes.get_yscale() == "linear"  # all within a few pp
-
-
-def test_damage_boxes_from_five_and_symlog_for_outliers():
-    df = damage_table()
-    extra = df[df["kind"] == "node"].head(1)
-    many = pd.concat([df] + [extra.assign(node=10 + i, delta_top1=-1.0 - 0.1 * i) for i in range(4)]
-                     + [extra.assign(node=20, delta_top1=-60.0)], ignore_index=True)
-    fig = plots.plot_damage(many)
-    er_nodes = _data_axes(fig)[0]
-    # out-degree 1 of ER now has 2 + 5 points: one box; degrees 2 and 3 keep 2 points: no box
-    boxes = [p for p in er_nodes.patches if type(p).__name__ == "PathPatch"]
-    assert len(boxes) == 1
-    assert [t.get_text() for t in er_nodes.texts] == ["7", "2", "2"]
-    assert er_nodes.get_yscale() == "symlog" and "linear within ±5" in fig.get_supylabel()
-
-
 def test_damage_figure_shows_one_ablation_choice(run_dir):
     df = damage_table().assign(ablation="drop")
     zero = df[df["kind"] == "node"].assign(ablation="zero", delta_top1=-50.0)
@@ -333,32 +301,6 @@ def test_learning_curves_losses_on_their_own_axes():
     assert plots.plot_learning_curves(val, models).axes[1].get_ylabel() == "validation loss"
 
 
-def test_metric_vs_damage_spearman():
-    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
-    assert len(joined) == 12
-    stats = analysis.spearman_table(joined, ["out_degree_graph", "paths_through"], resamples=200, cluster="none")
-    from scipy.stats import spearmanr
-
-    expect = spearmanr(joined["out_degree_graph"], joined["delta_top1"]).statistic
-    row = stats.set_index("metric").loc["out_degree_graph"]
-    assert row["spearman_rho"] == pytest.approx(expect)
-    assert row["rho_lo"] <= row["spearman_rho"] <= row["rho_hi"]
-    fig = plots.plot_metric_vs_damage(joined, stats)
-    shown = _data_axes(fig)
-    assert [a.get_xlabel() for a in shown] == ["out-degree (graph)", "input-output paths through node"]
-    assert shown[0].get_title().startswith(f"Spearman ρ = {expect:.2f} [")
-    assert "resampling rows" in fig._suptitle.get_text()
-    # the default resamples whole networks, as wiring-lab correlate: two networks give no interval, and the panel says why
-    by_net = analysis.spearman_table(joined, ["out_degree_graph"], resamples=200).set_index("metric").loc["out_degree_graph"]
-    assert by_net["spearman_rho"] == pytest.approx(expect) and math.isnan(by_net["rho_lo"]) and math.isnan(by_net["rho_hi"])
-    assert by_net["cluster"] == "model" and by_net["n_clusters"] == 2
-    assert by_net["ci_note"] == "too few networks for a cluster interval (n=2 < 8)"
-    fig = plots.plot_metric_vs_damage(joined, analysis.spearman_table(joined, ["out_degree_graph"], resamples=200))
-    title = _data_axes(fig)[0].get_title()
-    assert title == f"Spearman ρ = {expect:.2f}, n = 12\n(too few networks for a cluster interval (n=2 < 8))" and "nan" not in title
-    assert "resampling whole networks" in fig._suptitle.get_text()
-
-
 def test_render_all_and_skip_lines(run_dir, tmp_path):
     lines = []
     outcomes = figures.render_figures(run_dir, "all", out=tmp_path / "out", fmt="svg", echo=lines.append)
@@ -415,31 +357,12 @@ def test_bad_table_fails_one_figure_skips_among_many(run_dir):
 
 def test_bad_tables_are_user_errors():
     with pytest.raises(UserError, match="lacks column"):
-        plots.plot_damage(pd.DataFrame({"generator": ["er"], "kind": ["node"]}))
+        damage_plots.plot_damage(pd.DataFrame({"generator": ["er"], "kind": ["node"]}))
     with pytest.raises(UserError, match="format"):
         figures.render_figures(".", "damage", fmt="jpg")
-    constant = analysis.spearman_table(pd.DataFrame({"a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]}), ["a"])
-    assert math.isnan(constant["spearman_rho"][0]) and constant["n"][0] == 4  # no coefficient for a constant metric
-
-
-def test_metric_vs_damage_uses_correlate_table(run_dir):
-    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
-    metrics = ["out_degree_graph", "betweenness"]
-    corr = pd.DataFrame([{"metric": m, "target": "delta_top1", "group": "kind=node", "n": 12, "method": meth, "r": r,
-                          "lo": r - 0.1, "hi": r + 0.1, "p": 0.01}
-                         for m, r in zip(metrics, (-0.5, -0.25)) for meth in ("pearson", "spearman")])
-    stats = analysis.spearman_from_correlations(corr, metrics)
-    assert list(stats["spearman_rho"]) == [-0.5, -0.25] and list(stats["rho_lo"]) == [-0.6, -0.35]
-    assert analysis.spearman_from_correlations(corr, metrics + ["depth"]) is None  # not every metric covered
-    fig = plots.plot_metric_vs_damage(joined, stats, metrics)
-    assert _data_axes(fig)[1].get_title() == "Spearman ρ = -0.25 [-0.35, -0.15], n = 12"
-    # a cluster-aware table (wiring-lab correlate's default) with too few networks: NaN bounds and a note, read back from CSV
-    clustered = corr.assign(lo=math.nan, hi=math.nan, cluster="model", n_clusters=2, ci_note="too few networks for a cluster interval (n=2 < 8)")
-    write_table(clustered, table_path(run_dir, "correlations"))
-    stats = analysis.spearman_from_correlations(read_table(table_path(run_dir, "correlations")), metrics)
-    assert list(stats["ci_note"]) == ["too few networks for a cluster interval (n=2 < 8)"] * 2 and stats["rho_lo"].isna().all()
-    fig = plots.plot_metric_vs_damage(joined, stats, metrics)
-    assert _data_axes(fig)[1].get_title() == "Spearman ρ = -0.25, n = 12\n(too few networks for a cluster interval (n=2 < 8))"
+    constant = pd.DataFrame({"model": ["a"] * 4, "generator": ["er"] * 4, "a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]})
+    per, summary = analysis.network_rank_correlations(constant, ["a"])
+    assert math.isnan(per["r"].iloc[0]) and summary["n_networks"].iloc[0] == 0  # no coefficient for a constant metric
 
 
 def test_report_inlines_figures_and_summarises_tables(run_dir, monkeypatch):
@@ -470,3 +393,191 @@ def test_figures_console_script(run_dir, tmp_path):
     assert res.returncode == 2 and res.stderr.startswith(f"error: no figure made from {run_dir}: damage: needs tables/damage.csv")
     res = subprocess.run(cmd[:6] + [str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and res.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such run directory"
+
+
+# --- no global matplotlib state; ax= and palette= like seaborn ----------------------------------
+def _stage_specs():
+    from wiring_lab.graphs import generate_graph
+
+    return {"a": [generate_graph("ws", 8, seed=s, k=4, p=0.5) for s in range(3)], "b": [generate_graph("er", 8, seed=1, p=0.3)]}
+
+
+def _cl_population():
+    rng = np.random.default_rng(2)
+    return pd.DataFrame({"setting": "x", "sample": np.arange(200), "avg_clustering": rng.random(200),
+                         "avg_path_length": 2 + rng.random(200), "n_components": 1})
+
+
+def _plot_cases():
+    """name -> (draw(**kw) from small fixed tables, panels drawn): every public plot function of
+    wiring_lab.plots, the stage drawing and the C-L plane."""
+    from wiring_lab.cl_sampling import plot_cl_plane, select_cl
+    from wiring_lab.compare import compare_networks
+    from wiring_lab.drawing import draw_stage
+    from wiring_lab.graphs import generate_graph
+
+    models = models_table()
+    pop = _cl_population()
+    return {
+        "plot_generator_sweep": (lambda **kw: plots.plot_generator_sweep(models, **kw), 3),
+        "plot_stage_graphs": (lambda **kw: plots.plot_stage_graphs(_stage_specs(), **kw), 6),
+        "plot_node_ops": (lambda **kw: plots.plot_node_ops(models, analysis.node_op_correlations(models), **kw), 1),
+        "plot_ws_curves": (lambda **kw: plots.plot_ws_curves(analysis.ws_curves(population_table()), **kw), 1),
+        "plot_cl_heatmap": (lambda **kw: plots.plot_cl_heatmap(analysis.models_with_cl(models, stage_metrics_table(models)), **kw), 1),
+        "plot_error_edf": (lambda **kw: plots.plot_error_edf(models, **kw), 1),
+        "plot_attack": (lambda **kw: plots.plot_attack(attack_table(), **kw), 2),
+        "plot_learning_curves": (lambda **kw: plots.plot_learning_curves(history_table(models), models, **kw), 3),
+        "plot_search_progress": (lambda **kw: plots.plot_search_progress(analysis.search_progress(search_history_table()), **kw), 1),
+        "plot_search_edf": (lambda **kw: plots.plot_search_edf(analysis.search_populations(search_history_table(), None), **kw), 1),
+        "plot_accuracy_vs_macs": (lambda **kw: plots.plot_accuracy_vs_macs(models, compare_networks(models), **kw), 1),
+        "draw_stage": (lambda **kw: draw_stage(generate_graph("ba", 8, seed=0, m=2), **kw), 1),
+        "plot_cl_plane": (lambda **kw: plot_cl_plane(pop, select_cl(pop, bins=3, per_bin=1), **kw), 1),
+    }
+
+
+CASES = list(_plot_cases())
+
+
+def _damage_cases():
+    """The damage figures (wiring_lab.damage_plots): held to the same no-global-state rule."""
+    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
+    return {"plot_damage": lambda: damage_plots.plot_damage(damage_table()),
+            "plot_metric_vs_damage": lambda: damage_plots.plot_metric_vs_damage(joined, ["out_degree_graph"]),
+            "plot_slope_forest": lambda: damage_plots.plot_slope_forest(*analysis.damage_slopes(damage_table()))}
+
+
+def test_cases_cover_every_plot_function():
+    public = {n for n in dir(plots) if n.startswith("plot_") and callable(getattr(plots, n))}
+    assert public and public <= set(CASES), f"add {sorted(public - set(CASES))} to _plot_cases"
+
+
+@pytest.mark.parametrize("name", CASES + ["plot_damage", "plot_metric_vs_damage", "plot_slope_forest"])
+def test_plots_leave_global_matplotlib_state_alone(name):
+    """A notebook's backend, rcParams and pyplot figures are the same after any plot call; a value
+    the user set survives, and the figure still gets the paper style, not the user's value."""
+    import matplotlib.pyplot as plt
+
+    draw = _plot_cases()[name][0] if name in CASES else _damage_cases()[name]
+    with matplotlib.rc_context({"axes.facecolor": "#123456", "xtick.labelsize": 20.0}):
+        before, backend, open_figs = matplotlib.rcParams.copy(), matplotlib.get_backend(), plt.get_fignums()
+        fig = draw()
+        assert matplotlib.get_backend() == backend and plt.get_fignums() == open_figs  # pyplot never saw the figure
+        changed = {k for k in before if matplotlib.rcParams[k] != before[k]}
+        assert not changed, f"{name} changed rcParams {sorted(changed)}"
+        assert matplotlib.rcParams["axes.facecolor"] == "#123456"
+        fig.canvas.draw()  # rendered after the call, as a notebook does: the style stays the figure's own
+        ax = fig.axes[0]
+        if name != "plot_stage_graphs" and name != "draw_stage":  # drawings have no axis
+            assert matplotlib.colors.to_hex(ax.get_facecolor()) == "#ffffff"
+            assert ax.xaxis.get_major_ticks()[0].label1.get_fontsize() < 12
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_ax_draws_into_the_callers_axes(name):
+    from matplotlib.figure import Figure
+
+    draw, panels = _plot_cases()[name]
+    user = Figure(figsize=(9, 3))
+    user.suptitle("my figure")
+    axes = user.subplots(1, panels, squeeze=False)[0]
+    fig = draw(ax=axes[0] if panels == 1 else axes)
+    assert fig is user
+    assert user.get_suptitle() == "my figure" and user.get_supxlabel() == ""  # figure-level labels left to the caller
+    assert [a for a in user.axes if a.get_label() != "<colorbar>"] == list(axes)  # no panel added
+    for a in axes:
+        drew = a.lines or a.collections or a.patches or a.texts or a.images
+        assert drew or (name == "plot_stage_graphs" and not a.axison), f"{name}: nothing drawn on a caller's axes"
+    if name == "plot_stage_graphs":
+        assert [bool(a.collections) for a in axes] == [True] * 4 + [False] * 2  # row a: 3 stages, row b: 1 of 3
+    wrong = Figure().subplots(1, panels + 1)
+    with pytest.raises(UserError, match=f"draws {panels} panel\\(s\\); pass ax= with exactly that many Axes \\(got {panels + 1}\\)"):
+        draw(ax=wrong)
+
+
+def test_plots_never_switch_backend_without_a_display(monkeypatch, tmp_path):
+    """No $DISPLAY and an interactive backend named: the functions neither call matplotlib.use nor
+    pyplot (either would raise here), and save_figure still writes every format."""
+    import matplotlib.pyplot as plt
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a plot function switched the backend")
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setitem(matplotlib.rcParams, "backend", "TkAgg")
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    monkeypatch.setattr(plt, "switch_backend", refuse)
+    monkeypatch.setattr(plt, "figure", refuse)
+    for name in CASES:
+        fig = _plot_cases()[name][0]()
+        assert matplotlib.get_backend().lower() == "tkagg"
+    for fmt in plots.FORMATS:
+        assert plots.save_figure(fig, tmp_path / f"x.{fmt}").stat().st_size > 1000
+
+
+def test_save_figure_settings_are_its_own(tmp_path):
+    """PNG at 200 dpi with a tight box, SVG and PDF with editable text, while the global rcParams keep matplotlib's defaults."""
+    from PIL import Image
+
+    fig = plots.plot_error_edf(models_table())
+    assert matplotlib.rcParams["svg.fonttype"] == "path" and matplotlib.rcParams["pdf.fonttype"] == 3
+    png = plots.save_figure(fig, tmp_path / "e.png")
+    fig.savefig(tmp_path / "ref.png", dpi=100, bbox_inches="tight")
+    (width, height), (w100, h100) = Image.open(png).size, Image.open(tmp_path / "ref.png").size
+    assert abs(width - 2 * w100) <= 3 and abs(height - 2 * h100) <= 3  # 200 dpi, the same tight box
+    assert (w100, h100) != (620, 320)  # tight: the box is the drawing's (the legend sits outside the axes), not the figure's
+    assert "<text" in plots.save_figure(fig, tmp_path / "e.svg").read_text()
+    assert b"/FontFile2" in plots.save_figure(fig, tmp_path / "e.pdf").read_bytes()  # TrueType (Type 42), not Type 3
+    assert oct(png.stat().st_mode & 0o777) == "0o644"
+    with pytest.raises(UserError, match="must end in .png, .pdf or .svg"):
+        plots.save_figure(fig, tmp_path / "e.jpg")
+
+
+def test_palette_and_hue_like_seaborn():
+    from matplotlib.colors import to_hex
+
+    models = models_table()
+    fig = plots.plot_error_edf(models, palette={"er": "red", "ba": "green", "ws": "blue"})
+    assert [to_hex(line.get_color()) for line in fig.axes[0].get_lines()] == ["#ff0000", "#008000", "#0000ff"]
+    fig = plots.plot_error_edf(models, hue="node_op", palette=["black", "orange"])
+    labels = [t.get_text().split(":")[0] for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["conv3x3", "sepconv3x3"] and to_hex(fig.axes[0].get_lines()[0].get_color()) == "#000000"
+    fig = plots.plot_learning_curves(history_table(models), models, hue="setting", palette="dark")
+    assert [t.get_text() for t in fig.axes[2].get_legend().get_texts()][0] == "BA(2) (1 net)"
+    fig = plots.plot_node_ops(models, analysis.node_op_correlations(models), palette={"sepconv3x3": "red", "conv3x3": "blue"})
+    assert [to_hex(line.get_color()) for line in fig.axes[0].get_lines()] == ["#ff0000", "#0000ff"]
+    with pytest.raises(UserError, match="palette 'no-such-palette'"):
+        plots.plot_attack(attack_table(), palette="no-such-palette")
+    with pytest.raises(UserError, match="learning curves: table lacks column\\(s\\) nope"):
+        plots.plot_learning_curves(history_table(models), models, hue="nope")
+
+
+def test_a_notebook_keeps_its_backend_theme_and_later_plots(tmp_path, monkeypatch):
+    """The report of issue 25: in a notebook without $DISPLAY, a wiring-lab figure shows inline once,
+    and the user's inline backend, seaborn theme and later plots are as before."""
+    import json
+    import sys
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    spec = tmp_path / "jupyter" / "kernels" / "wiring-lab-plots"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                                  "display_name": "plots test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND"):
+        monkeypatch.delenv(var, raising=False)
+    cells = [
+        "%matplotlib inline\nimport matplotlib, matplotlib.pyplot as plt, pandas as pd, seaborn as sns\n"
+        "sns.set_theme(style='darkgrid')\nbackend, face = matplotlib.get_backend(), plt.rcParams['axes.facecolor']",
+        "from wiring_lab.plots import plot_error_edf\n"
+        "plot_error_edf(pd.DataFrame({'generator': ['er'] * 3 + ['ws'] * 3, 'top1': [90.0, 91, 92, 93, 92.5, 94]}))",
+        "assert (matplotlib.get_backend(), plt.rcParams['axes.facecolor']) == (backend, face), (matplotlib.get_backend(), backend)\n"
+        "plt.plot([1, 2, 3])\nprint(backend, face)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, kernel_name="wiring-lab-plots", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    images = [[o for o in c.outputs if "image/png" in o.get("data", {})] for c in nb.cells]
+    assert [len(i) for i in images] == [0, 1, 1]  # the returned figure once, and the user's own plot after it
+    assert nb.cells[2].outputs[0]["text"].strip() == "inline #EAEAF2"
