@@ -378,7 +378,7 @@ def test_fuzz_convert(workdir, data, fmt):
     before = _tree(workdir)
     check_command(["convert", str(bad), "--out", str(out)], bad, workdir)
     if _tree(workdir) != before:  # accepted: the file written is a whole native checkpoint
-        assert out.is_file() and torch.load(out, weights_only=True)["format"] == "wiring-lab"
+        assert out.is_file() and torch.load(out, weights_only=True)["format"] == "wiring-lab-checkpoint"
 
 
 # --- figure tables: every table a figure reads, with its schema's columns and repeated names -----------------
