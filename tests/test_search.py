@@ -281,7 +281,7 @@ def test_search_study_file_has_demo_and_paper_scales():
 
 @pytest.mark.parametrize("text, match", [
     ("name: s\nscales:\n  demo:\n    runs:\n      - {strategy: random}\n      - {strategy: random, colour: red}\n", r":6: scales\.demo\.runs\[1\]: unknown key 'colour'"),
-    ("name: s\nscales:\n  demo:\n    common: {budget: -1}\n    runs:\n      - {strategy: random}\n", r":6: scales\.demo\.runs\[0\]: budget must be a positive integer"),
+    ("name: s\nscales:\n  demo:\n    common: {budget: -1}\n    runs:\n      - {strategy: random}\n", r":6: scales\.demo\.runs\[0\]: budget must be an integer in \[1, 1000000\]"),
     ("name: s\nscales:\n  demo:\n    runs:\n      - {strategy: random}\n      - {strategy: random}\n", r":6: scales\.demo: two runs are both named 'random-s0'"),
     ("a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
      "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n", "too many YAML values"),
