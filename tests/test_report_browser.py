@@ -4,52 +4,14 @@ The report is what people share, so it is checked the way they see it: every fig
 (non-zero natural size), the browser logs no console error, every table of the run is there
 with its header, and a screenshot is saved into the test's folder. Debian's ``chromium`` and
 ``chromium-driver`` are used as installed (nothing is downloaded); without them the test is
-skipped with the reason.
+skipped with the reason (the ``chromium`` fixture is in conftest.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
 from wiring_lab._io import read_table
 from wiring_lab.report import summarize_table
 from wiring_lab.rundir import TABLES, table_path
-
-
-def _browser() -> tuple[str, str]:
-    """Paths of Chromium and its driver, or skip saying what is missing."""
-    pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[dev]')")
-    browser = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-    driver = shutil.which("chromedriver") or next((p for p in ("/usr/lib/chromium/chromedriver",) if os.path.exists(p)), None)
-    if browser is None or driver is None:
-        missing = [name for name, path in (("chromium", browser), ("chromium-driver", driver)) if path is None]
-        pytest.skip(f"no headless browser: {' and '.join(missing)} not installed (apt-get install chromium chromium-driver)")
-    return browser, driver
-
-
-@pytest.fixture()
-def chromium(tmp_path):
-    """A headless Chromium session with a fresh profile, its console log kept."""
-    browser, driver_path = _browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                "--disable-sync", "--disable-extensions", "--window-size=1280,1000",
-                f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_report_in_browser(tiny_demo, chromium, tmp_path):
