@@ -803,7 +803,7 @@ def search(
 @user_errors
 def demo(
     out: Path = typer.Option(Path("report"), help="output directory; finished work in it is reused"),
-    size: str = typer.Option("default", help="default | tiny (a seconds-long run, for CI): the demo study's scale"),
+    size: str = typer.Option("demo", help="demo | tiny (a seconds-long run, for CI): the demo study's scale"),
     seeds: Optional[int] = typer.Option(None, help="networks per generator setting (default 3)"),
     epochs: Optional[int] = typer.Option(None, help="training epochs (default 6)"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
@@ -815,10 +815,12 @@ def demo(
     """The main job on the embedded digits data set (no download): train, damage, measure, draw, report.
 
     The demo is the built-in study `demo` (wiring_lab/studies/demo.yaml): `wiring-lab ablate demo` runs it too.
+    One progress bar over its tasks; it ends with the findings and the report's path.
     """
     from wiring_lab.demo import run_demo
 
-    run_demo(out, size, seeds=seeds, epochs=epochs, device=device, threads=threads, executor=executor, workers=workers, address=address)
+    run_demo(out, size, seeds=seeds, epochs=epochs, device=device, threads=threads, executor=executor, workers=workers,
+             address=address, progress=True)
 
 
 def main() -> None:
