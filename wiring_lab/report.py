@@ -11,6 +11,7 @@ import base64
 import html
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -48,6 +49,8 @@ def _html_table(df, caption: str = "") -> str:
     """A DataFrame as an HTML table (numbers with 4 significant digits) in a box that scrolls
     sideways when the table is wider than the page."""
     body = df.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:.4g}", escape=True)
+    head, sep, rest = body.partition("</thead>")  # a long column name may break after its underscores
+    body = re.sub(r"(<th[^>]*>)([^<]*)(</th>)", lambda m: m[1] + m[2].replace("_", "_<wbr>") + m[3], head) + sep + rest
     return (f"<p>{_esc(caption)}</p>\n" if caption else "") + f'<div class="table-wrap">\n{body}\n</div>'
 
 
@@ -77,7 +80,7 @@ def summarize_table(name: str, df):
     raw = raw_list_columns(df)
     if raw:
         shown, note = summarize_table(name, df.drop(columns=raw))
-        return shown, f"{note}; {', '.join(raw)} (lists) in the file"
+        return shown, f"{note}; column{'s' if len(raw) > 1 else ''} {', '.join(raw)} (raw lists) only in the file"
     if len(df) <= MAX_ROWS:
         return df, f"{len(df)} rows"
     if name == "damage" and {"model", "kind", "delta_top1"} <= set(df.columns):
@@ -159,6 +162,7 @@ def write_report(
         parts += ["<h2>Configuration</h2>", f"<pre>{_esc(json.dumps(to_jsonable(config), indent=2, sort_keys=True))}</pre>"]
     if timings:  # last: how long each step took is for whoever re-runs it, not the findings
         t = pd.DataFrame(list(timings))
+        t = t[[c for c in ("step", "status", "seconds", "detail") if c in t] + [c for c in t if c not in ("step", "status", "seconds", "detail")]]
         steps = t[t["step"] != "total"] if "step" in t else t  # a "total" row is the wall time already
         total = float(t.loc[t["step"] == "total", "seconds"].iloc[0]) if "step" in t and (t["step"] == "total").any() \
             else float(steps["seconds"].sum()) if "seconds" in t else 0.0
