@@ -159,7 +159,7 @@ def run_demo(
     report = write_report(out, config=config, timings=timings, outcomes=outcomes, title=TITLE)
     sens = table_path(out, "sensitivity")
     if sens.is_file():  # the headline, as the report states it: Fig. 5's out-degree slopes with their intervals
-        echo("findings (node removal: accuracy lost vs out-degree, one mixed model per generator; 95% intervals):")
+        echo("findings (RandWire Fig. 5: accuracy lost vs the removed node's out-degree, per generator; tables/sensitivity.csv):")
         for line in findings(read_table(sens)):
             echo(f"  {line}")
     echo(f"report: {report.resolve()} ({time.perf_counter() - start:.1f} s in all)")
