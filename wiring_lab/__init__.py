@@ -25,6 +25,9 @@ _EXPORTS: dict[str, str] = {
     "generate_graph": "graphs",
     "list_generators": "graphs",
     "register_generator": "graphs",
+    "Generator": "graphs",
+    "Param": "graphs",
+    "get_generator": "graphs",
     "save_graph": "graphs",
     "load_graph": "graphs",
     # networks
@@ -92,7 +95,4 @@ def _lazy_exports(package: str, exports: dict[str, str], namespace: dict[str, An
     return __getattr__, __dir__
 
 
-# every name sees the ws-flex generator (You et al. 2020) like a built-in one: generate_graph,
-# list_generators, ModelConfig and loading a ws-flex network. Importing populations registers
-# it (numpy only, no torch); graphs.py cannot import it (populations builds on graphs).
-__getattr__, __dir__ = _lazy_exports("wiring_lab", _EXPORTS, globals(), first=("wiring_lab.populations",))
+__getattr__, __dir__ = _lazy_exports("wiring_lab", _EXPORTS, globals())

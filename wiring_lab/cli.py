@@ -20,6 +20,7 @@ from typing import Any, Callable, List, Optional
 import typer
 
 from wiring_lab._io import all_or_none
+from wiring_lab.ablation import DEFAULT_ABLATION, ablation_help
 from wiring_lab.recipe import TrainConfig
 from wiring_lab.search.config import SearchConfig
 
@@ -481,10 +482,7 @@ def _int_list(text: Optional[str], name: str) -> Optional[tuple[int, ...]]:
         raise ValueError(f"--{name} takes comma-separated integers (got {text!r})") from None
 
 
-AblationOpt = typer.Option(
-    "drop", help="what a removed node or edge becomes: drop (its term leaves every sum and the output mean), "
-    "zero (read as zeros; the output mean keeps its denominator) or mean (read as its mean activation)",
-)
+AblationOpt = typer.Option(DEFAULT_ABLATION, help=ablation_help())
 MeanImagesOpt = typer.Option(1000, "--mean-images", help="--ablation mean: seeded training images the means are taken over")
 
 

@@ -48,6 +48,7 @@ import torch
 from tqdm.auto import tqdm
 
 from wiring_lab import _damage_engine as engine
+from wiring_lab.ablation import get_ablation
 from wiring_lab._io import (
     UserError,
     all_or_none,
@@ -93,8 +94,7 @@ def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) 
 
 def _check_ablation(ablation: Any, mean_images: Any) -> None:
     """Raise a ValueError unless ``ablation`` is a known name and ``mean_images`` a positive count."""
-    if ablation not in ABLATIONS:
-        raise ValueError(f"ablation must be one of {', '.join(ABLATIONS)} (got {ablation!r})")
+    get_ablation(ablation)  # an unknown name lists the valid ones
     _check_count("mean_images", mean_images, 1)
 
 
@@ -323,7 +323,7 @@ def reference_images(data: Data, k: int, batch_size: int, seed: int, device: tor
 
 def ablation_means(model, data: Data, ablation: str, k: int, batch_size: int, seed: int, device) -> tuple[list | None, list[int]]:
     """Mean activations of every stage for ``mean`` ablation (None otherwise), and the reference indices."""
-    if ablation != "mean":
+    if not get_ablation(ablation).needs_means:
         return None, []
     images, idx = reference_images(data, k, batch_size, seed, device)
     return engine.mean_activations(model, images), idx

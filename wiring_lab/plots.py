@@ -26,14 +26,15 @@ from wiring_lab._io import UserError, atomic_path
 from wiring_lab.analysis import op_order, setting_summary
 from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.drawing import draw_stage
+from wiring_lab.generators import registered
 from wiring_lab.graphs import setting_label
 
 _STYLE_SET = False
 FORMATS = ("png", "pdf", "svg")
 
-# Panel order and colours of the paper's generators; other generators follow in name order.
-GENERATOR_ORDER = ("er", "ba", "ws", "chain", "complete")
-GENERATOR_NAMES = {"er": "ER", "ba": "BA", "ws": "WS", "chain": "chain", "complete": "complete"}
+# Panel order and colours of the registered generators (the paper's first); others follow in name order.
+GENERATOR_ORDER = tuple(g.name for g in registered())
+GENERATOR_NAMES = {g.name: g.title for g in registered()}
 ATTACK_ORDER = ("random", "degree", "betweenness")
 NODE_METRIC_LABELS = {
     "in_degree_graph": "in-degree (graph)",
@@ -137,8 +138,8 @@ def _generators(values: Sequence[str]) -> list[str]:
 
 
 def _gen_name(g: str) -> str:
-    """Display name of a generator: ER, BA, WS."""
-    return GENERATOR_NAMES.get(g, g)
+    """Display name of a generator: ER, BA, WS, WS-flex (its record's title)."""
+    return GENERATOR_NAMES.get(g) or next((r.title for r in registered() if r.name == g), g)
 
 
 def _gen_colors(gens: Sequence[str]) -> dict[str, Any]:

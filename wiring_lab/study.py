@@ -41,9 +41,8 @@ from wiring_lab.damage import damage_sweep_configs
 from wiring_lab.data import list_datasets
 from wiring_lab.executor import Task, TaskOutcome, digest, read_result, run_tasks
 from wiring_lab.figures import list_figures
-from wiring_lab.graphs import list_generators
+from wiring_lab.generators import get_generator, list_generators, param_columns
 from wiring_lab.model import ARCHS, CNN_ARCHS, ModelConfig, list_node_ops, stage_graphs
-from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex, the usual generator of a C-L graph set
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.search.config import TRAIN_FIELDS, SearchConfig
 from wiring_lab.sensitivity import sensitivity_table
@@ -148,6 +147,11 @@ class Study:
 
 STUDY_KEYS = ("name", "description", "figures", "networks", "scales", *ANALYSES, *STUDY_ANALYSES)
 NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels", "graphs", "label")
+
+
+def network_keys() -> tuple[str, ...]:
+    """Keys of a ``networks`` entry: NETWORK_KEYS plus every registered generator's parameters."""
+    return NETWORK_KEYS + tuple(c for c in param_columns() if c not in NETWORK_KEYS)
 # the recipe keys of a scale are TrainConfig's (seed aside: a scale lists its seeds)
 TRAIN_KEYS = ("dataset", "data_root", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "edge_drop", "workers",
               "val_fraction", "val_seed")
@@ -246,7 +250,7 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
         raise UserError(f"{path}:{getattr(node, 'line', line)}: {where} must be a non-empty list of networks")
     grids = []
     for i, item in enumerate(node):
-        r = _Reader(path, item, f"{where}[{i}]", NETWORK_KEYS, line=node.lines[i])
+        r = _Reader(path, item, f"{where}[{i}]", network_keys(), line=node.lines[i])
         arch = r.get("arch", "str", "randwire")
         if arch not in ARCHS:
             raise r.bad("arch", f"unknown arch; choose one of {', '.join(ARCHS)}")
@@ -262,7 +266,9 @@ def _read_networks(path: str, node: Any, where: str, line: int) -> tuple[Network
         if generator not in list_generators() and not graphs:
             raise r.bad("generator", f"unknown generator; choose one of {', '.join(list_generators())}")
         params = {}
-        for key, kind in (("p", "num"), ("k", "int+"), ("m", "int+")):
+        schema = {q.name: q for q in get_generator(generator).params} if generator in list_generators() else {}
+        for key in param_columns():  # typed by the generator's schema (WS's K an integer, WS-flex's any number)
+            kind = ("int+" if schema[key].kind is int else "num") if key in schema else "int+" if key in ("k", "m") else "num"
             vals = r.values(key, kind)
             if vals is not None:
                 params[key] = vals

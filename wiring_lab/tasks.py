@@ -40,7 +40,6 @@ from wiring_lab.metrics import (
     stage_node_metrics,
 )
 from wiring_lab.model import ModelConfig
-from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex: a worker rebuilds ws-flex networks (graph sets)
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.summary import graph_records, history_records, model_record
 from wiring_lab.train import TrainConfig, train_network, train_with_lr_fallback
