@@ -1,4 +1,5 @@
-"""What "removed" means in a damage study: one :class:`Ablation` record per meaning (DESIGN.md, "Damage").
+"""What "removed" means in a damage study: one :class:`Ablation` record per meaning (DESIGN.md, "Damage"),
+and the damage vocabulary the CLI checks before importing torch (what is removed, attack orders).
 
 The damage engine, the damage configs, the CLI's ``--ablation`` option and its help read these
 records instead of comparing names: a record says what a removed term becomes in a successor's
@@ -15,6 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FILLS = ("none", "zeros", "mean")
+REMOVE_KINDS = ("node", "edge", "both")  # what a damage sweep removes, one at a time
+ATTACK_ORDERS = ("random", "degree", "betweenness")  # the order an attack removes nodes in
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices`` (the message lists them)."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect as _inspect
 import json
 import logging
 import sys
@@ -21,6 +22,7 @@ import typer
 
 from wiring_lab._io import all_or_none
 from wiring_lab.ablation import DEFAULT_ABLATION, ablation_help
+from wiring_lab.generators import list_generators
 from wiring_lab.recipe import TrainConfig
 from wiring_lab.search.config import SearchConfig
 
@@ -54,6 +56,26 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+# parameter -> what its path names; a missing one is refused before any heavy import
+_INPUTS = {
+    "checkpoint": "checkpoint file",
+    "foreign": "checkpoint file",
+    "file": "checkpoint or graph file",
+    "table": "table file",
+    "graphs": "graph file or directory",
+    "run_dir": "run directory",
+}
+
+
+def _check_inputs(kwargs: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the first input path (see ``_INPUTS``) that does not exist."""
+    for name, what in _INPUTS.items():
+        value = kwargs.get(name)
+        for path in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(path, Path) and not path.exists():
+                raise ValueError(f"{path}: no such {what}")
+
+
 def user_errors(fn: Callable) -> Callable:
     """Turn the library's ``ValueError``s and file errors into a one-line message, exit code 2."""
 
@@ -63,6 +85,7 @@ def user_errors(fn: Callable) -> Callable:
             from wiring_lab._validate import check_cli_numbers
 
             check_cli_numbers(fn.__name__, kwargs)  # every number finite and in range before any work
+            _check_inputs(kwargs)  # input files exist, before torch or pandas is imported (seconds)
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
@@ -77,6 +100,29 @@ def user_errors(fn: Callable) -> Callable:
             fail("interrupted; finished work is saved, re-run the same command to continue", code=130)
 
     return wrapper
+
+
+def renamed_option(old: str, param: str, new: str) -> Callable:
+    """Accept ``old`` (hidden from --help, deprecated) as another spelling of option ``new`` (parameter ``param``)."""
+
+    def deco(fn: Callable) -> Callable:
+        key = f"_deprecated_{param}"
+        sig = _inspect.signature(fn, eval_str=True)
+        alias = _inspect.Parameter(key, _inspect.Parameter.KEYWORD_ONLY, default=typer.Option(None, old, hidden=True), annotation=Optional[str])
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            value = kwargs.pop(key, None)
+            if value is not None:  # silently: scripts and notebooks written for the old name keep working
+                kwargs[param] = value
+            return fn(*args, **kwargs)
+
+        params = list(sig.parameters.values())
+        wrapper.__signature__ = sig.replace(parameters=params + [alias])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {**fn.__annotations__, key: Optional[str]}
+        return wrapper
+
+    return deco
 
 
 @app.callback()
@@ -111,11 +157,43 @@ def _echo_json(obj: Any) -> None:
 
 
 # --- generate --------------------------------------------------------------------------------
-GeneratorOpt = typer.Option("ws", "--generator", "-g", help="er | ba | ws | chain | complete")
+GeneratorOpt = typer.Option("ws", "--generator", "-g", help=" | ".join(list_generators()) + " (wiring_lab.generators)")
+# a generator's parameters: --p/--k/--m, typed by its record (WS's K an integer, WS-flex's any number), or --param
+PARAM_HELP = {
+    "p": "ER/WS/WS-flex probability (default ER 0.2, WS 0.75)",
+    "k": "WS neighbours, even (default 4); WS-flex average degree, any number",
+    "m": "BA edges per new node (default 5)",
+}
+ParamOpt = typer.Option(None, "--param", help="NAME=VALUE: any parameter of the generator (repeat)")
+
+
+def _generator_params(generator: str, p: Optional[str], k: Optional[str], m: Optional[str], more: Optional[List[str]]) -> dict[str, Any]:
+    """The given parameters of ``generator``, parsed and checked by its record (omitted ones: its defaults)."""
+    from wiring_lab.generators import get_generator
+
+    gen = get_generator(generator)
+    given = {name: text for name, text in (("p", p), ("k", k), ("m", m)) if text is not None}
+    for item in more or ():
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--param takes NAME=VALUE (got {item[:60]!r})")
+        given[name.strip()] = text.strip()
+    schema = {q.name: q for q in gen.params}
+    unknown = [name for name in given if name not in schema]
+    if unknown:
+        raise ValueError(f"generator {generator!r} takes no parameter {unknown[0]!r} (its parameters: {', '.join(schema) or 'none'})")
+    params = {name: schema[name].parse(text) for name, text in given.items()}
+    from wiring_lab._validate import CLI_BOUNDS, check_number
+
+    for name, value in params.items():  # the command line's own bounds (an integer K's as an integer's)
+        if name in CLI_BOUNDS and (name == "p" or schema[name].kind is int):
+            check_number(f"--{name}", value, *CLI_BOUNDS[name])
+    gen.resolve(**params)  # the generator's bounds, before anything heavy is imported
+    return params
 # Every command that takes a checkpoint also takes one written by another RandWire implementation.
-FormatOpt = typer.Option(
+LayoutOpt = typer.Option(
     "native",
-    "--format",
+    "--layout",
     help="checkpoint layout: native | auto | seungwonpark | jiaminren | hebo1221 | leaderj1001 | ironjr (refused)",
 )
 GraphsOpt = typer.Option(
@@ -126,13 +204,13 @@ GraphsOpt = typer.Option(
 )
 
 
-def _checkpoint_source(checkpoint: Path, format: str, graphs: Optional[List[Path]]) -> Any:
+def _checkpoint_source(checkpoint: Path, layout: str, graphs: Optional[List[Path]]) -> Any:
     """The path itself for a plain native checkpoint, else the loaded (foreign or re-graphed) checkpoint."""
-    if format == "native" and not graphs:
+    if layout == "native" and not graphs:
         return checkpoint
     from wiring_lab.loading import load_checkpoint
 
-    return load_checkpoint(checkpoint, graphs=graphs or None, format=format)
+    return load_checkpoint(checkpoint, graphs=graphs or None, format=layout)
 
 
 @app.command()
@@ -141,14 +219,16 @@ def _checkpoint_source(checkpoint: Path, format: str, graphs: Optional[List[Path
 def generate(
     generator: str = GeneratorOpt,
     nodes: int = typer.Option(32, "--nodes", "-n", help="N, nodes (input/output nodes not counted)"),
-    p: Optional[float] = typer.Option(None, help="ER/WS probability (default ER 0.2, WS 0.75)"),
-    k: Optional[int] = typer.Option(None, help="WS neighbours, even (default 4)"),
-    m: Optional[int] = typer.Option(None, help="BA edges per new node (default 5)"),
+    p: Optional[str] = typer.Option(None, metavar="NUMBER", help=PARAM_HELP["p"]),
+    k: Optional[str] = typer.Option(None, metavar="NUMBER", help=PARAM_HELP["k"]),
+    m: Optional[str] = typer.Option(None, metavar="INTEGER", help=PARAM_HELP["m"]),
+    param: Optional[List[str]] = ParamOpt,
     seed: int = typer.Option(0, help="graph seed"),
     out: Optional[Path] = typer.Option(None, help="write the graph JSON here (default: print it)"),
     draw: Optional[Path] = typer.Option(None, help="also draw the DAG to this image (png, pdf, svg)"),
 ) -> None:
     """Sample one random graph (paper definitions) and write it as JSON."""
+    params = _generator_params(generator, p, k, m, param)
     from wiring_lab.graphs import generate_graph, save_graph, stage_dag
 
     if draw is not None:  # refuse a bad drawing name before anything is written
@@ -156,7 +236,7 @@ def generate(
 
         if draw.suffix.lower().lstrip(".") not in FORMATS:
             raise ValueError(f"{draw}: figure files must end in .png, .pdf or .svg")
-    spec = generate_graph(generator, nodes, seed=seed, p=p, k=k, m=m)
+    spec = generate_graph(generator, nodes, seed=seed, **params)
     if out is None:
         typer.echo(spec.to_json(), nl=False)
     else:
@@ -176,18 +256,20 @@ def generate(
 
 # --- inspect ---------------------------------------------------------------------------------
 @app.command()
+@renamed_option("--format", "layout", "--layout")
 @user_errors
 def inspect(
     checkpoint: Optional[Path] = typer.Argument(None, help="checkpoint to summarise; omit to build from options"),
     graphs: Optional[List[Path]] = GraphsOpt,
-    format: str = FormatOpt,
+    layout: str = LayoutOpt,
     regime: str = typer.Option("small", help="small | regular | cifar | mnist | digits"),
     channels: int = typer.Option(78, "--channels", "-c", help="C"),
     nodes: int = typer.Option(32, "--nodes", "-n", help="N"),
     generator: str = GeneratorOpt,
-    p: Optional[float] = typer.Option(None),
-    k: Optional[int] = typer.Option(None),
-    m: Optional[int] = typer.Option(None),
+    p: Optional[str] = typer.Option(None, metavar="NUMBER", help=PARAM_HELP["p"]),
+    k: Optional[str] = typer.Option(None, metavar="NUMBER", help=PARAM_HELP["k"]),
+    m: Optional[str] = typer.Option(None, metavar="INTEGER", help=PARAM_HELP["m"]),
+    param: Optional[List[str]] = ParamOpt,
     node_op: str = typer.Option("sepconv3x3", help="node operation"),
     num_classes: int = typer.Option(1000, help="classes of the classifier"),
     in_channels: int = typer.Option(3, help="image channels"),
@@ -201,10 +283,10 @@ def inspect(
     if checkpoint is not None:
         from wiring_lab.loading import load_checkpoint
 
-        ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=format)
+        ckpt = load_checkpoint(checkpoint, graphs=graphs or None, format=layout)
         summary = model_summary(ckpt.model, ckpt.metadata)
     else:
-        params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
+        params = _generator_params(generator, p, k, m, param)
         config = ModelConfig(
             regime=regime,
             channels=channels,
@@ -230,9 +312,10 @@ def train(
     out: Path = typer.Option(..., help="checkpoint path (written after every epoch)"),
     arch: str = typer.Option("randwire", help="randwire | plain | alexnet | tinycnn | handmade (the last three: hand-designed CNNs, no graphs)"),
     generator: str = GeneratorOpt,
-    p: Optional[float] = typer.Option(None),
-    k: Optional[int] = typer.Option(None),
-    m: Optional[int] = typer.Option(None),
+    p: Optional[str] = typer.Option(None, metavar="NUMBER", help=PARAM_HELP["p"]),
+    k: Optional[str] = typer.Option(None, metavar="NUMBER", help=PARAM_HELP["k"]),
+    m: Optional[str] = typer.Option(None, metavar="INTEGER", help=PARAM_HELP["m"]),
+    param: Optional[List[str]] = ParamOpt,
     dataset: str = typer.Option("digits", help="digits | mnist | fashion-mnist | cifar10 | imagefolder"),
     data_root: Optional[Path] = typer.Option(None, help="data directory (not needed for digits)"),
     regime: Optional[str] = typer.Option(None, help="default: the one that fits the data set"),
@@ -251,33 +334,16 @@ def train(
     workers: int = typer.Option(RECIPE.workers, help="data loader workers (image folders)"),
     val_fraction: float = typer.Option(RECIPE.val_fraction, help="share of the training split held out (stratified, seeded) for per-epoch monitoring; 0: none"),
     val_seed: int = typer.Option(RECIPE.val_seed, help="seed of the validation hold-out"),
+    augment: bool = typer.Option(RECIPE.augment, help="random crop (zero padding image_size/8) + horizontal flip of training images"),
+    threads: Optional[int] = typer.Option(None, help="CPU threads for torch (default: the cores not already busy, from the load average)"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     resume: bool = typer.Option(False, help="continue OUT from its last finished epoch"),
 ) -> None:
     """Train a RandWire network with the paper's recipe; checkpoint after every epoch."""
-    from wiring_lab.data import load_dataset
-    from wiring_lab.summary import format_summary, model_summary
-    from wiring_lab.train import default_size, model_config_for
-    from wiring_lab.train import train_network as run_train
-
-    data = load_dataset(dataset, data_root, image_size)
-    regime = regime or data.regime
-    dc, dn, dh = default_size(regime)
-    params = {key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None}
+    # the checks that need no torch first (importing it takes seconds)
+    params = _generator_params(generator, p, k, m, param)
     if arch != "randwire":  # baselines stack layers in a chain (plain) or have no graph at all
         generator, params = "chain", {}
-    mc = model_config_for(
-        data,
-        regime=regime,
-        channels=channels or dc,
-        nodes=nodes or dn,
-        head_channels=head_channels or dh,
-        generator=generator,
-        params=params,
-        seed=seed,
-        node_op=node_op,
-        arch=arch,
-    )
     tc = TrainConfig(
         dataset=dataset,
         data_root=str(data_root) if data_root else None,
@@ -291,6 +357,31 @@ def train(
         workers=workers,
         val_fraction=val_fraction,
         val_seed=val_seed,
+        augment=augment,
+    )
+    from wiring_lab._threads import default_threads
+
+    threads = threads or default_threads()
+    from wiring_lab._io import torch_threads
+    from wiring_lab.data import load_dataset
+    from wiring_lab.summary import format_summary, model_summary
+    from wiring_lab.train import default_size, model_config_for
+    from wiring_lab.train import train_network as run_train
+
+    data = load_dataset(dataset, data_root, image_size)
+    regime = regime or data.regime
+    dc, dn, dh = default_size(regime)
+    mc = model_config_for(
+        data,
+        regime=regime,
+        channels=channels or dc,
+        nodes=nodes or dn,
+        head_channels=head_channels or dh,
+        generator=generator,
+        params=params,
+        seed=seed,
+        node_op=node_op,
+        arch=arch,
     )
 
     def report(row: dict) -> None:
@@ -300,7 +391,8 @@ def train(
             f"{val}({row['seconds']:.1f} s)"
         )
 
-    ckpt = run_train(mc, tc, out, device=device, resume=resume, data=data, on_epoch=report)
+    with torch_threads(threads):
+        ckpt = run_train(mc, tc, out, device=device, resume=resume, data=data, on_epoch=report)
     typer.echo(f"wrote {out}")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 
@@ -335,11 +427,12 @@ def _write_with_sidecar(df: Any, out: Path, record: dict) -> None:
 
 
 @app.command()
+@renamed_option("--format", "layout", "--layout")
 @user_errors
 @all_or_none()  # final outputs: all written or none
 def metrics(
     file: Optional[Path] = typer.Argument(None, help="checkpoint or graph file (JSON, networkx YAML, text); omit to sample a population"),
-    format: str = FormatOpt,
+    layout: str = LayoutOpt,
     graphs: Optional[List[Path]] = GraphsOpt,
     generator: Optional[str] = typer.Option(None, "--generator", "-g", help="er | ba | ws | chain | complete"),
     p: Optional[str] = typer.Option(None, help="ER/WS probability, or a list: 0,0.25,0.5"),
@@ -365,7 +458,7 @@ def metrics(
     if file is not None:
         if generator is not None:
             raise ValueError("give either FILE or --generator, not both")
-        df = M.file_metrics(file, per=per, backend=backend, device=device, format=format, graphs=graphs or None)
+        df = M.file_metrics(file, per=per, backend=backend, device=device, format=layout, graphs=graphs or None)
         with pd.option_context("display.max_columns", None, "display.width", 200):
             typer.echo(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
         if out is not None:
@@ -472,6 +565,25 @@ def correlate(
 
 
 # --- damage ----------------------------------------------------------------------------------
+def _default_output(checkpoint: Path, out: Optional[Path], what: str) -> Path:
+    """``out``, or ``<checkpoint stem>.<what>.csv`` beside the checkpoint (said on stdout).
+
+    A finished table there is never overwritten: the first of ``.<what>.csv``, ``.<what>-2.csv``,
+    ... without a finished table is taken (one with an unfinished run's rows resumes it).
+    """
+    if out is not None:
+        return out
+    stem = checkpoint.name[: -len(checkpoint.suffix)] if checkpoint.suffix else checkpoint.name
+    for i in range(1, 1000):
+        path = checkpoint.with_name(f"{stem}.{what}{'' if i == 1 else f'-{i}'}.csv")
+        if not path.exists():
+            break
+    else:
+        raise ValueError(f"{checkpoint.parent}: 999 {stem}.{what}*.csv tables exist already; pass --out")
+    typer.echo(f"writing {path} (default --out: beside the checkpoint)")
+    return path
+
+
 def _int_list(text: Optional[str], name: str) -> Optional[tuple[int, ...]]:
     """Parse ``1,2,3`` into integers; a bad entry is a one-line error."""
     if text is None:
@@ -487,13 +599,14 @@ MeanImagesOpt = typer.Option(1000, "--mean-images", help="--ablation mean: seede
 
 
 @app.command()
+@renamed_option("--format", "layout", "--layout")
 @user_errors
 def damage(
     checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
-    format: str = FormatOpt,
+    layout: str = LayoutOpt,
     graphs: Optional[List[Path]] = GraphsOpt,
     remove: str = typer.Option("node", help="node | edge | both"),
-    out: Path = typer.Option(..., help="table to write (.csv or .parquet); a <out>.json sidecar goes beside it"),
+    out: Optional[Path] = typer.Option(None, help="table to write (.csv or .parquet) and its <out>.json sidecar (default: CHECKPOINT's stem + .damage-<remove>.csv beside it)"),
     stage: Optional[str] = typer.Option(None, help="stages to damage, 0-based, comma-separated (default: all)"),
     node: Optional[str] = typer.Option(None, "--node", help="only these node ids (edges: those touching them)"),
     sample: Optional[int] = typer.Option(None, help="evaluate a seeded sample of K variants"),
@@ -514,6 +627,11 @@ def damage(
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Remove every node (or edge) of a trained network, one at a time, and measure the accuracy lost."""
+    from wiring_lab.ablation import REMOVE_KINDS, check_choice, get_ablation
+
+    check_choice("remove", remove, REMOVE_KINDS)  # the cheap checks first: torch takes seconds to import
+    get_ablation(ablation)
+    out = _default_output(checkpoint, out, f"damage-{remove}")
     from wiring_lab._io import check_outputs
     from wiring_lab.damage import DamageConfig, damage_sweep, largest_drops
 
@@ -537,7 +655,7 @@ def damage(
         dataset=dataset,
         data_root=str(data_root) if data_root else None,
     )
-    df = damage_sweep(_checkpoint_source(checkpoint, format, graphs), config, device=device, out=out, progress=progress)
+    df = damage_sweep(_checkpoint_source(checkpoint, layout, graphs), config, device=device, out=out, progress=progress)
     for _, r in df[df["kind"] == "intact"].iterrows():
         typer.echo(f"intact (recalibrate_bn={r['recalibrate_bn']}): top-1 {r['top1']:.2f}%, loss {r['loss']:.4f}")
     typer.echo("largest drops (delta top-1, percentage points, 95% CI):")
@@ -546,13 +664,14 @@ def damage(
 
 
 @app.command()
+@renamed_option("--format", "layout", "--layout")
 @user_errors
 @all_or_none()  # final outputs: all written or none
 def attack(
     checkpoint: Path = typer.Argument(..., help="trained checkpoint (with its stage graphs)"),
-    format: str = FormatOpt,
+    layout: str = LayoutOpt,
     graphs: Optional[List[Path]] = GraphsOpt,
-    out: Path = typer.Option(..., help="table to write (.csv or .parquet)"),
+    out: Optional[Path] = typer.Option(None, help="table to write (.csv or .parquet) (default: CHECKPOINT's stem + .attack-<order>.csv beside it)"),
     order: str = typer.Option("random", help="random | degree | betweenness"),
     fractions: str = typer.Option("0,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5", help="fractions of all nodes removed"),
     repeats: int = typer.Option(5, help="random orders drawn"),
@@ -568,6 +687,11 @@ def attack(
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Attack tolerance: accuracy as a growing fraction of nodes is removed (random or targeted order)."""
+    from wiring_lab.ablation import ATTACK_ORDERS, check_choice, get_ablation
+
+    check_choice("order", order, ATTACK_ORDERS)  # the cheap checks first: torch takes seconds to import
+    get_ablation(ablation)
+    out = _default_output(checkpoint, out, f"attack-{order}")
     from wiring_lab._io import check_outputs, write_json, write_table
     from wiring_lab.damage import AttackConfig, attack_curve, attack_summary
 
@@ -592,7 +716,7 @@ def attack(
         dataset=dataset,
         data_root=str(data_root) if data_root else None,
     )
-    df = attack_curve(_checkpoint_source(checkpoint, format, graphs), config, device=device, progress=progress)
+    df = attack_curve(_checkpoint_source(checkpoint, layout, graphs), config, device=device, progress=progress)
     write_table(df, out)
     write_json(
         out.with_name(out.name + ".json"),
@@ -604,11 +728,12 @@ def attack(
 
 # --- importers -------------------------------------------------------------------------------
 @app.command()
+@renamed_option("--format", "layout", "--layout")
 @user_errors
 def convert(
     foreign: Path = typer.Argument(..., help="checkpoint written by another RandWire implementation"),
     out: Path = typer.Option(..., help="native wiring-lab checkpoint to write"),
-    format: str = typer.Option("auto", "--format", help="auto | seungwonpark | jiaminren | hebo1221 | leaderj1001"),
+    layout: str = typer.Option("auto", "--layout", help="checkpoint layout: auto | seungwonpark | jiaminren | hebo1221 | leaderj1001"),
     graphs: Optional[List[Path]] = GraphsOpt,
 ) -> None:
     """Convert a foreign RandWire checkpoint and its graph files into a native checkpoint."""
@@ -616,38 +741,40 @@ def convert(
     from wiring_lab.loading import load_checkpoint
     from wiring_lab.summary import format_summary, model_summary
 
-    convert_checkpoint(foreign, out, format, graphs or None)
+    convert_checkpoint(foreign, out, layout, graphs or None)
     ckpt = load_checkpoint(out)
     typer.echo(f"wrote {out} (from {ckpt.config.layout.origin})")
     typer.echo(format_summary(model_summary(ckpt.model, ckpt.metadata)))
 
 
 @app.command("export-graphs")
+@renamed_option("--format", "layout", "--layout")
 @user_errors
 @all_or_none()  # final outputs: all written or none
 def export_graphs(
-    checkpoint: Path = typer.Argument(..., help="checkpoint (native, or foreign with --format) or graph file(s) (JSON file or directory)"),
+    checkpoint: Path = typer.Argument(..., help="checkpoint (native, or foreign with --layout) or graph file(s) (JSON file or directory)"),
     out: Path = typer.Option(..., help="directory for stage<i>.<ext>"),
     as_: str = typer.Option("json", "--as", help="json (node-link) | graphml | dot"),
-    format: str = FormatOpt,
+    layout: str = LayoutOpt,
     graphs: Optional[List[Path]] = GraphsOpt,
 ) -> None:
     """Write every stage graph (DAG with input/output nodes) as JSON node-link, GraphML or DOT."""
     from wiring_lab.export import export_graphs as run_export
     from wiring_lab.loading import load_checkpoint
 
-    if format == "native" and not graphs and (checkpoint.is_dir() or checkpoint.suffix.lower() == ".json"):
+    if layout == "native" and not graphs and (checkpoint.is_dir() or checkpoint.suffix.lower() == ".json"):
         from wiring_lab.checkpoint import load_graphs
 
         specs = load_graphs(checkpoint)  # graph files alone, e.g. those export_pickled writes
     else:
-        specs = load_checkpoint(checkpoint, graphs=graphs or None, format=format).graphs
+        specs = load_checkpoint(checkpoint, graphs=graphs or None, format=layout).graphs
     for path in run_export(specs, out, as_):
         typer.echo(f"wrote {path}")
 
 
 # --- figures ---------------------------------------------------------------------------------
 @app.command()
+@renamed_option("--format", "fmt", "--image-format")
 @user_errors
 @all_or_none()  # final outputs: all written or none
 def figures(
@@ -655,7 +782,7 @@ def figures(
                                "error_edf | attack | learning_curves | accuracy_vs_macs | metric_vs_damage | search_progress | search_edf | all (recipes: figures/README.md)"),
     run_dir: Path = typer.Option(..., "--from", help="run directory whose tables/ the figures are drawn from"),
     out: Optional[Path] = typer.Option(None, help="where the figures go (default RUN_DIR/figures)"),
-    fmt: str = typer.Option("png", "--format", help="png | pdf | svg"),
+    fmt: str = typer.Option("png", "--image-format", help="png | pdf | svg"),
 ) -> None:
     """Draw paper-style figures from a run directory's tables; a figure whose table is missing is skipped."""
     from wiring_lab.figures import render_figures
@@ -754,9 +881,9 @@ def search(
     density: float = typer.Option(SEARCH["density"], help="prior probability of each edge u -> v"),
     random_over: str = typer.Option(SEARCH["random_over"], help="random: wiring (the search space) | generators (ER P, BA M, WS K,P)"),
     generator: str = GeneratorOpt,
-    p: Optional[float] = typer.Option(None, help="generator strategy: ER/WS probability"),
-    k: Optional[int] = typer.Option(None, help="generator strategy: WS neighbours"),
-    m: Optional[int] = typer.Option(None, help="generator strategy: BA edges per new node"),
+    p: Optional[str] = typer.Option(None, metavar="NUMBER", help="generator strategy: " + PARAM_HELP["p"]),
+    k: Optional[str] = typer.Option(None, metavar="NUMBER", help="generator strategy: " + PARAM_HELP["k"]),
+    m: Optional[str] = typer.Option(None, metavar="INTEGER", help="generator strategy: " + PARAM_HELP["m"]),
     population: int = typer.Option(SEARCH["population"], help="evolution: population size"),
     tournament: int = typer.Option(SEARCH["tournament"], help="evolution: members sampled per selection"),
     replace: str = typer.Option(SEARCH["replace"], help="evolution: replace the oldest | worst member"),
@@ -782,7 +909,7 @@ def search(
                 head_channels=head_channels, node_op=node_op, search_ops=search_ops, epochs=epochs,
                 batch_size=batch_size, lr=lr, edge_drop=edge_drop, val_fraction=val_fraction,
                 train_limit=train_limit, density=density, random_over=random_over, generator=generator,
-                params={key: v for key, v in (("p", p), ("k", k), ("m", m)) if v is not None},
+                params=_generator_params(generator, p, k, m, None),
                 population=population, tournament=tournament, replace=replace,
                 representation="hierarchical" if hierarchical else "flat", motif_nodes=motif_nodes,
                 motifs=motifs, controller_lr=controller_lr, baseline_decay=baseline_decay,
@@ -819,9 +946,50 @@ def demo(
     run_demo(out, size, seeds=seeds, epochs=epochs, device=device, threads=threads, executor=executor, workers=workers, address=address)
 
 
+# --help shows a plain word for what an option takes (typer's own labels read <bool>, <list[Path]>
+# and {checkpoint}); flags show none.
+_METAVARS = {"<int>": "INTEGER", "<float>": "NUMBER", "<str>": "TEXT", "<path>": "PATH", "<list[Path]>": "PATH"}
+
+
+def _tidy_help(cmd: Any) -> Any:
+    """``cmd`` (the click command typer builds from ``app``) with plain metavars in its help, recursively."""
+    import typer.core
+
+    for sub in getattr(cmd, "commands", {}).values():
+        _tidy_help(sub)
+
+    def help_option(ctx: Any, made: Callable = cmd.get_help_option) -> Any:
+        option = made(ctx)
+        if option is not None:
+            option.display_type_rich = lambda ctx: None  # a flag
+        return option
+
+    cmd.get_help_option = help_option
+    for param in cmd.params:
+        if param.metavar is not None:
+            continue
+        shown = type(param).display_type(param, None) if hasattr(type(param), "display_type") else None
+        word = _METAVARS.get(shown or "", "TEXT")
+        if isinstance(param, typer.core.TyperArgument):
+            label = param.name.upper().replace("_", "-")
+            usage = label if param.required else f"[{label}]"
+            param._usage_display_name = lambda usage=usage: usage  # type: ignore[method-assign]
+            param.display_type_rich = lambda ctx, word=word: word  # type: ignore[method-assign]
+        elif getattr(param, "is_flag", False):
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+        else:
+            param.display_type_rich = lambda ctx, word=word: word  # type: ignore[method-assign]
+    return cmd
+
+
+def command() -> Any:
+    """The click command behind ``wiring-lab`` (what the console script runs), help tidied."""
+    return _tidy_help(typer.main.get_command(app))
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    command()()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,7 +48,7 @@ import torch
 from tqdm.auto import tqdm
 
 from wiring_lab import _damage_engine as engine
-from wiring_lab.ablation import get_ablation
+from wiring_lab.ablation import ATTACK_ORDERS, REMOVE_KINDS, get_ablation  # noqa: F401  (re-exported)
 from wiring_lab._io import (
     UserError,
     all_or_none,
@@ -66,9 +66,7 @@ from wiring_lab.graphs import setting_label
 from wiring_lab.loading import load_checkpoint
 from wiring_lab.metrics import node_metrics
 
-REMOVE_KINDS = ("node", "edge", "both")
 ABLATIONS = engine.ABLATIONS  # drop | zero | mean
-ATTACK_ORDERS = ("random", "degree", "betweenness")
 DEFAULT_FRACTIONS = tuple(round(0.05 * i, 2) for i in range(11))  # 0, 0.05, ..., 0.5
 
 DAMAGE_COLUMNS = [

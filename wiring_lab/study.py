@@ -52,6 +52,7 @@ from wiring_lab.tasks import (
     population_config,
     results_frame,
 )
+from wiring_lab.recipe import train_record
 from wiring_lab.train import TrainConfig, default_size
 
 # data set -> (classes, image channels, regime); imagefolder's classes come from the study
@@ -154,7 +155,7 @@ def network_keys() -> tuple[str, ...]:
     return NETWORK_KEYS + tuple(c for c in param_columns() if c not in NETWORK_KEYS)
 # the recipe keys of a scale are TrainConfig's (seed aside: a scale lists its seeds)
 TRAIN_KEYS = ("dataset", "data_root", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "edge_drop", "workers",
-              "val_fraction", "val_seed")
+              "val_fraction", "val_seed", "augment")
 SCALE_KEYS = TRAIN_KEYS[:2] + tuple(f for f in Scale.__dataclass_fields__ if f not in ("name", "train")) + TRAIN_KEYS[2:]
 
 
@@ -225,6 +226,7 @@ def _is_int(x: Any) -> bool:
 # kind -> (check, what a bad value must be)
 _KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "str": (lambda x: isinstance(x, str) and x != "", "must be a non-empty string"),
+    "bool": (lambda x: isinstance(x, bool), "must be true or false"),
     "int+": (lambda x: _is_int(x) and x >= 1, "must be a positive integer"),
     "int0": (lambda x: _is_int(x) and x >= 0, "must be an integer >= 0"),
     "num": (_is_num, "must be a number"),
@@ -347,7 +349,7 @@ def _read_scale(path: str, name: str, node: Any) -> Scale:
         ("channels", "int+"), ("nodes", "int+"), ("head_channels", "int+"), ("epochs", "int+"),
         ("batch_size", "int+"), ("lr", "num+"), ("weight_decay", "num0"), ("label_smoothing", "num0"),
         ("edge_drop", "num0"), ("gpus", "num0"), ("threads", "int+"), ("device", "str"),
-        ("workers", "int0"), ("val_fraction", "num0"), ("val_seed", "int0"),
+        ("workers", "int0"), ("val_fraction", "num0"), ("val_seed", "int0"), ("augment", "bool"),
     ):  # fmt: skip
         v = r.get(key, kind)
         if v is not None:
@@ -536,7 +538,7 @@ def effective_config(study: Study, scale_name: str) -> dict[str, Any]:
         "study": study.name,
         "file": study.path,
         "scale": scale_name,
-        "train": asdict(scale.train),
+        "train": train_record(scale.train),
         "size": {k: getattr(scale, k) for k in ("regime", "channels", "nodes", "head_channels", "image_size", "limit")},
         "seeds": list(scale.seeds),
         "threads": scale.threads,
@@ -637,7 +639,7 @@ def expand_study(
                 if name in seen:
                     raise UserError(f"{study.path}:{grid.line}: network {name} is listed twice (also line {seen[name]})")
                 seen[name] = grid.line
-                tc = asdict(train_config) | {"seed": seed}
+                tc = train_record(train_config) | {"seed": seed}
                 stages = tuple(graph.to_dict() for _ in mc.stage_shapes()) if graph is not None else ()
                 networks.append(Network(name, mc.to_dict(), tc, grid.line, stages))
     analyses = {key: _analysis_settings(study, scale, key) for key in ANALYSES + STUDY_ANALYSES}
