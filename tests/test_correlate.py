@@ -10,6 +10,8 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from wiring_lab import correlation as C
+from wiring_lab import network_inference as NI
+from wiring_lab import regression as RG
 from wiring_lab import resampling as R
 from wiring_lab.cli import app
 
@@ -269,7 +271,7 @@ def test_holm_and_bh_equal_hand_computation():
 def test_group_folds_never_split_a_network():
     rng = np.random.default_rng(2)
     groups = rng.integers(0, 13, 200)
-    folds = C.group_folds(groups, 5, seed=1)
+    folds = RG.group_folds(groups, 5, seed=1)
     assert len(folds) == 5
     tested = np.concatenate([test for _, test in folds])
     assert sorted(tested) == list(range(200))  # every row held out exactly once
@@ -296,52 +298,61 @@ def test_partial_correlation_equals_precision_matrix_formula():
     assert ranked["r"] == pytest.approx(-prec[0, 1] / np.sqrt(prec[0, 0] * prec[1, 1]), abs=1e-12)
 
 
-def _damage_rows(nets_per_gen=4, slopes=None, seed=0, nodes=10, stages=2):
-    """Synthetic node-damage rows: delta = slope[generator] * out_degree + network effect + stage effect + noise."""
+def _damage_rows(nets_per_gen=4, slopes=None, seed=0, nodes=10, stages=2, slope_sd=0.0):
+    """Synthetic node-damage rows: delta = (slope[generator] + network's slope deviation) * out_degree + network effect + stage effect + noise."""
     slopes = slopes or {"er": -1.0, "ba": -2.0, "ws": 0.5}
     rng = np.random.default_rng(seed)
     rows = []
     for gen, slope in slopes.items():
         for i in range(nets_per_gen):
             u = rng.normal(0, 2.0)
+            b = slope + (rng.normal(0, slope_sd) if slope_sd else 0.0)
             for stage in range(stages):
                 for v in range(nodes):
                     out = int(rng.integers(1, 8))
                     rows.append({"model": f"{gen}{i}", "generator": gen, "stage": stage, "kind": "node", "node": v, "out_degree": out,
-                                 "depth": int(rng.integers(1, 5)), "delta_top1": slope * out + u - 0.8 * stage + rng.normal(0, 1.0)})
+                                 "depth": int(rng.integers(1, 5)), "delta_top1": b * out + u - 0.8 * stage + rng.normal(0, 1.0)})
     return pd.DataFrame(rows)
 
 
-def test_mixed_model_recovers_planted_slopes():
-    df = _damage_rows(nets_per_gen=4)
-    res = C.mixed_slope(df, "out_degree", "delta_top1", generator="generator", covariates=("stage",))
+@pytest.mark.parametrize("random", ["slope", "intercept"])
+def test_mixed_model_recovers_planted_slopes(random):
+    nets = 8 if random == "slope" else 4  # a random slope needs slopes that vary, and networks to estimate their spread
+    df = _damage_rows(nets_per_gen=nets, slope_sd=0.5 if random == "slope" else 0.0)
+    res = NI.mixed_slope(df, "out_degree", "delta_top1", generator="generator", covariates=("stage",), random=random)
     by_gen = res.set_index("generator")
     for gen, slope in {"er": -1.0, "ba": -2.0, "ws": 0.5}.items():
         row = by_gen.loc[gen]
-        assert row["lo"] <= slope <= row["hi"] and row["hi"] - row["lo"] < 0.6, row.to_dict()
-        assert row["n_networks"] == 4 and row["n"] == 80
-    assert by_gen.loc["ba", "p"] < 1e-6 and by_gen.loc["ba", "re_var"] > 0.5
-    assert "stage" in by_gen.loc["ba", "formula"] and by_gen.loc["ba", "note"] == ""
+        assert row["method"].startswith("MixedLM"), row.to_dict()
+        assert row["lo"] <= slope <= row["hi"] and row["hi"] - row["lo"] < 1.5, row.to_dict()
+        assert row["n_networks"] == nets and row["n"] == 20 * nets
+        # the interval is on t(networks - 1), not the normal
+        assert (row["hi"] - row["lo"]) / 2 == pytest.approx(stats.t.ppf(0.975, nets - 1) * row["se"], rel=1e-9)
+    assert by_gen.loc["ba", "p"] < 1e-3 and by_gen.loc["ba", "re_var"] > 0.5
+    assert "stage" in by_gen.loc["ba", "formula"]
+    assert ("only 4 networks of this generator" in by_gen.loc["ba", "note"]) == (nets == 4)
+    assert ("| network)" in by_gen.loc["ba", "formula"]) and (("1 + out_degree |" in by_gen.loc["ba", "formula"]) == (random == "slope"))
 
 
 def test_mixed_model_states_why_there_is_no_slope():
     df = _damage_rows(nets_per_gen=3)
     flat = df.assign(out_degree=np.where(df["generator"] == "ws", 3, df["out_degree"]))
-    res = C.mixed_slope(flat, "out_degree").set_index("generator")
+    res = NI.mixed_slope(flat, "out_degree").set_index("generator")
     assert np.isnan(res.loc["ws", "slope"]) and "constant within this generator" in res.loc["ws", "note"]
     assert np.isfinite(res.loc["er", "slope"])
-    two = C.mixed_slope(df[df["model"].isin(["er0", "er1"])], "out_degree")
-    assert np.isnan(two["slope"]).all() and "too few networks" in two["note"].iloc[0]
+    two = NI.mixed_slope(df[df["model"].isin(["er0", "er1"])], "out_degree")  # two networks: the two-stage estimate, said
+    assert "too few networks" in two["note"].iloc[0] and two["method"].iloc[0].startswith("two-stage")
+    assert two["n_networks"].iloc[0] == 2 and np.isfinite(two["slope"].iloc[0])
     # noise centred within every network: no network effect, the per-network variance sits on the boundary
     er = df[df["generator"] == "er"].assign(e=np.random.default_rng(1).normal(0, 1.0, 60))
     er["delta_top1"] = -1.0 * er["out_degree"] + er["e"] - er.groupby("model")["e"].transform("mean")
-    single = C.mixed_slope(er, "out_degree")
-    assert single["re_var"].iloc[0] < 1e-6 and "singular fit" in single["note"].iloc[0] and "only 3 networks" in single["note"].iloc[0]
+    single = NI.mixed_slope(er, "out_degree", random="intercept")
+    assert single["re_var"].iloc[0] < 1e-6 and "boundary" in single["note"].iloc[0] and "only 3 networks" in single["note"].iloc[0]
     assert single["slope"].iloc[0] == pytest.approx(-1.0, abs=0.2)
 
 
 @pytest.mark.parametrize("failure, reason", [("raise", "MixedLM failed: LinAlgError: Singular matrix"), ("stall", "did not converge")])
-def test_mixed_model_failures_are_reasons_not_tracebacks(monkeypatch, failure, reason):
+def test_mixed_model_failures_fall_back_to_the_two_stage_estimate(monkeypatch, failure, reason):
     from statsmodels.regression.mixed_linear_model import MixedLM
 
     real_fit = MixedLM.fit
@@ -354,19 +365,23 @@ def test_mixed_model_failures_are_reasons_not_tracebacks(monkeypatch, failure, r
         return result
 
     monkeypatch.setattr(MixedLM, "fit", broken_fit)
-    res = C.mixed_slope(_damage_rows(nets_per_gen=3), "out_degree")
-    assert len(res) == 3 and res["slope"].isna().all() and (res["note"].str.contains(reason)).all()
+    df = _damage_rows(nets_per_gen=3)
+    res = NI.mixed_slope(df, "out_degree").set_index("generator")
+    assert len(res) == 3 and res["note"].str.contains(reason).all() and res["note"].str.contains("fell back").all()
+    assert res["method"].str.startswith("two-stage").all()
+    per = NI.summarize_networks(NI.network_slopes(df, "out_degree")).set_index("generator")
+    assert np.allclose(res["slope"], per.loc[res.index, "mean"]) and np.allclose(res["lo"], per.loc[res.index, "lo"])
 
 
 def test_importances_withheld_when_cv_r2_is_not_positive():
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"model": np.repeat([f"n{i}" for i in range(10)], 12), "a": rng.normal(size=120), "b": rng.normal(size=120),
                        "delta_top1": rng.normal(size=120)})
-    rows = pd.DataFrame(C.regression_rows(df, "delta_top1", ["a", "b"], "all", folds=5, seed=0))
+    rows = pd.DataFrame(RG.regression_rows(df, "delta_top1", ["a", "b"], "all", folds=5, seed=0))
     assert rows["r2_mean"].iloc[0] <= 0 and rows["importance_mean"].isna().all()
     assert "importances withheld" in rows["note"].iloc[0] and rows["cv_unit"].iloc[0] == "model" and rows["n_groups"].iloc[0] == 10
     df["delta_top1"] = 3 * df["a"] + rng.normal(0, 0.3, 120)
-    rows = pd.DataFrame(C.regression_rows(df, "delta_top1", ["a", "b"], "all", folds=5, seed=0)).set_index("metric")
+    rows = pd.DataFrame(RG.regression_rows(df, "delta_top1", ["a", "b"], "all", folds=5, seed=0)).set_index("metric")
     assert rows["r2_mean"].iloc[0] > 0.8 and rows.loc["a", "importance_mean"] > 1 and rows.loc["a", "note"] == ""
 
 
@@ -380,7 +395,7 @@ def test_cli_writes_cluster_aware_tables(tmp_path):
     out = tmp_path / "corr.csv"
     res = CliRunner().invoke(app, ["correlate", str(table), "--metrics", "out_degree,depth", "--n-boot", "50", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "mixed model slope of delta_top1 on out_degree_graph, ba" in res.output  # the legacy name is read as the graph out-degree
+    assert "slope of delta_top1 on out_degree_graph, ba (" in res.output  # the legacy name is read as the graph out-degree
     corr = pd.read_csv(out)
     assert list(corr.columns) == C.CORRELATION_COLUMNS
     pooled = corr[corr["method"] == "spearman"].set_index("metric")

@@ -514,7 +514,7 @@ def test_old_degree_column_names_still_load(tmp_path):
     from wiring_lab.columns import LEGACY_COLUMNS
     from wiring_lab.graphs import generate_graph
     from wiring_lab.metrics import node_metrics
-    from wiring_lab.plots import plot_damage
+    from wiring_lab.damage_plots import plot_damage
 
     old = pd.DataFrame({"model": ["m"] * 3, "generator": ["ws"] * 3, "kind": ["intact", "node", "edge"], "stage": [0, 0, 0],
                         "node": [None, 1, None], "in_degree": [None, 0, None], "out_degree": [None, 2, None],

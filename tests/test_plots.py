@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from wiring_lab import analysis, figures, plots
+from wiring_lab import analysis, damage_plots, figures, plots
 from wiring_lab._io import UserError, read_table, write_table
 from wiring_lab.cli import app
 from wiring_lab.graphs import setting_label
@@ -212,38 +212,6 @@ def test_graphs_table_round_trips_every_stage_graph(tmp_path):
     assert list(analysis.stage_graph_sets(models, read_table(tmp_path / "graphs.csv"))) == ["b", "a"]
 
 
-def test_damage_panels_boxes_and_means():
-    fig = plots.plot_damage(damage_table())
-    axes = _data_axes(fig)
-    assert len(axes) == 4  # node and edge rows x ER and WS columns
-    assert fig.get_supylabel() == "Δ top-1 (pp)"
-    assert axes[0].get_xlabel() == "out-degree of the removed node (DAG)\n(n per category under the axis)"
-    assert axes[2].get_xlabel().startswith("in-degree of the edge's target (DAG)")
-    er_nodes = axes[0]
-    assert not [p for p in er_nodes.patches if type(p).__name__ == "PathPatch"]  # 2 points per degree: dots, no box
-    # red mean circles at each degree: nodes with out-degree 1 are 0 and 3 -> deltas -1.0, -1.3
-    means = [c for c in er_nodes.collections if c.get_sizes()[0] == 22][0].get_offsets()
-    assert means[0][0] == 1 and means[0][1] == pytest.approx(-1.15)
-    assert [t.get_text() for t in er_nodes.texts] == ["2", "2", "2"]  # n under every category
-    legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["IQR (n ≥ 5)", "median", "mean", "one removal"]
-    assert er_nodes.get_yscale() == "linear"  # all within a few pp
-
-
-def test_damage_boxes_from_five_and_symlog_for_outliers():
-    df = damage_table()
-    extra = df[df["kind"] == "node"].head(1)
-    many = pd.concat([df] + [extra.assign(node=10 + i, delta_top1=-1.0 - 0.1 * i) for i in range(4)]
-                     + [extra.assign(node=20, delta_top1=-60.0)], ignore_index=True)
-    fig = plots.plot_damage(many)
-    er_nodes = _data_axes(fig)[0]
-    # out-degree 1 of ER now has 2 + 5 points: one box; degrees 2 and 3 keep 2 points: no box
-    boxes = [p for p in er_nodes.patches if type(p).__name__ == "PathPatch"]
-    assert len(boxes) == 1
-    assert [t.get_text() for t in er_nodes.texts] == ["7", "2", "2"]
-    assert er_nodes.get_yscale() == "symlog" and "linear within ±5" in fig.get_supylabel()
-
-
 def test_damage_figure_shows_one_ablation_choice(run_dir):
     df = damage_table().assign(ablation="drop")
     zero = df[df["kind"] == "node"].assign(ablation="zero", delta_top1=-50.0)
@@ -333,32 +301,6 @@ def test_learning_curves_losses_on_their_own_axes():
     assert plots.plot_learning_curves(val, models).axes[1].get_ylabel() == "validation loss"
 
 
-def test_metric_vs_damage_spearman():
-    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
-    assert len(joined) == 12
-    stats = analysis.spearman_table(joined, ["out_degree_graph", "paths_through"], resamples=200, cluster="none")
-    from scipy.stats import spearmanr
-
-    expect = spearmanr(joined["out_degree_graph"], joined["delta_top1"]).statistic
-    row = stats.set_index("metric").loc["out_degree_graph"]
-    assert row["spearman_rho"] == pytest.approx(expect)
-    assert row["rho_lo"] <= row["spearman_rho"] <= row["rho_hi"]
-    fig = plots.plot_metric_vs_damage(joined, stats)
-    shown = _data_axes(fig)
-    assert [a.get_xlabel() for a in shown] == ["out-degree (graph)", "input-output paths through node"]
-    assert shown[0].get_title().startswith(f"Spearman ρ = {expect:.2f} [")
-    assert "resampling rows" in fig._suptitle.get_text()
-    # the default resamples whole networks, as wiring-lab correlate: two networks give no interval, and the panel says why
-    by_net = analysis.spearman_table(joined, ["out_degree_graph"], resamples=200).set_index("metric").loc["out_degree_graph"]
-    assert by_net["spearman_rho"] == pytest.approx(expect) and math.isnan(by_net["rho_lo"]) and math.isnan(by_net["rho_hi"])
-    assert by_net["cluster"] == "model" and by_net["n_clusters"] == 2
-    assert by_net["ci_note"] == "too few networks for a cluster interval (n=2 < 8)"
-    fig = plots.plot_metric_vs_damage(joined, analysis.spearman_table(joined, ["out_degree_graph"], resamples=200))
-    title = _data_axes(fig)[0].get_title()
-    assert title == f"Spearman ρ = {expect:.2f}, n = 12\n(too few networks for a cluster interval (n=2 < 8))" and "nan" not in title
-    assert "resampling whole networks" in fig._suptitle.get_text()
-
-
 def test_render_all_and_skip_lines(run_dir, tmp_path):
     lines = []
     outcomes = figures.render_figures(run_dir, "all", out=tmp_path / "out", fmt="svg", echo=lines.append)
@@ -415,31 +357,12 @@ def test_bad_table_fails_one_figure_skips_among_many(run_dir):
 
 def test_bad_tables_are_user_errors():
     with pytest.raises(UserError, match="lacks column"):
-        plots.plot_damage(pd.DataFrame({"generator": ["er"], "kind": ["node"]}))
+        damage_plots.plot_damage(pd.DataFrame({"generator": ["er"], "kind": ["node"]}))
     with pytest.raises(UserError, match="format"):
         figures.render_figures(".", "damage", fmt="jpg")
-    constant = analysis.spearman_table(pd.DataFrame({"a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]}), ["a"])
-    assert math.isnan(constant["spearman_rho"][0]) and constant["n"][0] == 4  # no coefficient for a constant metric
-
-
-def test_metric_vs_damage_uses_correlate_table(run_dir):
-    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
-    metrics = ["out_degree_graph", "betweenness"]
-    corr = pd.DataFrame([{"metric": m, "target": "delta_top1", "group": "kind=node", "n": 12, "method": meth, "r": r,
-                          "lo": r - 0.1, "hi": r + 0.1, "p": 0.01}
-                         for m, r in zip(metrics, (-0.5, -0.25)) for meth in ("pearson", "spearman")])
-    stats = analysis.spearman_from_correlations(corr, metrics)
-    assert list(stats["spearman_rho"]) == [-0.5, -0.25] and list(stats["rho_lo"]) == [-0.6, -0.35]
-    assert analysis.spearman_from_correlations(corr, metrics + ["depth"]) is None  # not every metric covered
-    fig = plots.plot_metric_vs_damage(joined, stats, metrics)
-    assert _data_axes(fig)[1].get_title() == "Spearman ρ = -0.25 [-0.35, -0.15], n = 12"
-    # a cluster-aware table (wiring-lab correlate's default) with too few networks: NaN bounds and a note, read back from CSV
-    clustered = corr.assign(lo=math.nan, hi=math.nan, cluster="model", n_clusters=2, ci_note="too few networks for a cluster interval (n=2 < 8)")
-    write_table(clustered, table_path(run_dir, "correlations"))
-    stats = analysis.spearman_from_correlations(read_table(table_path(run_dir, "correlations")), metrics)
-    assert list(stats["ci_note"]) == ["too few networks for a cluster interval (n=2 < 8)"] * 2 and stats["rho_lo"].isna().all()
-    fig = plots.plot_metric_vs_damage(joined, stats, metrics)
-    assert _data_axes(fig)[1].get_title() == "Spearman ρ = -0.25, n = 12\n(too few networks for a cluster interval (n=2 < 8))"
+    constant = pd.DataFrame({"model": ["a"] * 4, "generator": ["er"] * 4, "a": [1, 1, 1, 1], "delta_top1": [1.0, 2, 3, 4]})
+    per, summary = analysis.network_rank_correlations(constant, ["a"])
+    assert math.isnan(per["r"].iloc[0]) and summary["n_networks"].iloc[0] == 0  # no coefficient for a constant metric
 
 
 def test_report_inlines_figures_and_summarises_tables(run_dir, monkeypatch):

@@ -1,4 +1,4 @@
-"""Result tables -> the tidy frames the figures take: joins, per-network summaries, curves.
+"""Result tables -> the tidy frames the figures take: joins, per-network slopes and rank correlations, curves.
 
 Every statistic comes from :mod:`wiring_lab.correlation` or :mod:`wiring_lab.metrics`; nothing
 here draws (:mod:`wiring_lab.plots`) or reads files (:mod:`wiring_lab.figures` hands the tables in).
@@ -14,19 +14,14 @@ import pandas as pd
 from wiring_lab._io import UserError
 from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.compare import t_interval
-from wiring_lab.correlation import correlation_rows
 from wiring_lab.graphs import GraphSpec
 from wiring_lab.metrics import relative_to_p0
-from wiring_lab.resampling import cluster_columns, coefficient
-from wiring_lab.sensitivity import DEFAULT_CHOICE, choice_label, choices
+from wiring_lab.network_inference import network_slopes, per_network_correlations, summarize_networks, t_summary
+from wiring_lab.resampling import coefficient
+from wiring_lab.sensitivity import DEFAULT_CHOICE, SLOPE_METRIC, choice_label, choices
 from wiring_lab.summary import read_graph_records
 
 GENERATOR_SETTINGS = ("er", "ba", "ws")  # models.csv rows that form random-generator populations
-# cluster: the resampling unit of the interval (model = whole networks, none = rows); ci_note says why
-# an interval is missing (e.g. "too few networks for a cluster interval (n=6 < 8)")
-SPEARMAN_COLUMNS = ["metric", "spearman_rho", "rho_lo", "rho_hi", "p_value", "n", "cluster", "n_clusters", "ci_note"]
-
-
 def stage_graph_sets(models: pd.DataFrame, graphs: pd.DataFrame) -> dict[str, list[GraphSpec]]:
     """Stage graphs (from the ``graphs`` table) of every network in ``models``, in ``models``' order."""
     by_model = read_graph_records(graphs)
@@ -54,26 +49,6 @@ def node_damage_table(damage: pd.DataFrame, node_metrics: pd.DataFrame) -> pd.Da
     return nodes.drop(columns=dup).merge(nm[keep + dup], on=["model", "stage", "node"], how="inner")
 
 
-def _spearman_rows(correlations: pd.DataFrame) -> pd.DataFrame:
-    """``correlation_rows`` / ``correlations.csv`` Spearman rows in the figure's column names."""
-    rows = correlations[correlations["method"] == "spearman"]
-    rows = rows.rename(columns={"r": "spearman_rho", "lo": "rho_lo", "hi": "rho_hi", "p": "p_value"}).reindex(columns=SPEARMAN_COLUMNS)
-    # tables from before cluster intervals have no cluster/ci_note columns; a CSV reads an empty note as NaN
-    return rows.assign(ci_note=rows["ci_note"].fillna("").astype(str)).reset_index(drop=True)
-
-
-def spearman_from_correlations(correlations: pd.DataFrame | None, metrics: Sequence[str]) -> pd.DataFrame | None:
-    """Spearman rows of node damage from ``correlations.csv`` (wiring-lab correlate); None unless it covers ``metrics``."""
-    need = {"metric", "target", "group", "method", "r", "lo", "hi", "p", "n"}
-    if correlations is None or not need <= set(correlations.columns):
-        return None
-    rows = correlations[(correlations["target"] == "delta_top1") & (correlations["group"] == "kind=node") & correlations["metric"].isin(metrics)]
-    rows = _spearman_rows(rows)
-    if set(rows["metric"]) != set(metrics):
-        return None
-    return rows
-
-
 def setting_summary(models: pd.DataFrame, value: str = "top1") -> pd.DataFrame:
     """Per (generator, setting): ``n``, ``mean`` and its 95% t interval over networks (``lo``,
     ``hi``; NaN under two networks): what Fig. 3 draws beside the networks themselves."""
@@ -98,17 +73,35 @@ def default_choice(damage: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return rows, f"ablation {choice_label(*chosen)}, one of {len(found)} choices in the table (tables/sensitivity.csv compares them)"
 
 
-def spearman_table(df: pd.DataFrame, metrics: Sequence[str], y: str = "delta_top1", resamples: int = 1000, seed: int = 0,
-                   cluster: str | None = "model") -> pd.DataFrame:
-    """Spearman ρ of each metric with ``y``, with :mod:`wiring_lab.correlation`'s cluster-bootstrap interval; one row per metric.
+def damage_slopes(damage: pd.DataFrame, metric: str = SLOPE_METRIC) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Node removals of one ablation choice -> (one row per network: slope of Δ top-1 on ``metric``
+    with stage as a factor, Spearman ρ, the network's mean ``metric`` and Δ top-1; one row per
+    generator: the mean slope with its t interval over networks). What Fig. 5's forest panel draws."""
+    nodes = rename_legacy_columns(damage)
+    nodes = nodes[nodes["kind"].astype(str) == "node"]
+    per = network_slopes(nodes, metric)
+    centre = nodes.groupby("model")[metric].mean()
+    per["x_mean"] = per["model"].map(centre).astype(float)
+    return per, summarize_networks(per)
 
-    As ``wiring-lab correlate``'s default, the interval resamples whole networks (``cluster="model"``);
-    under 8 networks it is NaN and ``ci_note`` says so. A frame without the cluster column resamples rows.
-    """
-    if not set(cluster_columns(cluster)) <= set(df.columns):
-        cluster = None
-    rows = correlation_rows(df, y, list(metrics), "kind=node", resamples, seed, cluster=cluster)
-    return _spearman_rows(pd.DataFrame(rows, columns=["metric", "target", "group", "n", "method", "r", "lo", "hi", "p", "cluster", "n_clusters", "ci_note"]))
+
+NETWORK_RHO_COLUMNS = ["generator", "metric", "n_networks", "mean", "lo", "hi", "median", "n_negative", "p"]
+
+
+def network_rank_correlations(node_damage: pd.DataFrame, metrics: Sequence[str], y: str = "delta_top1") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Within-network Spearman ρ of ``y`` with each metric: (one row per network and metric; one row
+    per generator and metric with the mean ρ, its t interval over networks and the t test's p).
+    Pooling the networks of several generators mixes between-generator differences into ρ."""
+    rows, per = [], []
+    for gen, part in node_damage.groupby(node_damage["generator"].astype(str), sort=True):
+        r = per_network_correlations(part, y, list(metrics))
+        r = r[r["method"] == "spearman"].assign(generator=gen)
+        per.append(r)
+        for m, g in r.groupby("metric", sort=False):
+            s = t_summary(g["r"])
+            rows.append({"generator": gen, "metric": m, **{k: s[k] for k in ("n_networks", "mean", "lo", "hi", "median", "n_negative", "p")}})
+    per_net = pd.concat(per, ignore_index=True) if per else pd.DataFrame(columns=["generator", "model", "metric", "r"])
+    return per_net, pd.DataFrame(rows, columns=NETWORK_RHO_COLUMNS)
 
 
 def node_op_correlations(models: pd.DataFrame) -> pd.DataFrame:

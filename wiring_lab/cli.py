@@ -542,6 +542,7 @@ def correlate(
     cluster: str = typer.Option("model", help="resampling unit of intervals and CV folds: model (a network) | stage (model x stage) | none (rows)"),
     slope_metrics: Optional[str] = typer.Option(None, help="mixed-model slopes, comma-separated (default: out_degree)"),
     generator: str = typer.Option("generator", help="column whose levels get their own mixed-model slope"),
+    random: str = typer.Option("slope", help="mixed model's random effects per network: slope (intercept and slope) | intercept"),
     out: Optional[Path] = typer.Option(None, help="correlations table (.csv/.parquet); <stem>_regression, _per_network and _mixed go beside it"),
 ) -> None:
     """Correlate damage or accuracy with graph metrics: per-network and pooled coefficients, cluster intervals, mixed model, grouped CV."""
@@ -551,7 +552,7 @@ def correlate(
     check_outputs(out, out.with_name(f"{out.stem}_regression{out.suffix}") if out else None)
     split = lambda text: tuple(v.strip() for v in text.split(",") if v.strip()) if text else None  # noqa: E731
     config = C.CorrelateConfig(target=target, metrics=split(metrics), by=split(by) or (), n_boot=n_boot, folds=folds, seed=seed, backend=backend,
-                               cluster=cluster, slope_metrics=split(slope_metrics), generator=generator)
+                               cluster=cluster, slope_metrics=split(slope_metrics), generator=generator, random=random)
     result = C.correlate(read_table(table), config, table_path=table, checkpoints=checkpoints)
     typer.echo(C.format_summary(result))
     if out is not None:

@@ -20,27 +20,29 @@ Damage rows are grouped by ``kind``, by any of ``ablation`` / ``cascade`` / ``re
 varies (different experiments are never pooled) and by any ``--by`` columns. For every group,
 metric and method (Pearson, Spearman, Kendall):
 
-- pooled: ``n`` complete pairs, the coefficient ``r`` and scipy's two-sided ``p`` (which treats rows
-  as independent: read it through ``p_holm`` / ``p_bh`` and beside the mixed model), and a seeded
-  95% bootstrap interval ``lo``..``hi`` that resamples whole units (:mod:`wiring_lab.resampling`):
-  percentile, widened about the estimate by sqrt(G/(G-1)) for G units. With a cluster unit and fewer than ``min_clusters`` (8)
-  units in the group there is no interval and ``ci_note`` says so, with n;
+- pooled: ``n`` complete pairs, the coefficient ``r`` and a seeded 95% bootstrap interval
+  ``lo``..``hi`` that resamples whole units (:mod:`wiring_lab.resampling`): percentile, widened
+  about the estimate by sqrt(G/(G-1)) for G units. With a cluster unit and fewer than
+  ``min_clusters`` (8) units in the group there is no interval and ``ci_note`` says so, with n;
 - per network (damage rows): the same coefficient within each network (``per_network`` table) and,
   in the pooled row, their median and quartiles (``net_median``, ``net_q25``, ``net_q75``) over
-  ``n_net`` networks;
+  ``n_net`` networks. The row's ``p`` is the one-sample t test of those per-network coefficients
+  over networks (``p_unit`` says so): scipy's p on the pooled rows would treat the nodes of one
+  network as independent and is never reported. Model rows (one per network) get scipy's p;
 - partial (``pearson_partial``, ``spearman_partial``): the coefficient after regressing both sides
   on the ``controls`` the table has (stage as a factor, depth as a number; ranks first for
-  Spearman), with a t-test p-value and no interval;
+  Spearman), with no interval, and no p for damage rows;
 - ``p_holm`` and ``p_bh``: Holm and Benjamini-Hochberg adjustment over every finite ``p`` of the
-  table (one family per run).
+  table (one family per run). ``notes`` warns when a generator has fewer than 8 networks.
 
-Mixed model (damage rows, the headline test of "damage grows with out-degree"): statsmodels
-``MixedLM`` of ``target ~ metric * generator + stage`` with a random intercept per network, all
-generators in one fit; the slope per generator with a 95% Wald interval and p (Holm / BH over the
-slopes of the run), or a stated reason (constant metric, too few networks, singular design, no
-convergence, variance on the boundary). Regression: the target on all metrics of the group
-(standardised, ``RidgeCV``), R^2 from group k-fold cross-validation over the resampling units
-(shuffled, seeded; a network is never on both sides), and permutation importance only where the
+Slopes (damage rows, the headline test of "damage grows with out-degree"):
+:func:`wiring_lab.network_inference.mixed_slope`, statsmodels ``MixedLM`` with a random intercept
+and a random slope per network (``random="slope"``, one fit per generator; ``"intercept"``: the
+older pooled random-intercept model), 95% intervals on t(networks - 1), falling back to the
+per-network two-stage estimate where the fit fails (``method`` says which). Regression
+(:mod:`wiring_lab.regression`): the target on all metrics of the group (standardised,
+``RidgeCV``), R^2 from group k-fold cross-validation over the resampling units (shuffled,
+seeded; a network is never on both sides), and permutation importance only where the
 cross-validated R^2 is positive (else ``note`` says why).
 """
 
@@ -48,22 +50,13 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
 from scipy import stats
-from sklearn.base import clone
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from wiring_lab._io import UserError, library_versions
 from wiring_lab.columns import canonical_metric, rename_legacy_columns
@@ -76,6 +69,16 @@ from wiring_lab.metrics import (
     stage_metrics,
     stage_node_metrics,
 )
+from wiring_lab.network_inference import (
+    METHODS,
+    MIN_NETWORKS,
+    MIXED_COLUMNS,
+    RANDOM_EFFECTS,
+    mixed_slope,
+    per_network_correlations,
+    t_summary,
+)
+from wiring_lab.regression import REGRESSION_COLUMNS, regression_rows
 from wiring_lab.resampling import (
     CLUSTER_UNITS,
     MIN_CLUSTERS,
@@ -83,17 +86,13 @@ from wiring_lab.resampling import (
     cluster_bootstrap_ci,
     cluster_codes,
     cluster_columns,
-    coefficient_and_p,
     usable_pair,
 )
 
-METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")
 CORRELATION_COLUMNS = [
-    "metric", "target", "group", "n", "method", "r", "lo", "hi", "p", "p_holm", "p_bh",
+    "metric", "target", "group", "n", "method", "r", "lo", "hi", "p", "p_unit", "p_holm", "p_bh",
     "cluster", "n_clusters", "ci_note", "net_median", "net_q25", "net_q75", "n_net", "controls",
 ]  # fmt: skip
-REGRESSION_COLUMNS = ["group", "target", "n", "folds", "cv_unit", "n_groups", "r2_mean", "r2_std", "metric", "importance_mean", "importance_std", "note"]
-MIXED_COLUMNS = ["group", "metric", "target", "generator", "slope", "se", "lo", "hi", "p", "p_holm", "p_bh", "n", "n_networks", "re_var", "resid_var", "formula", "note"]
 SLOPE_METRIC_DEFAULTS = ("out_degree", "out_degree_graph")  # the headline slope: the first of these the table has
 DAMAGE_SPLITS = ("ablation", "cascade", "recalibrate_bn")  # damage settings never pooled: rows are grouped by them when they vary
 
@@ -114,6 +113,7 @@ class CorrelateConfig:
     slope_metrics: tuple[str, ...] | None = None  # mixed-model slopes (damage rows); default: out-degree
     generator: str = "generator"  # column whose levels get their own mixed-model slope
     controls: tuple[str, ...] = ("stage", "depth")  # partial correlations control for these (when present)
+    random: str = "slope"  # mixed model's random effects per network: slope (intercept and slope) or intercept
 
     def __post_init__(self) -> None:
         if self.n_boot < 10:
@@ -124,6 +124,8 @@ class CorrelateConfig:
             raise ValueError(f"seed must be non-negative (got {self.seed})")
         if self.cluster not in CLUSTER_UNITS:
             raise ValueError(f"unknown cluster unit {self.cluster!r}; choose {', '.join(CLUSTER_UNITS)}")
+        if self.random not in RANDOM_EFFECTS:
+            raise ValueError(f"unknown random effects {self.random!r}; choose {' or '.join(RANDOM_EFFECTS)}")
         if self.min_clusters < 2:
             raise ValueError(f"min_clusters must be at least 2 (got {self.min_clusters}); 8 is the default")
         object.__setattr__(self, "by", tuple(self.by))
@@ -368,21 +370,6 @@ def partial_correlation(
     return out
 
 
-def per_network_correlations(data: pd.DataFrame, target: str, metrics: Sequence[str], group: str = "all", network: str = "model") -> pd.DataFrame:
-    """Pearson, Spearman and Kendall of ``target`` on each metric within every network, one row per network."""
-    rows = []
-    y_all = pd.to_numeric(data[target], errors="coerce")
-    for net, idx in data.groupby(network, sort=True).groups.items():
-        y_net = y_all.loc[idx].to_numpy(float)
-        for metric in metrics:
-            x_net = pd.to_numeric(data.loc[idx, metric], errors="coerce").to_numpy(float)
-            ok = np.isfinite(x_net) & np.isfinite(y_net)
-            for method in METHODS:
-                r, p = coefficient_and_p(method, x_net[ok], y_net[ok]) if usable_pair(x_net[ok], y_net[ok]) else (math.nan, math.nan)
-                rows.append({"group": group, network: net, "metric": metric, "target": target, "method": method, "n": int(ok.sum()), "r": r, "p": p})
-    return pd.DataFrame(rows, columns=["group", network, "metric", "target", "method", "n", "r", "p"])
-
-
 def correlation_rows(
     data: pd.DataFrame,
     target: str,
@@ -402,156 +389,26 @@ def correlation_rows(
         for j, method in enumerate(METHODS):
             rng = np.random.default_rng(np.random.SeedSequence([seed, i, j]))
             ci = cluster_bootstrap_ci(data, metric, target, cluster, method, n_boot, rng, min_clusters)
+            # p is never the rows' (they are not independent): with several rows per network it is the t test
+            # of the per-network coefficients over networks; a table of one row per network has networks as rows
             row = {"metric": metric, "target": target, "group": group, "n": ci["n"], "method": method, "r": ci["estimate"], "lo": ci["lo"],
-                   "hi": ci["hi"], "p": ci["p"], "cluster": unit, "n_clusters": ci["n_clusters"], "ci_note": ci["note"], "controls": ""}
+                   "hi": ci["hi"], "p": ci["p"] if per_network is None else math.nan, "p_unit": "networks" if per_network is None else "",
+                   "cluster": unit, "n_clusters": ci["n_clusters"], "ci_note": ci["note"], "controls": ""}
             if per_network is not None and len(per_network):
                 r_net = per_network.loc[(per_network["metric"] == metric) & (per_network["method"] == method), "r"].dropna()
                 if len(r_net):
                     row.update(net_median=float(r_net.median()), net_q25=float(r_net.quantile(0.25)), net_q75=float(r_net.quantile(0.75)))
+                    row.update(p=t_summary(r_net)["p"], p_unit=f"t test over {len(r_net)} networks")
                 row["n_net"] = len(r_net)
             rows.append(row)
         for method in ("pearson", "spearman"):
             part = partial_correlation(data, metric, target, controls, method)
             if part["controls"]:
                 rows.append({"metric": metric, "target": target, "group": group, "n": part["n"], "method": f"{method}_partial", "r": part["r"],
-                             "lo": math.nan, "hi": math.nan, "p": part["p"], "cluster": unit, "n_clusters": ci["n_clusters"], "ci_note": "no interval for partial coefficients",
-                             "controls": part["controls"]})
+                             "lo": math.nan, "hi": math.nan, "p": part["p"] if per_network is None else math.nan, "p_unit": "networks" if per_network is None else "",
+                             "cluster": unit, "n_clusters": ci["n_clusters"], "controls": part["controls"],
+                             "ci_note": "no interval for partial coefficients" + ("" if per_network is None else "; no p: its rows are not independent")})
     return rows
-
-
-def _fit_mixed(formula: str, d: pd.DataFrame) -> tuple[Any, str]:
-    """Fitted MixedLM (random intercept per ``net``) and what went wrong, if anything; ``(None, reason)`` on failure."""
-    notes = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model = smf.mixedlm(formula, d, groups=d["net"])
-            if np.linalg.matrix_rank(model.exog) < model.exog.shape[1]:
-                return None, "singular design: a fixed effect is a combination of the others (e.g. the metric constant within a generator or stage)"
-            fit = model.fit(reml=True)
-    except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError) as e:
-        return None, f"MixedLM failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
-    if not fit.converged:
-        return None, "MixedLM did not converge (bfgs, lbfgs and cg tried)"
-    messages = {str(w.message) for w in caught if issubclass(w.category, (ConvergenceWarning, RuntimeWarning)) or "singular" in str(w.message).lower()}
-    re_var = float(np.asarray(fit.cov_re)[0, 0])
-    if re_var <= 1e-6 * float(fit.scale) or any("boundary" in m for m in messages):
-        notes.append("singular fit: the per-network variance is estimated at 0, so the slopes equal pooled least squares")
-    elif any("Hessian" in m or "singular" in m.lower() for m in messages):
-        notes.append("singular fit: " + sorted(m for m in messages if "Hessian" in m or "singular" in m.lower())[0].split(".")[0])
-    return fit, "; ".join(notes)
-
-
-def mixed_slope(
-    df: pd.DataFrame,
-    metric: str = "out_degree",
-    target: str = "delta_top1",
-    generator: str | None = "generator",
-    covariates: Sequence[str] = ("stage",),
-    network: str = "model",
-    group: str = "all",
-    few_networks: int = MIN_CLUSTERS,
-) -> pd.DataFrame:
-    """Slope of ``target`` on ``metric`` per generator from one MixedLM (target ~ metric x generator + covariates, random intercept per network), 95% Wald interval and p."""
-    cols = [c for c in MIXED_COLUMNS if c not in ("p_holm", "p_bh")]
-    use_gen = generator is not None and generator in df.columns
-    covariates = [c for c in covariates if c in df.columns and c not in (metric, target, generator, network)]
-    d = pd.DataFrame({"y": pd.to_numeric(df[target], errors="coerce"), "x": pd.to_numeric(df[metric], errors="coerce"),
-                      "net": df[network].astype(str), "gen": df[generator].astype(str) if use_gen else "all"})
-    for i, c in enumerate(covariates):
-        d[f"c{i}"] = df[c].astype(str)
-    d = d.dropna(subset=["y", "x"]).reset_index(drop=True)
-    base = {"group": group, "metric": metric, "target": target, "slope": math.nan, "se": math.nan, "lo": math.nan, "hi": math.nan, "p": math.nan,
-            "re_var": math.nan, "resid_var": math.nan, "formula": ""}
-
-    def gen_rows(gens: Sequence[str], note: str, frame: pd.DataFrame = d) -> list[dict]:
-        """One row per generator with no estimate and a reason."""
-        return [{**base, "generator": g, "n": int((frame["gen"] == g).sum()), "n_networks": int(frame.loc[frame["gen"] == g, "net"].nunique()), "note": note} for g in gens]
-
-    gens = sorted(d["gen"].unique())
-    flat = [g for g in gens if d.loc[d["gen"] == g, "x"].nunique() < 2]
-    rows = gen_rows(flat, f"{metric} is constant within this generator: no slope")
-    d = d[~d["gen"].isin(flat)].reset_index(drop=True)
-    gens = [g for g in gens if g not in flat]
-    if not gens:
-        return pd.DataFrame(rows, columns=cols)
-    if d["net"].nunique() < 3 or len(d) < d["net"].nunique() + 3:
-        rows += gen_rows(gens, f"too few networks or rows for a random intercept per network ({d['net'].nunique()} networks, {len(d)} rows)")
-        return pd.DataFrame(rows, columns=cols)
-    terms = ["x * C(gen)" if len(gens) > 1 else "x"] + [f"C(c{i})" for i in range(len(covariates)) if d[f"c{i}"].nunique() > 1]
-    formula = "y ~ " + " + ".join(terms)
-    readable = formula.replace("y ~", f"{target} ~").replace("x", metric, 1).replace("C(gen)", generator or "generator")
-    for i, c in enumerate(covariates):
-        readable = readable.replace(f"C(c{i})", c)
-    fit, note = _fit_mixed(formula, d)
-    if fit is not None and d["net"].nunique() < few_networks:
-        note = "; ".join(filter(None, [note, f"only {d['net'].nunique()} networks: the normal (Wald) interval is likely too narrow"]))
-    if fit is None:
-        rows += gen_rows(gens, note)
-        return pd.DataFrame(rows, columns=cols)
-    names = list(fit.fe_params.index)
-    cov = fit.cov_params().loc[names, names].to_numpy(float)
-    z = stats.norm.ppf(0.975)
-    for g in gens:
-        c = np.array([1.0 if n == "x" or n == f"x:C(gen)[T.{g}]" else 0.0 for n in names])
-        slope, se = float(c @ fit.fe_params.to_numpy(float)), math.sqrt(max(float(c @ cov @ c), 0.0))
-        part = d[d["gen"] == g]
-        row = {**base, "generator": g, "n": len(part), "n_networks": int(part["net"].nunique()), "re_var": float(np.asarray(fit.cov_re)[0, 0]),
-               "resid_var": float(fit.scale), "formula": readable, "note": note}
-        if np.isfinite(se) and se > 0:
-            row.update(slope=slope, se=se, lo=slope - z * se, hi=slope + z * se, p=float(2 * stats.norm.sf(abs(slope / se))))
-        else:
-            row.update(slope=slope, note="; ".join(filter(None, [note, "no standard error (singular covariance of the fixed effects)"])))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=cols)
-
-
-def group_folds(groups: Sequence[Any] | np.ndarray, folds: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, test) row indices of a shuffled group k-fold: the rows of one group (network) are never on both sides."""
-    groups = np.asarray(groups)
-    k = min(folds, len(np.unique(groups)))
-    if k < 2:
-        raise ValueError(f"group k-fold needs at least 2 groups (got {k})")
-    return list(GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(groups)), groups=groups))
-
-
-def regression_rows(data: pd.DataFrame, target: str, metrics: Sequence[str], group: str, folds: int, seed: int, cluster: str | Sequence[str] | None = "model") -> list[dict]:
-    """Ridge regression of ``target`` on ``metrics``, R^2 from group k-fold (units never split); permutation importance only where R^2 > 0."""
-    frame = data[[*metrics, target]].apply(pd.to_numeric, errors="coerce")
-    usable = [m for m in metrics if frame[m].notna().any() and frame[m].nunique(dropna=True) > 1]
-    keep = frame[[*usable, target]].notna().all(axis=1).to_numpy()
-    frame = frame.loc[keep, [*usable, target]]
-    groups = cluster_codes(data, cluster)[keep]
-    n, n_groups = len(frame), len(np.unique(groups))
-    k = min(folds, n_groups)
-    unit = ",".join(cluster_columns(cluster)) or "none"
-    base = {"group": group, "target": target, "n": n, "folds": k, "cv_unit": unit, "n_groups": n_groups, "r2_mean": math.nan, "r2_std": math.nan}
-
-    def empty(note: str) -> list[dict]:
-        """Rows without importances, with the reason."""
-        return [{**base, "metric": m, "importance_mean": math.nan, "importance_std": math.nan, "note": note} for m in usable or metrics]
-
-    if not usable or frame[target].nunique() < 2:
-        return empty("no metric or target that varies")
-    if k < 2 or n < 2 * k:
-        return empty(f"too few units for cross-validation ({n_groups} {unit} groups, {n} rows; needs 2 groups and 2 rows per fold)")
-    X, y = frame[usable].to_numpy(float), frame[target].to_numpy(float)
-    model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
-    splits = group_folds(groups, k, seed)
-    fitted, scores = [], []
-    for train, test in splits:
-        m = clone(model).fit(X[train], y[train])
-        fitted.append(m)
-        scores.append(m.score(X[test], y[test]) if len(test) > 1 else math.nan)
-    base.update(r2_mean=float(np.nanmean(scores)), r2_std=float(np.nanstd(scores)))
-    if not base["r2_mean"] > 0:
-        return empty(f"cross-validated R^2 {base['r2_mean']:.3f} <= 0: the metrics predict no better than the mean, importances withheld")
-    importances = []
-    for f, (m, (train, test)) in enumerate(zip(fitted, splits)):
-        imp = permutation_importance(m, X[test], y[test], n_repeats=10, random_state=seed + f, scoring="r2")
-        importances.append(imp.importances_mean)
-    imp = np.array(importances)  # (folds, metrics)
-    return [{**base, "metric": m, "importance_mean": float(imp[:, i].mean()), "importance_std": float(imp[:, i].std()), "note": ""} for i, m in enumerate(usable)]
 
 
 # --- the whole job ---------------------------------------------------------------------------
@@ -650,7 +507,13 @@ def correlate(
             covariates = [c for c in ("stage",) if c not in config.by]
             for metric in slope_metrics:
                 if part[metric].notna().any():
-                    mixed.append(mixed_slope(part, metric, target, config.generator, covariates, "model", label))
+                    mixed.append(mixed_slope(part, metric, target, config.generator, covariates, "model", label, config.random))
+    if config.generator in data.columns:  # warnings count networks per generator, not over the pooled table
+        per_gen = data.groupby(data[config.generator].astype(str))["model"].nunique()
+        few = per_gen[per_gen < MIN_NETWORKS]
+        if len(few):
+            notes.append("few networks per generator: " + ", ".join(f"{g} {n}" for g, n in few.items()) +
+                         f" (< {MIN_NETWORKS}): every interval over networks is wide, and a pooled one mixes generators")
     if kind == "models":
         notes.append("model rows: one row per network, so no per-network coefficients and no mixed model (they need several rows per network)")
     correlations = pd.DataFrame(corr, columns=CORRELATION_COLUMNS)
@@ -689,13 +552,15 @@ def format_summary(result: CorrelationResult, top: int = 5) -> str:
                      f"resampling unit {part['cluster'].iloc[0]} ({info.get('n_clusters', '?')} units); strongest Spearman correlations:")
         for _, r in sp.iterrows():
             net = f"; per network median {r['net_median']:+.3f} (IQR {r['net_q25']:+.3f}..{r['net_q75']:+.3f}, {int(r['n_net'])} networks)" if np.isfinite(r["net_median"]) else ""
-            lines.append(f"  {r['metric']:<24} rho {r['r']:+.3f}  {_interval(r['lo'], r['hi'], r['ci_note'])}  p {r['p']:.2g} (Holm {r['p_holm']:.2g}, BH {r['p_bh']:.2g})  (n={r['n']}){net}")
+            p = f"p {r['p']:.2g} ({r['p_unit']}; Holm {r['p_holm']:.2g}, BH {r['p_bh']:.2g})" if np.isfinite(r["p"]) else "no network-level p"
+            lines.append(f"  {r['metric']:<24} rho {r['r']:+.3f}  {_interval(r['lo'], r['hi'], r['ci_note'])}  {p}  (n={r['n']}){net}")
         if sp.empty:
             lines.append("  (no metric with at least 3 complete, non-constant pairs)")
         for _, m in mixed[mixed["group"] == group].iterrows():
             if np.isfinite(m["slope"]) and np.isfinite(m["lo"]):
-                lines.append(f"  mixed model slope of {m['target']} on {m['metric']}, {m['generator']}: {m['slope']:+.3f} 95% CI [{m['lo']:+.3f}, {m['hi']:+.3f}] "
-                             f"p {m['p']:.2g} (Holm {m['p_holm']:.2g}; {m['n_networks']} networks, {m['n']} rows)" + (f"; {m['note']}" if m["note"] else ""))
+                lines.append(f"  slope of {m['target']} on {m['metric']}, {m['generator']} ({m['method']}): {m['slope']:+.3f} "
+                             f"95% CI [{m['lo']:+.3f}, {m['hi']:+.3f}] on t({m['n_networks'] - 1}), p {m['p']:.2g} "
+                             f"(Holm {m['p_holm']:.2g}; {m['n_networks']} networks, {m['n']} rows)" + (f"; {m['note']}" if m["note"] else ""))
             else:
                 lines.append(f"  mixed model slope of {m['target']} on {m['metric']}, {m['generator']}: none ({m['note']})")
         rg = reg[reg["group"] == group]

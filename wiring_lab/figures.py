@@ -23,23 +23,20 @@ from wiring_lab.analysis import (
     node_op_correlations,
     search_populations,
     search_progress,
-    spearman_from_correlations,
-    spearman_table,
     stage_graph_sets,
     ws_curves,
 )
 from wiring_lab.compare import compare_networks
+from wiring_lab.damage_plots import plot_damage, plot_metric_vs_damage
 from wiring_lab.plots import (
     FORMATS,
     _generators,
     plot_accuracy_vs_macs,
     plot_attack,
     plot_cl_heatmap,
-    plot_damage,
     plot_error_edf,
     plot_generator_sweep,
     plot_learning_curves,
-    plot_metric_vs_damage,
     plot_node_ops,
     plot_search_edf,
     plot_search_progress,
@@ -183,16 +180,14 @@ def _build_accuracy_vs_macs(run_dir: Path):
 
 
 def _build_metric_vs_damage(run_dir: Path):
-    """Node metrics vs node-removal damage, Spearman ρ per metric."""
+    """Node metrics vs node-removal damage: Spearman ρ within every network, summarised per generator."""
     damage, note = default_choice(_table(run_dir, "damage"))
     joined = node_damage_table(damage, _table(run_dir, "node_metrics"))
     if joined.empty:
         raise NotEnoughData("no node-removal row of damage.csv matches a row of node_metrics.csv (model, stage, node); "
                             "make both from the same checkpoints")
     metrics = [m for m in DAMAGE_METRICS if m in joined.columns and joined[m].nunique() > 1]  # a constant says nothing
-    # the coefficients of `wiring-lab correlate` when it ran on this damage table, else computed here
-    stats = spearman_from_correlations(_optional(run_dir, "correlations"), metrics) if not note else None
-    return plot_metric_vs_damage(joined, stats if stats is not None else spearman_table(joined, metrics), metrics, note=note)
+    return plot_metric_vs_damage(joined, metrics, note=note)
 
 
 def _build_search_progress(run_dir: Path):
@@ -216,13 +211,15 @@ RECIPES: dict[str, FigureRecipe] = {
                      "depth (longest path from the input node); input and output nodes are orange squares", ("models", "graphs"),
                      _build_stage_graphs, notes="Graphs come from tables/graphs.csv, written by the training of each network."),
         FigureRecipe("damage", "Damage vs degree", "RandWire (Xie et al. 2019) Fig. 5",
-                     "top row node removal, x: out-degree of the removed node in the DAG with input/output nodes (a node "
-                     "that feeds only the output node has out-degree 1); bottom row edge removal, x: in-degree of the edge's "
-                     "target in the same DAG; y: Δ top-1 in percentage points "
-                     "(negative = accuracy lost; symlog, linear within ±5 pp, when any |Δ| > 15); one column per generator; "
+                     "top row node removal, x: out-degree of the removed node in the generated graph (the degree the "
+                     "slopes use); bottom row edge removal, x: in-degree of the edge's target in the DAG with input/output "
+                     "nodes; y: Δ top-1 in percentage points (negative = accuracy lost; linear); one column per generator; "
                      "box = IQR (only from 5 removals), bar = median, red circle = mean, dots = single removals, n of every "
-                     "degree under the axis", ("damage",), _build_damage,
-                     notes="A table with several ablation choices shows drop without cascade and says so in the title."),
+                     "degree under the axis, one thin line per network through its mean at its own slope; right: forest of "
+                     "the per-network slopes (stage as a factor) with the generator's mean and 95% t interval over networks",
+                     ("damage",), _build_damage,
+                     notes="A table with several ablation choices shows drop without cascade and says so in the title. "
+                     "`plot_damage(..., yscale=\"symlog\")` draws the outliers on a symlog axis instead."),
         FigureRecipe("node_ops", "Node operations", "RandWire (Xie et al. 2019) Fig. 6",
                      "x: generator setting; y: mean top-1 accuracy (%); one line per node operation; pairwise Pearson r "
                      "of the lines across settings", ("models",), _build_node_ops,
@@ -253,11 +250,12 @@ RECIPES: dict[str, FigureRecipe] = {
                      _build_accuracy_vs_macs, notes="The same numbers as tables/comparison.csv (wiring_lab.compare).",
                      needs="at least two seeds of one setting"),
         FigureRecipe("metric_vs_damage", "Node metric vs damage", "correlation of node metrics with Fig. 5's damage",
-                     "one panel per node metric (x); y: Δ top-1 of removing that node (pp); colour: generator; Spearman ρ with "
-                     "a 95% cluster-bootstrap interval (1,000 resamples of whole networks; none, with the reason, under 8 networks) and n in each panel", ("damage", "node_metrics"),
-                     _build_metric_vs_damage, optional=("correlations",),
-                     notes="ρ and its interval come from correlations.csv (`wiring-lab correlate`, rows method=spearman, "
-                     "group=kind=node) when it covers every metric drawn, else are computed from the joined rows."),
+                     "one panel per node metric; x: generator; y: Spearman ρ between the metric and Δ top-1 over one "
+                     "network's node removals; dot = one network, diamond and bar = mean over the generator's networks "
+                     "with its 95% t interval, n under each", ("damage", "node_metrics"), _build_metric_vs_damage,
+                     notes="Within networks and within generators: a coefficient pooled over generators mixes their "
+                     "differences into ρ (on Fashion-MNIST it showed no association for paths through the node where "
+                     "every network's own ρ is negative)."),
         FigureRecipe("search_progress", "Search progress", "best-so-far curves of NAS (Zoph & Le 2017; Real et al. 2019; Liu et al. 2018)",
                      "x: children trained; y: best validation top-1 so far (%); one step line per search run (strategy), "
                      "one line per search seed", ("search_history",), _build_search_progress),
@@ -276,14 +274,14 @@ RECIPES: dict[str, FigureRecipe] = {
 PLOT_FUNCTIONS = {
     "generator_sweep": "plot_generator_sweep",
     "stage_graphs": "plot_stage_graphs",
-    "damage": "plot_damage",
+    "damage": "wiring_lab.damage_plots.plot_damage",
     "node_ops": "plot_node_ops",
     "ws_curves": "plot_ws_curves",
     "cl_heatmap": "plot_cl_heatmap",
     "error_edf": "plot_error_edf",
     "attack": "plot_attack",
     "learning_curves": "plot_learning_curves",
-    "metric_vs_damage": "plot_metric_vs_damage",
+    "metric_vs_damage": "wiring_lab.damage_plots.plot_metric_vs_damage",
     "accuracy_vs_macs": "plot_accuracy_vs_macs",
     "search_progress": "wiring_lab.plots.plot_search_progress",
     "search_edf": "wiring_lab.plots.plot_search_edf",

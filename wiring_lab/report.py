@@ -99,9 +99,11 @@ def write_report(
 
         table = read_table(sens)
         parts += ["<h2>Findings</h2>", "<p>Does RandWire's Fig. 5 trend (more out-degree, more accuracy lost when the node is "
-                  "removed) hold, per generator, and does the answer move with the ablation semantics? Slopes from one "
-                  "mixed model per choice (random intercept per network, stage as a covariate, Wald 95% intervals, Holm-adjusted "
-                  "p over the table); mean loss with a t interval over networks. The default ablation is drop: it is the "
+                  "removed) hold, per generator, and does the answer move with the ablation semantics? The network is the "
+                  "independent unit: each network's slope of the loss on the removed node's out-degree (stage as a factor) and "
+                  "its Spearman rank correlation, averaged over the generator's networks with 95% t intervals on n - 1 degrees "
+                  "of freedom and t tests over networks (Holm-adjusted over the table); beside them a mixed model with a random "
+                  "intercept and slope per network; mean loss with a t interval over networks. The default ablation is drop: it is the "
                   "literal reading of the paper's \"remove one node\" (the node leaves the graph) and what earlier tables "
                   "computed; zero and mean are the controls, and cascade also removes the nodes a removal leaves without input.</p>",
                   "<ul>" + "".join(f"<li>{_esc(line)}</li>" for line in findings(table)) + "</ul>",

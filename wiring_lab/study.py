@@ -143,10 +143,11 @@ class Study:
     metrics: dict[str, Any] | None = None  # {"backend": "networkx" | "tensor" | "graph-tool", "nodes": bool}
     population: dict[str, Any] | None = None  # PopulationConfig fields: one sampled graph population per study
     correlate: dict[str, Any] | None = None  # CorrelateConfig fields: metrics vs the damage of every network
+    preregistration: dict[str, str] | None = None  # hypotheses, endpoint, n, decision rules: fixed before the run, kept in study.json
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line in the study file
 
 
-STUDY_KEYS = ("name", "description", "figures", "networks", "scales", *ANALYSES, *STUDY_ANALYSES)
+STUDY_KEYS = ("name", "description", "preregistration", "figures", "networks", "scales", *ANALYSES, *STUDY_ANALYSES)
 NETWORK_KEYS = ("generator", "arch", "p", "k", "m", "node_op", "nodes", "channels", "graphs", "label")
 
 
@@ -404,12 +405,16 @@ def load_study(path: str | Path) -> Study:
         raise r.bad("scales", "must name at least one scale (demo, paper)")
     scales = {str(k): _read_scale(path, str(k), v) for k, v in scales_node.items()}
     analyses = {key: _plain(r.get(key, "map")) for key in ANALYSES + STUDY_ANALYSES}
+    prereg = _plain(r.get("preregistration", "map"))
+    if prereg is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in prereg.items()):
+        raise UserError(f"{path}:{r.line('preregistration')}: preregistration: must map names (hypotheses, endpoint, n, ...) to text")
     study = Study(
         name=name,
         path=path,
         networks=networks,
         scales=scales,
         description=r.get("description", "str", ""),
+        preregistration=prereg,
         figures=tuple(figures),
         lines={k: r.line(k) for k in doc},
         **analyses,

@@ -1,0 +1,110 @@
+"""The pre-registered analysis, the preregistration record, and re-analysis of a committed run directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from wiring_lab import confirm, network_inference as NI
+from wiring_lab._io import UserError
+from wiring_lab.study import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+PILOT = ROOT / "docs" / "results" / "fashion-mnist"
+
+
+def _planted(slopes: dict[str, float], rho_noise: dict[str, float], nets: int = 8, seed: int = 0) -> pd.DataFrame:
+    """Node removals under drop with per-generator slopes and noise: a planted ordering of generators."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for gen, beta in slopes.items():
+        for i in range(nets):
+            b = beta + rng.normal(0, 0.05)
+            for stage in range(3):
+                for node in range(20):
+                    out = int(rng.integers(0, 10))
+                    rows.append({"model": f"{gen}_s{i}", "generator": gen, "setting": gen, "kind": "node", "stage": stage, "node": node,
+                                 "out_degree_graph": out, "delta_top1": b * out + rng.normal(0, rho_noise[gen]),
+                                 "ablation": "drop", "cascade": False})
+    return pd.DataFrame(rows)
+
+
+def test_verdicts_follow_the_preregistered_rule_on_planted_answers():
+    # WS steepest and BA's removals least noisy (strongest rank trend): both hypotheses hold by construction
+    df = _planted({"er": -0.5, "ba": -0.5, "ws": -1.5}, {"er": 3.0, "ba": 0.5, "ws": 3.0})
+    primary, contrasts, per, lines = confirm.confirmatory_analysis(df)
+    tested = contrasts[contrasts["verdict"] != ""]
+    assert set(tested["verdict"]) == {"supported"} and len(tested) == 4
+    assert (tested["p_holm"] >= tested["p"]).all()  # one Holm family over the four tests
+    ws_er = tested[(tested["a"] == "ws") & (tested["b"] == "er")].iloc[0]
+    res = stats.ttest_ind(per.loc[per["generator"] == "ws", "slope"], per.loc[per["generator"] == "er", "slope"], equal_var=False)
+    assert ws_er["p"] == pytest.approx(res.pvalue, rel=1e-9)
+    assert any(line.startswith("H1 (RandWire)") and ": supported (" in line for line in lines)
+    # reversed ordering: H1 contradicted; equal generators: inconclusive
+    _, contrasts, _, _ = confirm.confirmatory_analysis(_planted({"er": -1.5, "ba": -1.5, "ws": -0.5}, {"er": 1.0, "ba": 1.0, "ws": 1.0}))
+    assert contrasts.loc[contrasts["hypothesis"].str.startswith("H1"), "verdict"].iloc[0] == "contradicted"
+    _, contrasts, _, _ = confirm.confirmatory_analysis(_planted({"er": -1.0, "ba": -1.0, "ws": -1.0}, {"er": 1.0, "ba": 1.0, "ws": 1.0}))
+    assert contrasts.loc[contrasts["hypothesis"].str.startswith("H1"), "verdict"].iloc[0] == "inconclusive"
+    assert (primary["n_networks"] == 8).all()
+
+
+def test_confirm_on_the_pilot_table_and_bad_input(tmp_path, capsys):
+    run = tmp_path / "run"
+    (run / "tables").mkdir(parents=True)
+    shutil.copy(PILOT / "tables" / "damage.csv", run / "tables" / "damage.csv")
+    assert confirm.main([str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "H2 (pilot): BA the strongest rank trend, on the per-network Spearman rho: supported" in out
+    contrasts = pd.read_csv(run / "tables" / "contrasts.csv")
+    assert set(contrasts["value"]) == {"slope", "spearman", "mean"} and (contrasts["n_a"] == 6).all()
+    assert confirm.main([str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    with pytest.raises(UserError, match="drop without cascade"):
+        confirm.confirmatory_analysis(pd.read_csv(run / "tables" / "damage.csv").assign(ablation="zero"))
+
+
+def test_the_48_network_study_is_preregistered_and_sized_as_the_issue_says():
+    study = load_study(ROOT / "ablations" / "fashion_mnist_damage48.yaml")
+    pre = study.preregistration
+    assert {"question", "design", "primary_endpoint", "h1_randwire", "h2_pilot", "n_and_power", "exclusions", "analysis_code"} <= set(pre)
+    paper = study.scales["paper"]
+    assert len(paper.seeds) == 16 and not set(paper.seeds) & set(range(6))  # fresh seeds, none of the pilot's
+    assert [s["ablation"] for s in study.damage["sweeps"]] == ["drop"] and not study.damage["sweeps"][0].get("cascade")
+    assert "t(15)" in pre["primary_endpoint"].replace("15 degrees of freedom", "t(15)")
+    assert len(study.networks) == 3
+
+
+def test_preregistration_must_be_text(tmp_path):
+    src = (ROOT / "ablations" / "fashion_mnist_damage48.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(src.replace("  question: >-", "  question: [1, 2]\n  q2: >-", 1))
+    with pytest.raises(UserError, match=r"bad.yaml:\d+: preregistration: must map names"):
+        load_study(bad)
+
+
+@pytest.mark.slow
+def test_reanalyse_rewrites_statistics_figures_and_report_from_the_tables(tmp_path):
+    from wiring_lab.reanalyse import main, reanalyse
+
+    run = tmp_path / "fm"
+    shutil.copytree(PILOT, run)
+    (run / "figures").joinpath("damage.png").unlink()
+    before = pd.read_csv(run / "tables" / "damage.csv")
+    written = reanalyse(run, ROOT / "ablations" / "fashion_mnist_damage.yaml", echo=lambda _: None)
+    sens = pd.read_csv(written["sensitivity"])
+    er = sens[(sens["ablation"] == "drop") & (~sens["cascade"]) & (sens["generator"] == "er")].iloc[0]
+    per = NI.summarize_networks(NI.network_slopes(before[(before["kind"] == "node") & (before["ablation"] == "drop") & (~before["cascade"])],
+                                                  "out_degree_graph")).set_index("generator")
+    assert er["slope"] == pytest.approx(per.loc["er", "mean"]) and er["slope_lo"] == pytest.approx(per.loc["er", "lo"])
+    assert (run / "figures" / "damage.png").stat().st_size > 10_000
+    html = (run / "report.html").read_text()
+    assert "per-network" in html and "Wald" not in html
+    pd.testing.assert_frame_equal(pd.read_csv(run / "tables" / "damage.csv"), before)  # measured tables untouched
+    (run / "study.json").write_text(json.dumps({"nothing": 1}))
+    assert main([str(run)]) == 2

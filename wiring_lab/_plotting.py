@@ -1,0 +1,151 @@
+"""What every figure module shares: the paper style as a context (never global state), figures
+made without pyplot, axes from the caller (``ax=``), generator order and colours, table checks.
+
+No plot function changes matplotlib's backend or its global rcParams: the style is applied with
+:func:`plot_style` around the drawing only, and a figure is a ``matplotlib.figure.Figure`` made
+without pyplot (a notebook shows the returned figure once; a headless machine needs no backend
+switch). A function given ``ax=`` draws into the caller's axes and returns their figure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+from typing import Any, Callable, Iterator, Sequence
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from wiring_lab._io import UserError
+
+# Panel order and colours of the paper's generators; other generators follow in name order.
+GENERATOR_ORDER = ("er", "ba", "ws", "chain", "complete")
+GENERATOR_NAMES = {"er": "ER", "ba": "BA", "ws": "WS", "chain": "chain", "complete": "complete"}
+
+_RC = {
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "axes.titlesize": 10,
+    "legend.fontsize": 8,
+    "legend.title_fontsize": 8,
+    "legend.frameon": False,
+    "pdf.fonttype": 42,  # editable text in PDF/SVG for journals
+    "svg.fonttype": "none",
+}
+
+
+@contextlib.contextmanager
+def plot_style() -> Iterator[None]:
+    """Paper style (seaborn ticks, colour-blind palette, 9-pt text) for the drawing inside only."""
+    from cycler import cycler
+
+    rc = {**sns.axes_style("ticks"), **sns.plotting_context("paper", font_scale=1.1), **_RC,
+          "axes.prop_cycle": cycler(color=sns.color_palette("colorblind"))}
+    with matplotlib.rc_context(rc):
+        yield
+
+
+def styled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a plot function inside :func:`plot_style`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with plot_style():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def axes_grid(nrows: int, ncols: int, ax: Any = None, figsize: tuple[float, float] = (4.0, 3.0), what: str = "figure",
+              **subplot_kw: Any) -> tuple[Figure, np.ndarray]:
+    """``(figure, (nrows, ncols) array of Axes)``: a new pyplot-free figure, or the caller's ``ax``
+    (one Axes, or exactly ``nrows * ncols`` of them, as ``plt.subplots`` returns)."""
+    if ax is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+    given = list(np.ravel(ax)) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
+    if len(given) != nrows * ncols:
+        raise UserError(f"{what}: draws {nrows * ncols} panel(s); pass ax= with exactly that many Axes (got {len(given)})")
+    return given[0].figure, np.array(given, dtype=object).reshape(nrows, ncols)
+
+
+def despine(ax: Any) -> None:
+    """Remove the top and right spines (paper look)."""
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
+
+
+def generators(values: Sequence[str]) -> list[str]:
+    """Generators present, in the paper's order (ER, BA, WS), others after by name."""
+    present = list(dict.fromkeys(str(v) for v in values))
+    return [g for g in GENERATOR_ORDER if g in present] + sorted(g for g in present if g not in GENERATOR_ORDER)
+
+
+def gen_name(g: str) -> str:
+    """Display name of a generator: ER, BA, WS."""
+    return GENERATOR_NAMES.get(g, g)
+
+
+def gen_colors(gens: Sequence[str], palette: Any = None) -> dict[str, Any]:
+    """Fixed colour of each generator, the same in every figure; ``palette`` (a dict, a seaborn
+    palette name or a list of colours) overrides it like seaborn's ``palette=``."""
+    if isinstance(palette, dict):
+        return {g: palette.get(g, "0.4") for g in gens}
+    if palette is not None:
+        return dict(zip(gens, sns.color_palette(palette, len(gens))))
+    pal = sns.color_palette("colorblind", 10)
+    fixed = {g: pal[i] for i, g in enumerate(GENERATOR_ORDER)}
+    extra = iter(pal[len(GENERATOR_ORDER):])
+    return {g: fixed[g] if g in fixed else next(extra, "0.4") for g in gens}
+
+
+def grid(n: int, max_cols: int = 3) -> tuple[int, int]:
+    """(rows, cols) of a panel grid for ``n`` panels."""
+    cols = min(n, max_cols)
+    return math.ceil(n / cols), cols
+
+
+def require(df: pd.DataFrame, columns: Sequence[str], what: str, numeric: Sequence[str] = ()) -> None:
+    """Raise a UserError naming the figure when ``df`` lacks a column or rows, or a ``numeric`` column holds text."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise UserError(f"{what}: table lacks column(s) {', '.join(missing)}")
+    if len(df) == 0:
+        raise UserError(f"{what}: table has no rows")
+    for c in columns:
+        if c in numeric and not pd.api.types.is_numeric_dtype(df[c]):
+            bad = next((v for v in df[c] if pd.notna(v) and not isinstance(v, (int, float))), df[c].iloc[0])
+            raise UserError(f"{what}: column {c!r} must be numeric (found {str(bad)[:40]!r})")
+
+
+MIN_BOX = 5  # fewer points than this in a category: dots only, no box
+
+
+def boxes(ax: Any, sub: pd.DataFrame, x: str, y: str, color: Any) -> None:
+    """Box = IQR (only where a category has >= MIN_BOX points), bar = median, red circle = mean,
+    dots = variants, n under every category, at integer x positions."""
+    positions = sorted(int(v) for v in sub[x].dropna().unique())
+    data = [sub.loc[sub[x] == p, y].dropna().to_numpy() for p in positions]
+    boxed = [(p, d) for p, d in zip(positions, data) if len(d) >= MIN_BOX]
+    if boxed:
+        ax.boxplot(
+            [d for _, d in boxed], positions=[p for p, _ in boxed], widths=0.6, whis=0, showcaps=False, showfliers=False, patch_artist=True,
+            boxprops={"facecolor": (*color[:3], 0.25) if isinstance(color, tuple) else color, "edgecolor": "black", "linewidth": 0.7},
+            medianprops={"color": "black", "linewidth": 1.2}, whiskerprops={"linewidth": 0}, manage_ticks=False,
+        )
+    rng = np.random.default_rng(0)  # jitter only, fixed for reproducible renders
+    for p, d in zip(positions, data):
+        ax.scatter(p + rng.uniform(-0.18, 0.18, len(d)), d, s=6, color=color, alpha=0.6, linewidths=0, zorder=3)
+    means = [d.mean() for d in data]
+    ax.scatter(positions, means, s=22, facecolors="none", edgecolors="red", linewidths=1.1, zorder=4)
+    for p, d in zip(positions, data):  # n of every category, just under the axis
+        ax.annotate(str(len(d)), xy=(p, 0), xycoords=("data", "axes fraction"), xytext=(0, -19), textcoords="offset points",
+                    ha="center", va="top", fontsize=5.5, color="0.35")
+    if positions:
+        ax.set_xlim(min(positions) - 0.8, max(positions) + 0.8)
+        step = max(1, math.ceil((max(positions) - min(positions) + 1) / 10))
+        ax.set_xticks(range(min(positions), max(positions) + 1, step))
