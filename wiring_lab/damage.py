@@ -1,6 +1,6 @@
 """Damage studies (RandWire Fig. 5): remove one node or edge of a trained network and measure the loss.
 
-Semantics (README, "Damage"); what "removed" means is the ``ablation``, recorded in every row:
+Semantics (docs/damage.md; the records in ``wiring_lab.ablation``); what "removed" means is the ``ablation``, recorded in every row:
 
 - ``drop`` (default): ``v``'s output leaves every successor's weighted sum (the other terms keep
   their sigmoid weights, nothing is renormalised) and the output node's mean (the mean over the
