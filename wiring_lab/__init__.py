@@ -48,8 +48,8 @@ _EXPORTS: dict[str, str] = {
     # damage
     "DamageConfig": "damage",
     "damage_sweep": "damage",
-    "AttackConfig": "damage",
-    "attack_curve": "damage",
+    "AttackConfig": "attack",
+    "attack_curve": "attack",
     # graph metrics and statistics
     "graph_metrics": "metrics",
     "node_metrics": "metrics",

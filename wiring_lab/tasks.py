@@ -23,12 +23,8 @@ from torch.utils.data import Subset, TensorDataset
 from wiring_lab._io import as_read_back, atomic_path, to_jsonable, torch_threads
 from wiring_lab.checkpoint import read_graphs
 from wiring_lab.correlation import CorrelateConfig, correlate
-from wiring_lab.damage import (
-    AttackConfig,
-    attack_curve,
-    damage_sweep,
-    damage_sweep_configs,
-)
+from wiring_lab.attack import AttackConfig, attack_curve
+from wiring_lab.damage import damage_sweep, damage_sweep_configs
 from wiring_lab.data import load_dataset
 from wiring_lab.executor import read_result
 from wiring_lab.graphs import GraphSpec

@@ -149,7 +149,7 @@ def attack(
     get_ablation(ablation)
     out = _default_output(checkpoint, out, f"attack-{order}")
     from wiring_lab._io import check_outputs, write_json, write_table
-    from wiring_lab.damage import AttackConfig, attack_curve, attack_summary
+    from wiring_lab.attack import AttackConfig, attack_curve, attack_summary
 
     check_outputs(out)
     try:
