@@ -33,8 +33,8 @@ _EXPORTS: dict[str, str] = {
     # networks
     "ModelConfig": "model",
     "build_model": "model",
-    "list_node_ops": "model",
-    "register_node_op": "model",
+    "list_node_ops": "node_ops",
+    "register_node_op": "node_ops",
     # data, training, checkpoints
     "load_dataset": "data",
     "TrainConfig": "recipe",
