@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wiring_lab import analysis, damage_plots, figures, plots
-from wiring_lab._io import UserError, read_table, write_table
+from wiring_lab._io import UserError, write_table
 from wiring_lab.cli import app
 from wiring_lab.graphs import setting_label
 from wiring_lab.rundir import table_path
@@ -393,3 +393,191 @@ def test_figures_console_script(run_dir, tmp_path):
     assert res.returncode == 0 and res.stdout.startswith("skipped damage: needs tables/damage.csv")
     res = subprocess.run(cmd[:6] + [str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and res.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such run directory"
+
+
+# --- no global matplotlib state; ax= and palette= like seaborn ----------------------------------
+def _stage_specs():
+    from wiring_lab.graphs import generate_graph
+
+    return {"a": [generate_graph("ws", 8, seed=s, k=4, p=0.5) for s in range(3)], "b": [generate_graph("er", 8, seed=1, p=0.3)]}
+
+
+def _cl_population():
+    rng = np.random.default_rng(2)
+    return pd.DataFrame({"setting": "x", "sample": np.arange(200), "avg_clustering": rng.random(200),
+                         "avg_path_length": 2 + rng.random(200), "n_components": 1})
+
+
+def _plot_cases():
+    """name -> (draw(**kw) from small fixed tables, panels drawn): every public plot function of
+    wiring_lab.plots, the stage drawing and the C-L plane."""
+    from wiring_lab.cl_sampling import plot_cl_plane, select_cl
+    from wiring_lab.compare import compare_networks
+    from wiring_lab.drawing import draw_stage
+    from wiring_lab.graphs import generate_graph
+
+    models = models_table()
+    pop = _cl_population()
+    return {
+        "plot_generator_sweep": (lambda **kw: plots.plot_generator_sweep(models, **kw), 3),
+        "plot_stage_graphs": (lambda **kw: plots.plot_stage_graphs(_stage_specs(), **kw), 6),
+        "plot_node_ops": (lambda **kw: plots.plot_node_ops(models, analysis.node_op_correlations(models), **kw), 1),
+        "plot_ws_curves": (lambda **kw: plots.plot_ws_curves(analysis.ws_curves(population_table()), **kw), 1),
+        "plot_cl_heatmap": (lambda **kw: plots.plot_cl_heatmap(analysis.models_with_cl(models, stage_metrics_table(models)), **kw), 1),
+        "plot_error_edf": (lambda **kw: plots.plot_error_edf(models, **kw), 1),
+        "plot_attack": (lambda **kw: plots.plot_attack(attack_table(), **kw), 2),
+        "plot_learning_curves": (lambda **kw: plots.plot_learning_curves(history_table(models), models, **kw), 3),
+        "plot_search_progress": (lambda **kw: plots.plot_search_progress(analysis.search_progress(search_history_table()), **kw), 1),
+        "plot_search_edf": (lambda **kw: plots.plot_search_edf(analysis.search_populations(search_history_table(), None), **kw), 1),
+        "plot_accuracy_vs_macs": (lambda **kw: plots.plot_accuracy_vs_macs(models, compare_networks(models), **kw), 1),
+        "draw_stage": (lambda **kw: draw_stage(generate_graph("ba", 8, seed=0, m=2), **kw), 1),
+        "plot_cl_plane": (lambda **kw: plot_cl_plane(pop, select_cl(pop, bins=3, per_bin=1), **kw), 1),
+    }
+
+
+CASES = list(_plot_cases())
+
+
+def _damage_cases():
+    """The damage figures (wiring_lab.damage_plots): held to the same no-global-state rule."""
+    joined = analysis.node_damage_table(damage_table(), node_metrics_table())
+    return {"plot_damage": lambda: damage_plots.plot_damage(damage_table()),
+            "plot_metric_vs_damage": lambda: damage_plots.plot_metric_vs_damage(joined, ["out_degree_graph"]),
+            "plot_slope_forest": lambda: damage_plots.plot_slope_forest(*analysis.damage_slopes(damage_table()))}
+
+
+def test_cases_cover_every_plot_function():
+    public = {n for n in dir(plots) if n.startswith("plot_") and callable(getattr(plots, n))}
+    assert public and public <= set(CASES), f"add {sorted(public - set(CASES))} to _plot_cases"
+
+
+@pytest.mark.parametrize("name", CASES + ["plot_damage", "plot_metric_vs_damage", "plot_slope_forest"])
+def test_plots_leave_global_matplotlib_state_alone(name):
+    """A notebook's backend, rcParams and pyplot figures are the same after any plot call; a value
+    the user set survives, and the figure still gets the paper style, not the user's value."""
+    import matplotlib.pyplot as plt
+
+    draw = _plot_cases()[name][0] if name in CASES else _damage_cases()[name]
+    with matplotlib.rc_context({"axes.facecolor": "#123456", "xtick.labelsize": 20.0}):
+        before, backend, open_figs = matplotlib.rcParams.copy(), matplotlib.get_backend(), plt.get_fignums()
+        fig = draw()
+        assert matplotlib.get_backend() == backend and plt.get_fignums() == open_figs  # pyplot never saw the figure
+        changed = {k for k in before if matplotlib.rcParams[k] != before[k]}
+        assert not changed, f"{name} changed rcParams {sorted(changed)}"
+        assert matplotlib.rcParams["axes.facecolor"] == "#123456"
+        fig.canvas.draw()  # rendered after the call, as a notebook does: the style stays the figure's own
+        ax = fig.axes[0]
+        if name != "plot_stage_graphs" and name != "draw_stage":  # drawings have no axis
+            assert matplotlib.colors.to_hex(ax.get_facecolor()) == "#ffffff"
+            assert ax.xaxis.get_major_ticks()[0].label1.get_fontsize() < 12
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_ax_draws_into_the_callers_axes(name):
+    from matplotlib.figure import Figure
+
+    draw, panels = _plot_cases()[name]
+    user = Figure(figsize=(9, 3))
+    user.suptitle("my figure")
+    axes = user.subplots(1, panels, squeeze=False)[0]
+    fig = draw(ax=axes[0] if panels == 1 else axes)
+    assert fig is user
+    assert user.get_suptitle() == "my figure" and user.get_supxlabel() == ""  # figure-level labels left to the caller
+    assert [a for a in user.axes if a.get_label() != "<colorbar>"] == list(axes)  # no panel added
+    for a in axes:
+        drew = a.lines or a.collections or a.patches or a.texts or a.images
+        assert drew or (name == "plot_stage_graphs" and not a.axison), f"{name}: nothing drawn on a caller's axes"
+    if name == "plot_stage_graphs":
+        assert [bool(a.collections) for a in axes] == [True] * 4 + [False] * 2  # row a: 3 stages, row b: 1 of 3
+    wrong = Figure().subplots(1, panels + 1)
+    with pytest.raises(UserError, match=f"draws {panels} panel\\(s\\); pass ax= with exactly that many Axes \\(got {panels + 1}\\)"):
+        draw(ax=wrong)
+
+
+def test_plots_never_switch_backend_without_a_display(monkeypatch, tmp_path):
+    """No $DISPLAY and an interactive backend named: the functions neither call matplotlib.use nor
+    pyplot (either would raise here), and save_figure still writes every format."""
+    import matplotlib.pyplot as plt
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a plot function switched the backend")
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setitem(matplotlib.rcParams, "backend", "TkAgg")
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    monkeypatch.setattr(plt, "switch_backend", refuse)
+    monkeypatch.setattr(plt, "figure", refuse)
+    for name in CASES:
+        fig = _plot_cases()[name][0]()
+        assert matplotlib.get_backend().lower() == "tkagg"
+    for fmt in plots.FORMATS:
+        assert plots.save_figure(fig, tmp_path / f"x.{fmt}").stat().st_size > 1000
+
+
+def test_save_figure_settings_are_its_own(tmp_path):
+    """PNG at 200 dpi with a tight box, SVG and PDF with editable text, while the global rcParams keep matplotlib's defaults."""
+    from PIL import Image
+
+    fig = plots.plot_error_edf(models_table())
+    assert matplotlib.rcParams["svg.fonttype"] == "path" and matplotlib.rcParams["pdf.fonttype"] == 3
+    png = plots.save_figure(fig, tmp_path / "e.png")
+    fig.savefig(tmp_path / "ref.png", dpi=100, bbox_inches="tight")
+    (width, height), (w100, h100) = Image.open(png).size, Image.open(tmp_path / "ref.png").size
+    assert abs(width - 2 * w100) <= 3 and abs(height - 2 * h100) <= 3  # 200 dpi, the same tight box
+    assert (w100, h100) != (620, 320)  # tight: the box is the drawing's (the legend sits outside the axes), not the figure's
+    assert "<text" in plots.save_figure(fig, tmp_path / "e.svg").read_text()
+    assert b"/FontFile2" in plots.save_figure(fig, tmp_path / "e.pdf").read_bytes()  # TrueType (Type 42), not Type 3
+    assert oct(png.stat().st_mode & 0o777) == "0o644"
+    with pytest.raises(UserError, match="must end in .png, .pdf or .svg"):
+        plots.save_figure(fig, tmp_path / "e.jpg")
+
+
+def test_palette_and_hue_like_seaborn():
+    from matplotlib.colors import to_hex
+
+    models = models_table()
+    fig = plots.plot_error_edf(models, palette={"er": "red", "ba": "green", "ws": "blue"})
+    assert [to_hex(line.get_color()) for line in fig.axes[0].get_lines()] == ["#ff0000", "#008000", "#0000ff"]
+    fig = plots.plot_error_edf(models, hue="node_op", palette=["black", "orange"])
+    labels = [t.get_text().split(":")[0] for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["conv3x3", "sepconv3x3"] and to_hex(fig.axes[0].get_lines()[0].get_color()) == "#000000"
+    fig = plots.plot_learning_curves(history_table(models), models, hue="setting", palette="dark")
+    assert [t.get_text() for t in fig.axes[2].get_legend().get_texts()][0] == "BA(2) (1 net)"
+    fig = plots.plot_node_ops(models, analysis.node_op_correlations(models), palette={"sepconv3x3": "red", "conv3x3": "blue"})
+    assert [to_hex(line.get_color()) for line in fig.axes[0].get_lines()] == ["#ff0000", "#0000ff"]
+    with pytest.raises(UserError, match="palette 'no-such-palette'"):
+        plots.plot_attack(attack_table(), palette="no-such-palette")
+    with pytest.raises(UserError, match="learning curves: table lacks column\\(s\\) nope"):
+        plots.plot_learning_curves(history_table(models), models, hue="nope")
+
+
+def test_a_notebook_keeps_its_backend_theme_and_later_plots(tmp_path, monkeypatch):
+    """The report of issue 25: in a notebook without $DISPLAY, a wiring-lab figure shows inline once,
+    and the user's inline backend, seaborn theme and later plots are as before."""
+    import json
+    import sys
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    spec = tmp_path / "jupyter" / "kernels" / "wiring-lab-plots"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                                  "display_name": "plots test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND"):
+        monkeypatch.delenv(var, raising=False)
+    cells = [
+        "%matplotlib inline\nimport matplotlib, matplotlib.pyplot as plt, pandas as pd, seaborn as sns\n"
+        "sns.set_theme(style='darkgrid')\nbackend, face = matplotlib.get_backend(), plt.rcParams['axes.facecolor']",
+        "from wiring_lab.plots import plot_error_edf\n"
+        "plot_error_edf(pd.DataFrame({'generator': ['er'] * 3 + ['ws'] * 3, 'top1': [90.0, 91, 92, 93, 92.5, 94]}))",
+        "assert (matplotlib.get_backend(), plt.rcParams['axes.facecolor']) == (backend, face), (matplotlib.get_backend(), backend)\n"
+        "plt.plot([1, 2, 3])\nprint(backend, face)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, kernel_name="wiring-lab-plots", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    images = [[o for o in c.outputs if "image/png" in o.get("data", {})] for c in nb.cells]
+    assert [len(i) for i in images] == [0, 1, 1]  # the returned figure once, and the user's own plot after it
+    assert nb.cells[2].outputs[0]["text"].strip() == "inline #EAEAF2"

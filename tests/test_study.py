@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 SEARCH_STUDIES = {"search_vs_random"}  # run by `wiring-lab search --study` (tests/test_search.py), not ablate
 ABLATIONS = sorted(p for p in (REPO / "ablations").glob("*.yaml") if p.stem not in SEARCH_STUDIES)
 TIMING_COLUMNS = {"seconds", "wall_s"}
-CPU_PAPER = {"mnist_baselines", "fashion_mnist_damage"}  # paper scales sized to one CPU machine rather than a GPU cluster
+CPU_PAPER = {"mnist_baselines", "fashion_mnist_damage", "fashion_mnist_damage48"}  # paper scales sized to one CPU machine rather than a GPU cluster
 
 TINY = """\
 name: tiny

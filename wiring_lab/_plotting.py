@@ -94,10 +94,8 @@ def gen_name(g: str) -> str:
 def gen_colors(gens: Sequence[str], palette: Any = None) -> dict[str, Any]:
     """Fixed colour of each generator, the same in every figure; ``palette`` (a dict, a seaborn
     palette name or a list of colours) overrides it like seaborn's ``palette=``."""
-    if isinstance(palette, dict):
-        return {g: palette.get(g, "0.4") for g in gens}
     if palette is not None:
-        return dict(zip(gens, sns.color_palette(palette, len(gens))))
+        return hue_colors(gens, palette)
     pal = sns.color_palette("colorblind", 10)
     fixed = {g: pal[i] for i, g in enumerate(GENERATOR_ORDER)}
     extra = iter(pal[len(GENERATOR_ORDER):])
@@ -123,12 +121,60 @@ def require(df: pd.DataFrame, columns: Sequence[str], what: str, numeric: Sequen
             raise UserError(f"{what}: column {c!r} must be numeric (found {str(bad)[:40]!r})")
 
 
+def hue_colors(names: Sequence[str], palette: Any = None, default: str = "colorblind") -> dict[str, Any]:
+    """One colour per name, in the order given: ``palette`` a dict (names it lacks are grey), a
+    seaborn palette name or a list of colours, as seaborn's ``palette=``; ``default`` when None."""
+    names = list(dict.fromkeys(names))
+    if isinstance(palette, dict):
+        return {n: palette.get(n, "0.4") for n in names}
+    try:
+        return dict(zip(names, sns.color_palette(default if palette is None else palette, max(len(names), 1))))
+    except (ValueError, TypeError) as e:
+        raise UserError(f"palette {palette!r}: {e}") from None
+
+
+def suplabel(fig: Any, panel: Any, text: str, own: bool, which: str = "x", **kw: Any) -> None:
+    """A label of the whole figure (``supxlabel``, ``supylabel`` or ``suptitle``) on a figure this
+    module made; on the caller's figure (``ax=``) the text goes on ``panel`` instead, so the
+    caller's own figure-level labels are left alone."""
+    if own:
+        {"x": fig.supxlabel, "y": fig.supylabel, "title": fig.suptitle}[which](text, **kw)
+    else:
+        {"x": panel.set_xlabel, "y": panel.set_ylabel, "title": panel.set_title}[which](text, **{k: v for k, v in kw.items() if k == "fontsize"})
+
+
+def ordered_settings(df: pd.DataFrame) -> list[str]:
+    """Settings of ``df`` (column ``setting``) ordered by their parameters: K, then P, then M (missing last)."""
+
+    def num(x: Any) -> float:
+        """A parameter as a float; missing values sort last."""
+        try:
+            x = float(x)
+        except (TypeError, ValueError):
+            return math.inf
+        return math.inf if math.isnan(x) else x
+
+    cols = [c for c in ("setting", "k", "p", "m") if c in df.columns]
+    first = df[cols].drop_duplicates("setting").to_dict("records")
+    return [r["setting"] for r in sorted(first, key=lambda r: (num(r.get("k")), num(r.get("p")), num(r.get("m")), str(r["setting"])))]
+
+
+# Columns that hold numbers in every table that has them; a table holding text there is malformed.
+NUMERIC_COLUMNS = frozenset(
+    "stage node source target in_degree_graph out_degree_graph in_degree_dag out_degree_dag target_in_degree_dag degree_graph "
+    "in_degree out_degree in_degree_io out_degree_io target_in_degree top1 top5 loss "
+    "delta_top1 delta_top1_lo delta_top1_hi seed p k m n fraction removed repeat epoch train_loss train_top1 "
+    "test_loss test_top1 test_top5 val_loss val_top1 val_top5 lr_end seconds channels nodes epochs n_params macs".split()
+    + ["avg_degree", "avg_clustering", "avg_path_length", "n_components", "diameter", "transitivity", "global_efficiency",
+       "assortativity", "depth", "mean_io_path_length", "n_io_paths", "n_input_fed", "n_output_fed"]
+)
+
 MIN_BOX = 5  # fewer points than this in a category: dots only, no box
 
 
 def boxes(ax: Any, sub: pd.DataFrame, x: str, y: str, color: Any) -> None:
     """Box = IQR (only where a category has >= MIN_BOX points), bar = median, red circle = mean,
-    dots = variants, n under every category, at integer x positions."""
+    dots = variants, n under every category, at integer x positions (RandWire Fig. 5)."""
     positions = sorted(int(v) for v in sub[x].dropna().unique())
     data = [sub.loc[sub[x] == p, y].dropna().to_numpy() for p in positions]
     boxed = [(p, d) for p, d in zip(positions, data) if len(d) >= MIN_BOX]

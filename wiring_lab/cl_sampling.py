@@ -17,7 +17,6 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
@@ -26,6 +25,7 @@ from tqdm import tqdm
 from wiring_lab import metrics as M
 from wiring_lab import populations as P
 from wiring_lab._io import library_versions, write_json, write_table
+from wiring_lab._plotting import axes_grid, styled
 from wiring_lab.graphs import generator_params, save_graph, setting_label
 
 CL_COLUMNS = ("avg_clustering", "avg_path_length", "n_components")
@@ -180,20 +180,21 @@ def write_cl_sample(result: CLSample, config: CLSampleConfig, out: str | Path) -
     paths = [write_table(result.kept, out / "kept.csv"), write_table(result.population, out / "population.parquet")]
     write_json(out / "kept.csv.json", {"config": asdict(config), "versions": library_versions(), "c_edges": result.edges[0].tolist(), "l_edges": result.edges[1].tolist()})
     fig = plot_cl_plane(result.population, result.kept, result.edges)
-    fig.savefig(out / "cl_plane.png", dpi=130, bbox_inches="tight")
-    plt.close(fig)
+    fig.savefig(out / "cl_plane.png", dpi=130, bbox_inches="tight")  # a pyplot-free figure: nothing to close
     return paths + [out / "cl_plane.png", out / "graphs"]
 
 
-def plot_cl_plane(population: pd.DataFrame, kept: pd.DataFrame, edges: tuple[np.ndarray, np.ndarray] | None = None):
+@styled
+def plot_cl_plane(population: pd.DataFrame, kept: pd.DataFrame, edges: tuple[np.ndarray, np.ndarray] | None = None, *, ax: Any = None):
     """Population density (log-scaled 2-D histogram of the connected graphs) and the kept graphs on the C-L plane.
 
-    ``edges``: the bin grid (default: the one :func:`select_cl` stored with ``kept``).
+    ``edges``: the bin grid (default: the one :func:`select_cl` stored with ``kept``); ``ax``: draw
+    there (its figure is returned) instead of on a new pyplot-free figure.
     """
     ok = population["n_components"] == 1
     c = population.loc[ok, "avg_clustering"].to_numpy(np.float64)
     ell = population.loc[ok, "avg_path_length"].to_numpy(np.float64)
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    fig, ((ax,),) = axes_grid(1, 1, ax, figsize=(6.4, 4.8), what="C-L plane")
     if edges is None:
         edges = kept.attrs.get("cl_edges") or cl_edges(population, 10)
     fine = (np.linspace(edges[0][0], edges[0][-1], 121), np.linspace(edges[1][0], edges[1][-1], 121))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 import networkx as nx
 
+from wiring_lab._plotting import axes_grid, styled
 from wiring_lab.graphs import GraphSpec, stage_dag
 
 
@@ -20,16 +20,14 @@ def dag_layers(spec: GraphSpec) -> dict[int, int]:
     return depth
 
 
+@styled
 def draw_stage(spec: GraphSpec, ax: Any = None, title: str | None = None, node_size: float = 60.0):
-    """Draw one stage DAG on ``ax`` (a new figure if None); returns the figure."""
+    """Draw one stage DAG on ``ax`` (a new pyplot-free figure if None); returns the figure."""
     g = spec.to_dag()
     dag = stage_dag(spec)
     depth = dag_layers(spec)
-    if ax is None:
-        width = min(14.0, 2.0 + 0.45 * (depth[dag.output_id] + 1))
-        fig, ax = plt.subplots(figsize=(max(4.0, width), 3.2), layout="constrained")
-    else:
-        fig = ax.figure
+    width = min(14.0, 2.0 + 0.45 * (depth[dag.output_id] + 1))
+    fig, ((ax,),) = axes_grid(1, 1, ax, figsize=(max(4.0, width), 3.2), what="stage drawing")
     nx.set_node_attributes(g, depth, "layer")
     pos = nx.multipartite_layout(g, subset_key="layer")
     inner = list(range(spec.n))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from wiring_lab._io import UserError, read_table
+from wiring_lab._plotting import generators
 from wiring_lab._validate import check_damage_rows
 from wiring_lab.analysis import (
     default_choice,
@@ -30,7 +31,6 @@ from wiring_lab.compare import compare_networks
 from wiring_lab.damage_plots import plot_damage, plot_metric_vs_damage
 from wiring_lab.plots import (
     FORMATS,
-    _generators,
     plot_accuracy_vs_macs,
     plot_attack,
     plot_cl_heatmap,
@@ -105,7 +105,7 @@ def _build_stage_graphs(run_dir: Path):
     models = _table(run_dir, "models")
     # one network per generator setting, its lowest seed, generators in the paper's order
     first = models.sort_values(["generator", "setting", "seed"]).drop_duplicates(["generator", "setting"])
-    order = {g: i for i, g in enumerate(_generators(first["generator"]))}
+    order = {g: i for i, g in enumerate(generators(first["generator"]))}
     first = first.sort_values("generator", key=lambda s: s.map(order), kind="stable")
     sets = stage_graph_sets(first, _table(run_dir, "graphs"))
     if not sets:
