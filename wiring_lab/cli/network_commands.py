@@ -110,9 +110,10 @@ def train(
 ) -> None:
     """Train a RandWire network with the paper's recipe; checkpoint after every epoch."""
     # the checks that need no torch first (importing it takes seconds)
-    params = _generator_params(generator, p, k, m, param)
     if arch != "randwire":  # baselines stack layers in a chain (plain) or have no graph at all
         generator, params = "chain", {}
+    else:
+        params = _generator_params(generator, p, k, m, param)
     tc = TrainConfig(
         dataset=dataset,
         data_root=str(data_root) if data_root else None,
