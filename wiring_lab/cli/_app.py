@@ -59,7 +59,17 @@ _INPUTS = {
 
 
 def _check_inputs(kwargs: dict[str, Any]) -> None:
-    """Raise ``ValueError`` naming the first input path (see ``_INPUTS``) that does not exist."""
+    """Raise ``ValueError`` naming the first bad comma-separated number list, then the first input
+    path (see ``_INPUTS``) that does not exist: option values first, as the number checks."""
+    fractions = kwargs.get("fractions")
+    if isinstance(fractions, str):
+        from wiring_lab._validate import check_float_list
+
+        try:
+            values = [float(t) for t in fractions.split(",") if t.strip()]
+        except ValueError:
+            raise ValueError(f"--fractions takes comma-separated numbers (got {fractions[:60]!r})") from None
+        check_float_list("--fractions", values, 0.0, 1.0)
     for name, what in _INPUTS.items():
         value = kwargs.get(name)
         for path in value if isinstance(value, (list, tuple)) else [value]:
