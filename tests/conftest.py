@@ -1,8 +1,9 @@
-"""Shared fixtures: a tiny trained digits network (trained once per test session), devices."""
+"""Shared fixtures: a tiny trained digits network (trained once per test session), devices, a headless browser."""
 
 from __future__ import annotations
 
 import os
+import shutil
 
 import matplotlib
 import pytest
@@ -62,6 +63,39 @@ def tiny_demo(tmp_path_factory):
     lines: list[str] = []
     result = run_demo(out, "tiny", device="cpu", echo=lines.append)
     return out, result, lines
+
+
+def _browser() -> tuple[str, str]:
+    """Paths of Chromium and its driver, or skip saying what is missing."""
+    pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[dev]')")
+    browser = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+    driver = shutil.which("chromedriver") or next((p for p in ("/usr/lib/chromium/chromedriver",) if os.path.exists(p)), None)
+    if browser is None or driver is None:
+        missing = [name for name, path in (("chromium", browser), ("chromium-driver", driver)) if path is None]
+        pytest.skip(f"no headless browser: {' and '.join(missing)} not installed (apt-get install chromium chromium-driver)")
+    return browser, driver
+
+
+@pytest.fixture()
+def chromium(tmp_path):
+    """A headless Chromium session with a fresh profile, its console log kept."""
+    browser, driver_path = _browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                "--disable-sync", "--disable-extensions", "--window-size=1280,1000",
+                f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def pytest_terminal_summary(terminalreporter):

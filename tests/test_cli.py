@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -102,3 +103,66 @@ def test_console_script(tmp_path):
     assert ok.returncode == 0 and out.exists()
     bad = subprocess.run([str(script), "generate", "-g", "ws", "--k", "5"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr
+
+
+# --- a newcomer's day (issue 25) ---------------------------------------------------------------
+def test_damage_without_out_writes_beside_the_checkpoint_and_never_over_a_finished_table(tiny_ckpt_path, tmp_path):
+    ckpt = tmp_path / "net.pt"
+    ckpt.write_bytes(tiny_ckpt_path.read_bytes())
+    args = ["damage", str(ckpt), "--limit", "20", "--sample", "2", "--stage", "0", "--bootstrap", "10", "--no-progress"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    table = tmp_path / "net.damage-node.csv"
+    assert f"writing {table}" in first.output and table.exists() and (tmp_path / "net.damage-node.csv.json").exists()
+    before = table.read_bytes()
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert f"writing {tmp_path / 'net.damage-node-2.csv'}" in second.output and table.read_bytes() == before
+    edge = runner.invoke(app, [*args[:2], "--remove", "edge", *args[2:]])
+    assert edge.exit_code == 0 and (tmp_path / "net.damage-edge.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["damage", "missing.pt"], "missing.pt: no such checkpoint file"),
+        (["damage", "CKPT", "--remove", "nodes"], "remove must be one of node, edge, both"),
+        (["attack", "CKPT", "--ablation", "half"], "ablation must be one of drop, zero, mean"),
+        (["train", "--out", "x.pt", "-g", "ws-flex", "--k", "-1"], "WS-flex needs 0 < k"),
+        (["train", "--out", "x.pt", "--epochs", "-1"], "--epochs must be an integer"),
+        (["metrics", "missing.pt"], "missing.pt: no such checkpoint or graph file"),
+    ],
+)
+def test_input_errors_answer_before_torch_is_imported(args, match, tmp_path, tiny_ckpt_path):
+    args = [str(tiny_ckpt_path) if a == "CKPT" else str(tmp_path / a) if a.endswith(".pt") else a for a in args]
+    code = (
+        "import sys\nfrom wiring_lab.cli import main\nsys.argv = ['wiring-lab', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    print('torch' in sys.modules, e.code)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert res.stdout.split() == ["False", "2"], res.stdout + res.stderr
+    assert res.stderr.startswith("error: ") and match in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_help_shows_plain_metavars_and_distinct_format_options():
+    from click.testing import CliRunner as ClickRunner
+
+    from wiring_lab.cli import command
+
+    plain = ClickRunner()
+    for args in ([], ["damage"], ["inspect"], ["train"], ["figures"], ["convert"], ["metrics"]):
+        out = plain.invoke(command(), [*args, "--help"], terminal_width=200, env={'COLUMNS': '200'}).output
+        for noise in ("<bool>", "<list[Path]>", "<str>", "<int>", "<float>", "<path>", "{checkpoint}", "{foreign}"):
+            assert noise not in out, (args, noise)
+    damage_help = plain.invoke(command(), ["damage", "--help"], terminal_width=200, env={'COLUMNS': '200'}).output
+    assert "--layout" in damage_help and "--format" not in damage_help and "CHECKPOINT" in damage_help
+    figures_help = plain.invoke(command(), ["figures", "--help"], terminal_width=200, env={'COLUMNS': '200'}).output
+    assert "--image-format" in figures_help and "--format" not in figures_help
+    assert "ws-flex" in plain.invoke(command(), ["generate", "--help"], terminal_width=200, env={'COLUMNS': '200'}).output
+
+
+def test_the_old_format_spelling_still_works_hidden(tmp_path, tiny_ckpt_path):
+    new = runner.invoke(app, ["inspect", str(tiny_ckpt_path), "--layout", "native", "--json"])
+    old = runner.invoke(app, ["inspect", str(tiny_ckpt_path), "--format", "native", "--json"])
+    assert new.exit_code == old.exit_code == 0 and new.output == old.output

@@ -11,8 +11,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from typer.testing import CliRunner
+
 from wiring_lab import confirm, network_inference as NI
 from wiring_lab._io import UserError
+from wiring_lab.cli import app
 from wiring_lab.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,17 +57,17 @@ def test_verdicts_follow_the_preregistered_rule_on_planted_answers():
     assert (primary["n_networks"] == 8).all()
 
 
-def test_confirm_on_the_pilot_table_and_bad_input(tmp_path, capsys):
+def test_confirm_on_the_pilot_table_and_bad_input(tmp_path):
     run = tmp_path / "run"
     (run / "tables").mkdir(parents=True)
     shutil.copy(PILOT / "tables" / "damage.csv", run / "tables" / "damage.csv")
-    assert confirm.main([str(run)]) == 0
-    out = capsys.readouterr().out
-    assert "H2 (pilot): BA the strongest rank trend, on the per-network Spearman rho: supported" in out
+    res = CliRunner().invoke(app, ["confirm", str(run)])
+    assert res.exit_code == 0, res.output
+    assert "H2 (pilot): BA the strongest rank trend, on the per-network Spearman rho: supported" in res.output
     contrasts = pd.read_csv(run / "tables" / "contrasts.csv")
     assert set(contrasts["value"]) == {"slope", "spearman", "mean"} and (contrasts["n_a"] == 6).all()
-    assert confirm.main([str(tmp_path / "nowhere")]) == 2
-    assert capsys.readouterr().err.startswith("error: ")
+    res = CliRunner().invoke(app, ["confirm", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2 and res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1
     with pytest.raises(UserError, match="drop without cascade"):
         confirm.confirmatory_analysis(pd.read_csv(run / "tables" / "damage.csv").assign(ablation="zero"))
 
@@ -90,7 +93,7 @@ def test_preregistration_must_be_text(tmp_path):
 
 @pytest.mark.slow
 def test_reanalyse_rewrites_statistics_figures_and_report_from_the_tables(tmp_path):
-    from wiring_lab.reanalyse import main, reanalyse
+    from wiring_lab.reanalyse import reanalyse
 
     run = tmp_path / "fm"
     shutil.copytree(PILOT, run)
@@ -107,4 +110,5 @@ def test_reanalyse_rewrites_statistics_figures_and_report_from_the_tables(tmp_pa
     assert "per-network" in html and "Wald" not in html
     pd.testing.assert_frame_equal(pd.read_csv(run / "tables" / "damage.csv"), before)  # measured tables untouched
     (run / "study.json").write_text(json.dumps({"nothing": 1}))
-    assert main([str(run)]) == 2
+    res = CliRunner().invoke(app, ["reanalyse", str(run)])
+    assert res.exit_code == 2 and "not a study record" in res.output

@@ -18,11 +18,10 @@ from typer.testing import CliRunner
 
 from wiring_lab import _damage_engine as engine
 from wiring_lab.cli import app
+from wiring_lab.attack import AttackConfig, attack_curve
 from wiring_lab.damage import (
     DAMAGE_COLUMNS,
-    AttackConfig,
     DamageConfig,
-    attack_curve,
     dag_edges,
     damage_sweep,
     enumerate_variants,

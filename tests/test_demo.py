@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from wiring_lab._io import UserError
+from wiring_lab._io import UserError, read_table
 from wiring_lab.cli import app
 from wiring_lab.demo import demo_study, run_demo
 from wiring_lab.rundir import table_path
+from wiring_lab.sensitivity import findings
 from wiring_lab.study import builtin_study, expand_study, load_study
 
 
@@ -73,6 +75,22 @@ def test_demo_rerun_reuses_work(demo_run):
     assert [line for line in lines if ": computed" in line or ": trained" in line] == []
 
 
+def test_demo_progress_bar_then_findings(demo_run, capsys):
+    """With ``progress`` (the CLI's way): one bar over the tasks and figures instead of a line per
+    task, and the run ends with the sensitivity findings (slopes with intervals) and the report's path."""
+    out, _, _ = demo_run
+    lines: list[str] = []
+    result = run_demo(out, "tiny", device="cpu", echo=lines.append, progress=True)
+    bar = capsys.readouterr().err
+    steps = 14 + 11  # 3 trainings + 11 analyses, 11 figures
+    assert f"{steps}/{steps}" in bar and "100%" in bar and bar.count(f"{steps}/{steps}") <= 2  # one bar, closed once
+    assert not [line for line in lines if line.startswith(("train ", "damage ", "attack "))]  # no line per task
+    said = findings(read_table(table_path(out, "sensitivity")))
+    assert len(said) == 3 and all("slope" in f or "no slope" in f for f in said)
+    assert lines[-5:] == [lines[-5], *[f"  {f}" for f in said], lines[-1]]
+    assert lines[-5].startswith("findings") and lines[-1].startswith(f"report: {result['report'].resolve()} (")
+
+
 def test_demo_changed_setting_redoes_only_its_step(demo_run, tmp_path):
     from dataclasses import replace
 
@@ -91,14 +109,29 @@ def test_demo_changed_setting_redoes_only_its_step(demo_run, tmp_path):
 def test_demo_is_a_builtin_study(tmp_path):
     """`wiring-lab ablate demo` runs the same study file; both sizes expand to the same tasks."""
     study = load_study("demo")
-    assert study.path == str(builtin_study("demo")) and set(study.scales) == {"default", "tiny"}
-    plan = expand_study(study, "default", tmp_path)
+    assert study.path == str(builtin_study("demo")) and set(study.scales) == {"demo", "tiny"}
+    plan = expand_study(study, "demo", tmp_path)
     assert [n.name for n in plan.networks] == [f"{g}_s{s}" for g in ("er", "ba", "ws") for s in range(3)]
     assert {n.model_config["nodes"] for n in plan.networks} == {32}
     keys = [t.key for t in plan.tasks]
     assert keys[:9] == [f"train:{n.name}" for n in plan.networks] and keys[-2:] == ["population", "correlate"]
     res = CliRunner().invoke(app, ["ablate", "demo", "--scale", "tiny", "--out", str(tmp_path / "r"), "--dry-run"])
     assert res.exit_code == 0 and "3 trainings, 11 analyses" in res.output
+
+
+def test_demo_help_quotes_a_command_that_works(tmp_path, monkeypatch):
+    """`demo --help` says `wiring-lab ablate demo` runs the demo too: as quoted (the default
+    scale), it expands to the demo's own tasks, with the same digests (so they share results)."""
+    res = CliRunner().invoke(app, ["demo", "--help"], terminal_width=200)
+    assert res.exit_code == 0 and "`wiring-lab ablate demo` runs it too" in " ".join(res.output.split())
+    monkeypatch.chdir(tmp_path)  # the default run directory, runs/demo-demo, lands here
+    res = CliRunner().invoke(app, ["ablate", "demo", "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "9 trainings, 29 analyses" in res.output and "runs/demo-demo/results/train/er_s0-" in res.output
+    ablate = sorted(line.split("\t")[1].rsplit("/", 1)[1] for line in res.output.splitlines() if "\t" in line)
+    demo = sorted(Path(t.result_path).name for t in expand_study(demo_study(), "demo", tmp_path / "report").tasks)
+    assert ablate == demo and len(demo) == 38
+    assert not (tmp_path / "runs").exists()  # a dry run writes nothing
 
 
 def test_demo_cli_and_config_errors(tmp_path):
@@ -109,5 +142,5 @@ def test_demo_cli_and_config_errors(tmp_path):
     with pytest.raises(UserError, match="no built-in study 'nope'"):
         builtin_study("nope")
     assert demo_study("tiny", seeds=2).scales["tiny"].seeds == (0, 1)
-    assert demo_study().scales["default"].train.epochs == 6 and demo_study().scales["default"].nodes == 32
+    assert demo_study().scales["demo"].train.epochs == 6 and demo_study().scales["demo"].nodes == 32
     assert demo_study("tiny", epochs=3).scales["tiny"].train.epochs == 3

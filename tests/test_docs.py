@@ -48,17 +48,48 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
         exec(compile(block, f"{page}[block {i}]", "exec"), namespace)
 
 
-def test_site_builds_strict(tmp_path):
-    """`mkdocs build --strict`: a broken link, a missing page or an unresolved API reference fails."""
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The documentation site, built once with `mkdocs build --strict` (skipped without the docs extra)."""
     missing = [m for m in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python") if not _importable(m)]
     if missing:
         pytest.skip(f"the docs extra is not installed ({', '.join(missing)}): pip install -e '.[docs]'")
+    out = tmp_path_factory.mktemp("docs") / "site"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"}
-    res = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+    res = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
-    built = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site").rglob("index.html")}
-    for page in ("graphs", "damage", "metrics", "api", "results"):
-        assert f"{page}/index.html" in built
-    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    return out
+
+
+def test_site_builds_strict(site):
+    """`mkdocs build --strict`: a broken link, a missing page or an unresolved API reference fails."""
+    built = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
+    for page in ("graphs", "damage", "metrics", "api", "results/index"):
+        assert f"{page}.html" in built
+    api = (site / "api.html").read_text()
     assert "generate_graph" in api and "damage_sweep" in api  # mkdocstrings rendered the docstrings
+    # Every internal link names a file (use_directory_urls: false): a link to a folder shows a
+    # directory listing when the site is opened from files, as the README says to open it.
+    folders = sorted({h for p in site.rglob("*.html") for h in re.findall(r'href="([^"#:?]*/)"', p.read_text())})
+    assert folders == []
+
+
+def test_site_browses_from_files(site, chromium):
+    """The README's way in: open site/index.html from files, click "Damage" in the navigation,
+    and the damage page is shown (not a directory listing)."""
+    from selenium.webdriver.common.by import By
+
+    chromium.get((site / "index.html").as_uri())
+    assert chromium.title.startswith("wiring-lab")
+    links = [a for a in chromium.find_elements(By.CSS_SELECTOR, "nav a") if a.text.strip() == "Damage"]
+    assert links, "no Damage link in the navigation"
+    chromium.execute_script("arguments[0].click()", links[0])  # the link itself, even where a collapsed menu hides it
+    assert chromium.current_url == (site / "damage.html").as_uri()
+    assert chromium.execute_script("return document.readyState") == "complete"
+    assert "Index of" not in chromium.title and not chromium.find_elements(By.CSS_SELECTOR, "#parentDirLinkBox, table#table")
+    h1 = chromium.find_element(By.TAG_NAME, "h1").text
+    assert h1.startswith("Damage"), h1
+    assert "--ablation" in chromium.find_element(By.TAG_NAME, "article").text  # the page's own text, styled by its theme
+    assert chromium.execute_script(
+        "return Array.from(document.styleSheets).some(s => s.href && s.href.includes('assets/stylesheets'))")

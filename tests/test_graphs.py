@@ -148,11 +148,9 @@ def test_register_generator_adds_a_seeded_generator_that_networks_can_use(monkey
     import networkx as nx
     import numpy as np
 
+    from wiring_lab import generators as GEN
     from wiring_lab import graphs as G
     from wiring_lab.model import ModelConfig, build_model, stage_graphs
-
-    monkeypatch.setattr(G, "_GENERATORS", dict(G._GENERATORS))  # the registry is restored after the test
-    monkeypatch.setattr(G, "_DEFAULTS", dict(G._DEFAULTS))
 
     def ring_plus(n, seed, chords=1):
         """A ring plus ``chords`` seeded random chords (an independent toy generator)."""
@@ -163,8 +161,9 @@ def test_register_generator_adds_a_seeded_generator_that_networks_can_use(monkey
             g.add_edge(u, v)
         return sorted(tuple(sorted(e)) for e in g.edges)
 
-    G.register_generator("ring_plus", ring_plus, {"chords": 2})
-    assert "ring_plus" in G.list_generators()
+    monkeypatch.setattr(GEN._registry._REGISTRY, "generators", dict(GEN._registry._REGISTRY.generators))  # restored after the test
+    G.register_generator(G.Generator("ring_plus", ring_plus, (G.Param("chords", int, 2, 0),)))
+    assert "ring_plus" in G.list_generators() and "ring_plus" not in G.list_generators(batched=True)
     spec = G.generate_graph("ring_plus", 10, seed=4)
     assert spec.params == {"chords": 2} and len(spec.edges) == 12 and spec == G.generate_graph("ring_plus", 10, seed=4)
     assert G.generate_graph("ring_plus", 10, seed=4, chords=3).params == {"chords": 3}
@@ -173,8 +172,12 @@ def test_register_generator_adds_a_seeded_generator_that_networks_can_use(monkey
     cfg = ModelConfig(regime="digits", channels=4, nodes=6, generator="ring_plus", num_classes=10, in_channels=1, head_channels=8)
     assert [len(g.edges) for g in stage_graphs(cfg)] == [8, 8, 8]
     assert build_model(cfg).graphs == stage_graphs(cfg)
+    with pytest.raises(ValueError, match="chords must be an integer"):
+        G.generate_graph("ring_plus", 10, seed=4, chords=1.5)
+    with pytest.raises(ValueError, match="no batched form"):
+        GEN.get_generator("ring_plus", batched=True)
     with pytest.raises(ValueError, match="built in"):
-        G.register_generator("ws", ring_plus)
+        G.register_generator(G.Generator("ws", ring_plus))
     assert G.PAPER_DEFAULTS == {"er": {"p": 0.2}, "ba": {"m": 5}, "ws": {"k": 4, "p": 0.75}, "chain": {}, "complete": {}}
 
 

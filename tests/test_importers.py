@@ -451,10 +451,10 @@ def test_cli_convert_inspect_export(tmp_path):
     res = runner.invoke(app, ["convert", str(path), "--out", str(tmp_path / "n.pt")])
     assert res.exit_code == 0, res.output
     assert "seungwonpark" in res.output
-    res = runner.invoke(app, ["inspect", str(path), "--format", "seungwonpark", "--json"])
+    res = runner.invoke(app, ["inspect", str(path), "--layout", "seungwonpark", "--json"])
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["inspect", str(path)])  # a foreign file without --format
-    assert res.exit_code == 2 and "--format" in res.output
+    assert res.exit_code == 2 and "--layout" in res.output
     res = runner.invoke(app, ["convert", str(path), "--format", "jiaminren", "--out", str(tmp_path / "x.pt")])
     assert res.exit_code == 2 and res.output.startswith("error: ") and res.output.count("\n") == 1
     for kind in ("json", "graphml", "dot"):

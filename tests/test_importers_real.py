@@ -186,7 +186,7 @@ def test_ironjr_format_on_a_file_without_graphs_says_what_it_is():
     with pytest.raises(UserError) as err:
         load_foreign(FIX / "seungwonpark" / CASES["seungwonpark"][0], "ironjr")
     msg = str(err.value)
-    assert "not an ironjr" in msg and "--format seungwonpark" in msg and "\n" not in msg
+    assert "not an ironjr" in msg and "--layout seungwonpark" in msg and "\n" not in msg
 
 
 def test_ironjr_file_is_refused_with_the_export_recipe():

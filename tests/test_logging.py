@@ -34,7 +34,7 @@ def test_no_print_in_library_code():
     """Every print() outside the CLI would bypass the caller's choice of what to show."""
     calls = []
     for path in PACKAGE.rglob("*.py"):
-        if path.name in ("cli.py", "export_pickled.py"):  # the two command lines (the second runs alone, in a foreign environment)
+        if path.name in ("cli.py", "export_pickled.py") or path.parent.name == "cli":  # the two command lines (the second runs alone, in a foreign environment)
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Name) and node.id == "print":  # called, or passed as a default echo

@@ -2,54 +2,17 @@
 
 The report is what people share, so it is checked the way they see it: every figure decodes
 (non-zero natural size), the browser logs no console error, every table of the run is there
-with its header, and a screenshot is saved into the test's folder. Debian's ``chromium`` and
+with its header and a link to its file, no raw edge list, the page no wider than a
+1,400 px window, timings last, and a screenshot is saved into the test's folder. Debian's ``chromium`` and
 ``chromium-driver`` are used as installed (nothing is downloaded); without them the test is
-skipped with the reason.
+skipped with the reason (the ``chromium`` fixture is in conftest.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
 from wiring_lab._io import read_table
-from wiring_lab.report import summarize_table
+from wiring_lab.report import raw_list_columns, summarize_table
 from wiring_lab.rundir import TABLES, table_path
-
-
-def _browser() -> tuple[str, str]:
-    """Paths of Chromium and its driver, or skip saying what is missing."""
-    pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[dev]')")
-    browser = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-    driver = shutil.which("chromedriver") or next((p for p in ("/usr/lib/chromium/chromedriver",) if os.path.exists(p)), None)
-    if browser is None or driver is None:
-        missing = [name for name, path in (("chromium", browser), ("chromium-driver", driver)) if path is None]
-        pytest.skip(f"no headless browser: {' and '.join(missing)} not installed (apt-get install chromium chromium-driver)")
-    return browser, driver
-
-
-@pytest.fixture()
-def chromium(tmp_path):
-    """A headless Chromium session with a fresh profile, its console log kept."""
-    browser, driver_path = _browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                "--disable-sync", "--disable-extensions", "--window-size=1280,1000",
-                f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_report_in_browser(tiny_demo, chromium, tmp_path):
@@ -70,10 +33,10 @@ def test_report_in_browser(tiny_demo, chromium, tmp_path):
     tables = chromium.execute_script("""
         return Array.from(document.querySelectorAll('h3')).map(h => {
             let t = h.nextElementSibling;
-            while (t && t.tagName !== 'TABLE' && t.tagName !== 'H3') t = t.nextElementSibling;
-            return [h.textContent.trim(), t && t.tagName === 'TABLE'
-                    ? Array.from(t.querySelectorAll('thead th')).map(th => th.textContent.trim()) : null,
-                    t && t.tagName === 'TABLE' ? t.querySelectorAll('tbody tr').length : 0];
+            while (t && t.tagName !== 'H3' && !(t.tagName === 'TABLE' || t.querySelector('table'))) t = t.nextElementSibling;
+            t = t && t.tagName !== 'H3' ? (t.tagName === 'TABLE' ? t : t.querySelector('table')) : null;
+            return [h.textContent.trim(), t ? Array.from(t.querySelectorAll('thead th')).map(th => th.textContent.trim()) : null,
+                    t ? t.querySelectorAll('tbody tr').length : 0];
         });""")
     shown = {name: (header, rows) for name, header, rows in tables}
     expected = {rel: summarize_table(name, read_table(table_path(run_dir, name)))[0]
@@ -85,6 +48,22 @@ def test_report_in_browser(tiny_demo, chromium, tmp_path):
         assert rows == len(df) > 0, rel
     sections = chromium.execute_script("return Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
     assert {"Timings", "Figures", "Tables", "Configuration"} <= set(sections)
+    assert sections[-1] == "Timings" and sections.index("Figures") < sections.index("Tables")  # timings last
+
+    # Each table's heading links its file (relative to the report), which exists.
+    links = chromium.execute_script("return Array.from(document.querySelectorAll('h3 a')).map(a => a.getAttribute('href'))")
+    assert sorted(links) == sorted(expected) and all((run_dir / href).is_file() for href in links)
+    # Raw edge lists stay in tables/graphs.csv: no cell holds a list, the graphs table is there without them.
+    raw = read_table(table_path(run_dir, "graphs"))
+    assert raw_list_columns(raw) == ["graph"] and "graph" not in shown["tables/graphs.csv"][0]
+    assert raw["graph"].str.contains('"edges": [[', regex=False).all()
+    longest = chromium.execute_script("return Math.max(...Array.from(document.querySelectorAll('td')).map(td => td.textContent.length))")
+    assert longest < 120
+
+    # The page fits a 1,400 px window: a wide table scrolls inside its box, the page never sideways.
+    chromium.set_window_size(1400, 1000)
+    inner, page = chromium.execute_script("return [window.innerWidth, document.documentElement.scrollWidth]")
+    assert inner <= 1400 and page <= inner, (inner, page)
 
     # No console error (a broken image, a bad data: URI, a script error would log one).
     errors = [e for e in chromium.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
@@ -92,7 +71,7 @@ def test_report_in_browser(tiny_demo, chromium, tmp_path):
 
     # A full-page screenshot, to look at.
     height = chromium.execute_script("return document.documentElement.scrollHeight")
-    chromium.set_window_size(1280, min(int(height), 16000))
+    chromium.set_window_size(1400, min(int(height), 16000))
     shot = tmp_path / "report.png"
     assert chromium.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     print(f"screenshot of {report}: {shot}")

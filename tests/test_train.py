@@ -194,3 +194,25 @@ def test_learning_curves_draw_the_validation_split(tiny_ckpt):
     acc = fig.axes[2]  # train loss, validation loss, validation top-1
     assert "validation" in acc.get_ylabel()
     assert list(acc.lines[0].get_ydata()) == pytest.approx(hist["val_top1"].tolist())
+
+
+def test_augmentation_crops_and_flips_seeded_windows_and_is_left_out_of_records_when_off():
+    import torch
+
+    from wiring_lab.augment import augment_batch, crop_padding
+    from wiring_lab.recipe import TrainConfig, train_record
+
+    x = torch.arange(2 * 1 * 16 * 16, dtype=torch.float32).reshape(2, 1, 16, 16) + 1  # no zeros inside
+    a = augment_batch(x, torch.Generator().manual_seed(3))
+    assert a.shape == x.shape and torch.equal(a, augment_batch(x, torch.Generator().manual_seed(3)))
+    assert not torch.equal(a, augment_batch(x, torch.Generator().manual_seed(4)))
+    pad = crop_padding(16)
+    assert pad == 2
+    padded = torch.nn.functional.pad(x, (pad,) * 4)
+    for b in range(2):  # every output is a 16x16 window of the padded image, maybe mirrored
+        windows = [padded[b, 0, dy : dy + 16, dx : dx + 16] for dy in range(2 * pad + 1) for dx in range(2 * pad + 1)]
+        assert any(torch.equal(a[b, 0], w) or torch.equal(a[b, 0], w.flip(1)) for w in windows)
+    record = train_record(TrainConfig())
+    assert "augment" not in record and train_record(TrainConfig(augment=True))["augment"] is True
+    with pytest.raises(ValueError, match="augment must be true or false"):
+        TrainConfig(augment="yes")

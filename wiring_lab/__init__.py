@@ -25,13 +25,16 @@ _EXPORTS: dict[str, str] = {
     "generate_graph": "graphs",
     "list_generators": "graphs",
     "register_generator": "graphs",
+    "Generator": "graphs",
+    "Param": "graphs",
+    "get_generator": "graphs",
     "save_graph": "graphs",
     "load_graph": "graphs",
     # networks
     "ModelConfig": "model",
     "build_model": "model",
-    "list_node_ops": "model",
-    "register_node_op": "model",
+    "list_node_ops": "node_ops",
+    "register_node_op": "node_ops",
     # data, training, checkpoints
     "load_dataset": "data",
     "TrainConfig": "recipe",
@@ -45,8 +48,8 @@ _EXPORTS: dict[str, str] = {
     # damage
     "DamageConfig": "damage",
     "damage_sweep": "damage",
-    "AttackConfig": "damage",
-    "attack_curve": "damage",
+    "AttackConfig": "attack",
+    "attack_curve": "attack",
     # graph metrics and statistics
     "graph_metrics": "metrics",
     "node_metrics": "metrics",
@@ -92,7 +95,4 @@ def _lazy_exports(package: str, exports: dict[str, str], namespace: dict[str, An
     return __getattr__, __dir__
 
 
-# every name sees the ws-flex generator (You et al. 2020) like a built-in one: generate_graph,
-# list_generators, ModelConfig and loading a ws-flex network. Importing populations registers
-# it (numpy only, no torch); graphs.py cannot import it (populations builds on graphs).
-__getattr__, __dir__ = _lazy_exports("wiring_lab", _EXPORTS, globals(), first=("wiring_lab.populations",))
+__getattr__, __dir__ = _lazy_exports("wiring_lab", _EXPORTS, globals())

@@ -27,9 +27,10 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
+from wiring_lab.ablation import ablation_names, get_ablation
 from wiring_lab.graphs import StageDAG
 
-ABLATIONS = ("drop", "zero", "mean")
+ABLATIONS = ablation_names()  # drop | zero | mean (wiring_lab.ablation)
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,7 @@ def stage_damage(
     ablation: str = "drop",
 ) -> StageDamage:
     """Remove ``nodes`` and ``edges`` (DAG ids) from a stage; with ``cascade``, input-less nodes too."""
-    if ablation not in ABLATIONS:
-        raise ValueError(f"ablation must be one of {', '.join(ABLATIONS)} (got {ablation!r})")
+    get_ablation(ablation)  # an unknown name lists the valid ones
     inp, outp = dag.input_id, dag.output_id
     removed = set(nodes)
     dead = set(edges)
@@ -105,13 +105,14 @@ class StageEdits:
 
 def stage_edits(stage: nn.Module, damage: StageDamage, device: torch.device, means: StageMeans | None = None) -> StageEdits:
     """The masks or replacement tensors of a damaged stage under its ablation."""
-    if damage.ablation == "mean" and means is None:
-        raise ValueError("mean ablation needs the stage's mean activations (mean_activations)")
+    ablation = get_ablation(damage.ablation)
+    if ablation.needs_means and means is None:
+        raise ValueError(f"{ablation.name} ablation needs the stage's mean activations (mean_activations)")
     dag = stage.dag
     masks: dict[int, torch.Tensor] = {}
     fills: dict[int, dict[int, torch.Tensor]] = {}
     for w, zeroed in damage.masks:
-        if damage.ablation == "mean":
+        if ablation.needs_means:
             sources = dag.preds[w] or (dag.input_id,)
             fills[w] = {i: means.input if sources[i] == dag.input_id else means.nodes[sources[i]] for i in zeroed}
             continue
@@ -121,10 +122,10 @@ def stage_edits(stage: nn.Module, damage: StageDamage, device: torch.device, mea
         m[list(zeroed)] = 0
         masks[w] = m.to(device)
     output_fills: dict[int, torch.Tensor | None] = {}
-    if damage.ablation != "drop":
+    if ablation.keeps_denominator:
         for v in dag.output_fed:
             if v not in damage.keep:
-                output_fills[v] = means.nodes[v] if damage.ablation == "mean" else None
+                output_fills[v] = means.nodes[v] if ablation.needs_means else None
     return StageEdits(masks, fills, output_fills)
 
 
@@ -149,7 +150,7 @@ def combine_kept(stage: nn.Module, outs: Sequence[torch.Tensor], damage: StageDa
     ``zero`` / ``mean`` read zeros / the mean activation for the removed ones and keep the denominator."""
     if damage.intact_output:
         return stage.combine(outs)
-    if damage.ablation != "drop":
+    if get_ablation(damage.ablation).keeps_denominator:
         reads = list(outs)
         fills = edits.output_fills if edits is not None else {}
         for v in stage.dag.output_fed:

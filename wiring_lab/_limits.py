@@ -132,13 +132,6 @@ def population_work(graphs: int, n: int) -> int:
     return graphs * max(n, GRAPH_OVERHEAD_NODES)
 
 
-def check_model_nodes(nodes: Any, where: str | Path | None = None) -> None:
-    """Refuse a network whose stages hold more than MAX_MODEL_NODES nodes each."""
-    if isinstance(nodes, int) and nodes > MAX_MODEL_NODES:
-        head = f"{where}: " if where is not None else ""
-        raise UserError(f"{head}{nodes:,} nodes per stage; a network holds at most {MAX_MODEL_NODES:,} nodes per stage")
-
-
 def count_values(obj: Any, limit: int = MAX_VALUES, depth: int = MAX_DEPTH) -> int | None:
     """Values reachable in ``obj`` (shared references counted each time), or None past ``limit`` or ``depth``.
 

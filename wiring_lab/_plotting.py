@@ -21,10 +21,11 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from wiring_lab._io import UserError
+from wiring_lab.generators import registered
 
-# Panel order and colours of the paper's generators; other generators follow in name order.
-GENERATOR_ORDER = ("er", "ba", "ws", "chain", "complete")
-GENERATOR_NAMES = {"er": "ER", "ba": "BA", "ws": "WS", "chain": "chain", "complete": "complete"}
+# Panel order and colours of the registered generators (the paper's first); others follow in name order.
+GENERATOR_ORDER = tuple(g.name for g in registered())
+GENERATOR_NAMES = {g.name: g.title for g in registered()}
 
 _RC = {
     "figure.dpi": 100,
@@ -86,8 +87,8 @@ def generators(values: Sequence[str]) -> list[str]:
 
 
 def gen_name(g: str) -> str:
-    """Display name of a generator: ER, BA, WS."""
-    return GENERATOR_NAMES.get(g, g)
+    """Display name of a generator: ER, BA, WS, WS-flex (its record's title)."""
+    return GENERATOR_NAMES.get(g) or next((r.title for r in registered() if r.name == g), g)
 
 
 def gen_colors(gens: Sequence[str], palette: Any = None) -> dict[str, Any]:

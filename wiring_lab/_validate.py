@@ -155,7 +155,6 @@ def check_float_list(name: str, values: list[float], low: float, high: float) ->
 # every record has these; the monitoring columns (val_* since the hold-out, test_* before it, none
 # with --val-fraction 0) are checked wherever they are present
 HISTORY_KEYS = ("train_loss", "train_top1", "seconds")
-FINAL_KEYS = ("test_top1", "test_top5", "test_loss")
 
 
 def _may_be_none(key: Any) -> bool:

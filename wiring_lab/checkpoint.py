@@ -301,7 +301,7 @@ def _native_dict(path: Path) -> dict[str, Any]:
     """The checkpoint dict of a native file, its format name and version checked."""
     obj = read_checkpoint(path)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise UserError(f"{path}: not a wiring-lab checkpoint (no 'format': '{FORMAT}'); foreign files need --format")
+        raise UserError(f"{path}: not a wiring-lab checkpoint (no 'format': '{FORMAT}'); foreign files need --layout")
     if obj.get("version") not in READABLE_VERSIONS:
         raise UserError(
             f"{path}: checkpoint format version {obj.get('version')!r} is not supported "

@@ -1,6 +1,6 @@
 """The pre-registered analysis of ablations/fashion_mnist_damage48.yaml, run on a run directory.
 
-``python -m wiring_lab.confirm RUN_DIR`` reads ``tables/damage.csv`` (node removals under drop,
+``wiring-lab confirm RUN_DIR`` reads ``tables/damage.csv`` (node removals under drop,
 no cascade), computes the primary endpoint (per-network slopes, t(n-1) intervals over networks:
 :func:`wiring_lab.sensitivity.sensitivity_table`), the two pre-registered hypotheses as Welch
 contrasts between generators on per-network values with Holm over their four tests
@@ -11,7 +11,6 @@ the study file, writes ``tables/confirmatory.csv``, ``tables/contrasts.csv`` and
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -65,25 +64,19 @@ def confirmatory_analysis(damage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     return primary, pd.concat([contrasts, described], ignore_index=True), per, lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m wiring_lab.confirm RUN_DIR``."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m wiring_lab.confirm RUN_DIR", file=sys.stderr)
-        return 2
-    tables = Path(args[0]) / "tables"
-    try:
-        damage = read_table(tables / "damage.csv")
-        primary, contrasts, per, lines = confirmatory_analysis(damage)
-        for name, df in (("confirmatory", primary), ("contrasts", contrasts), ("network_slopes", per)):
-            write_table(df, tables / f"{name}.csv")
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print("\n".join(lines))
-    print(f"wrote {tables}/confirmatory.csv, contrasts.csv, network_slopes.csv")
-    return 0
+def confirm_run(run_dir: str | Path) -> list[str]:
+    """Run :func:`confirmatory_analysis` on ``RUN_DIR/tables/damage.csv``, write its three tables beside it, return the sentences."""
+    tables = Path(run_dir) / "tables"
+    primary, contrasts, per, lines = confirmatory_analysis(read_table(tables / "damage.csv"))
+    for name, df in (("confirmatory", primary), ("contrasts", contrasts), ("network_slopes", per)):
+        write_table(df, tables / f"{name}.csv")
+    return lines + [f"wrote {tables}/confirmatory.csv, contrasts.csv, network_slopes.csv"]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m wiring_lab.confirm RUN_DIR: the pre-registered spelling of `wiring-lab confirm RUN_DIR`
+    import sys
+
+    from wiring_lab.cli import main
+
+    sys.argv[1:1] = ["confirm"]
+    main()

@@ -1,6 +1,6 @@
 """Damage studies (RandWire Fig. 5): remove one node or edge of a trained network and measure the loss.
 
-Semantics (README, "Damage"); what "removed" means is the ``ablation``, recorded in every row:
+Semantics (docs/damage.md; the records in ``wiring_lab.ablation``); what "removed" means is the ``ablation``, recorded in every row:
 
 - ``drop`` (default): ``v``'s output leaves every successor's weighted sum (the other terms keep
   their sigmoid weights, nothing is renormalised) and the output node's mean (the mean over the
@@ -34,9 +34,7 @@ memory does not grow with the number of variants and a killed run resumes where 
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,6 +46,8 @@ import torch
 from tqdm.auto import tqdm
 
 from wiring_lab import _damage_engine as engine
+from wiring_lab._damage_rows import _append, _frame, _open_partial, _partial_path, _row_key
+from wiring_lab.ablation import REMOVE_KINDS, get_ablation
 from wiring_lab._io import (
     UserError,
     all_or_none,
@@ -58,17 +58,12 @@ from wiring_lab._io import (
     write_table,
 )
 from wiring_lab.checkpoint import Checkpoint
-from wiring_lab.columns import canonical_metric
 from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import per_image
 from wiring_lab.graphs import setting_label
 from wiring_lab.loading import load_checkpoint
-from wiring_lab.metrics import node_metrics
 
-REMOVE_KINDS = ("node", "edge", "both")
 ABLATIONS = engine.ABLATIONS  # drop | zero | mean
-ATTACK_ORDERS = ("random", "degree", "betweenness")
-DEFAULT_FRACTIONS = tuple(round(0.05 * i, 2) for i in range(11))  # 0, 0.05, ..., 0.5
 
 DAMAGE_COLUMNS = [
     "model", "generator", "setting", "stage", "kind", "node", "source", "target",
@@ -76,11 +71,6 @@ DAMAGE_COLUMNS = [
     "top1", "top5", "loss", "delta_top1", "delta_top1_lo", "delta_top1_hi",
     "seed", "wall_s", "ablation", "cascade", "recalibrate_bn", "n_removed", "n_recomputed", "n_images",
 ]  # fmt: skip
-ATTACK_COLUMNS = [
-    "model", "generator", "setting", "order", "repeat", "fraction", "removed", "top1", "top5", "loss", "seed",
-    "ablation", "cascade",
-]  # fmt: skip
-_INT_COLUMNS = ("stage", "node", "source", "target", "in_degree_graph", "out_degree_graph", "in_degree_dag", "out_degree_dag", "target_in_degree_dag")
 
 
 def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
@@ -93,8 +83,7 @@ def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) 
 
 def _check_ablation(ablation: Any, mean_images: Any) -> None:
     """Raise a ValueError unless ``ablation`` is a known name and ``mean_images`` a positive count."""
-    if ablation not in ABLATIONS:
-        raise ValueError(f"ablation must be one of {', '.join(ABLATIONS)} (got {ablation!r})")
+    get_ablation(ablation)  # an unknown name lists the valid ones
     _check_count("mean_images", mean_images, 1)
 
 
@@ -137,37 +126,6 @@ class DamageConfig:
             _check_count(name, getattr(self, name), 1)
         _check_count("recalibrate_bn", self.recalibrate_bn, 0)
         _check_ablation(self.ablation, self.mean_images)
-
-
-@dataclass(frozen=True)
-class AttackConfig:
-    """Attack tolerance: accuracy as a growing fraction of all nodes is removed."""
-
-    order: str = "random"  # random | degree | betweenness (decreasing, in the generated graph)
-    fractions: tuple[float, ...] = DEFAULT_FRACTIONS  # fractions of all nodes of all stages
-    repeats: int = 5  # random orders drawn (degree / betweenness: one order)
-    seed: int = 0  # random orders and tie breaking
-    limit: int | None = None
-    batch_size: int = 256
-    cascade: bool = False
-    ablation: str = "drop"  # drop | zero | mean (as DamageConfig)
-    mean_images: int = 1000
-    naive: bool = False
-    dataset: str | None = None
-    data_root: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_ablation(self.ablation, self.mean_images)
-        if self.order not in ATTACK_ORDERS:
-            raise ValueError(f"order must be one of {', '.join(ATTACK_ORDERS)} (got {self.order!r})")
-        fr = tuple(float(f) for f in self.fractions)
-        if not fr or any(not (0.0 <= f <= 1.0) for f in fr):
-            raise ValueError(f"fractions must be numbers in [0, 1] (got {self.fractions!r})")
-        object.__setattr__(self, "fractions", fr)
-        _check_count("repeats", self.repeats, 1)
-        _check_count("seed", self.seed, 0)
-        _check_count("limit", self.limit, 1, allow_none=True)
-        _check_count("batch_size", self.batch_size, 1)
 
 
 @dataclass(frozen=True)
@@ -323,7 +281,7 @@ def reference_images(data: Data, k: int, batch_size: int, seed: int, device: tor
 
 def ablation_means(model, data: Data, ablation: str, k: int, batch_size: int, seed: int, device) -> tuple[list | None, list[int]]:
     """Mean activations of every stage for ``mean`` ablation (None otherwise), and the reference indices."""
-    if ablation != "mean":
+    if not get_ablation(ablation).needs_means:
         return None, []
     images, idx = reference_images(data, k, batch_size, seed, device)
     return engine.mean_activations(model, images), idx
@@ -420,72 +378,6 @@ def _summaries(top1, top5, loss, ref_top1, weights) -> torch.Tensor:
         ],
         1,
     )
-
-
-# --- resumable output ------------------------------------------------------------------------
-def _partial_path(out: Path) -> Path:
-    """The progress file of a sweep writing ``out``."""
-    return out.with_name(out.name + ".partial.jsonl")
-
-
-def _open_partial(out: Path, header: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
-    """Rows already finished by an interrupted run with the same header, and the file to append to."""
-    path = _partial_path(out)
-    rows: list[dict[str, Any]] = []
-    if path.exists():
-        lines = path.read_text(encoding="utf-8").split("\n")
-        complete = lines[:-1]  # a line cut by a kill has no newline: dropped, its variants re-run
-        try:
-            first = json.loads(complete[0]) if complete else None
-        except (ValueError, RecursionError):
-            first = None
-        if first is not None and first != header:
-            raise UserError(
-                f"{path}: an unfinished run with other arguments is stored here; re-run it with the same "
-                "arguments, or delete this file to start afresh"
-            )
-        for line in complete[1:]:
-            try:
-                row = json.loads(line)
-            except (ValueError, RecursionError):
-                break
-            if not isinstance(row, dict):  # not a row this code wrote: re-run from here
-                break
-            rows.append(row)
-        if first is None:
-            rows = []
-        good = "".join(x + "\n" for x in complete[: 1 + len(rows)]) if first is not None else ""
-        path.write_text(good, encoding="utf-8")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    f = open(path, "a", encoding="utf-8")
-    if not rows and f.tell() == 0:
-        _append(f, [header])
-    return rows, f
-
-
-def _append(f, records: Sequence[dict[str, Any]]) -> None:
-    """Append JSON lines and force them to disk."""
-    f.write("".join(json.dumps(to_jsonable(r), sort_keys=True) + "\n" for r in records))
-    f.flush()
-    os.fsync(f.fileno())
-
-
-def _row_key(row: dict[str, Any]) -> tuple:
-    """A row's variant identity (matches ``Variant.key``)."""
-    return tuple(row.get(k) for k in ("kind", "stage", "node", "source", "target"))
-
-
-def _frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    """Rows -> a DataFrame with ``columns`` first and nullable integer id/degree columns."""
-    df = pd.DataFrame(list(rows))
-    for c in columns:
-        if c not in df.columns:
-            df[c] = None
-    df = df[list(columns) + [c for c in df.columns if c not in columns]]
-    for c in _INT_COLUMNS:
-        if c in df.columns:
-            df[c] = df[c].astype("Int64")
-    return df
 
 
 # --- the sweep -------------------------------------------------------------------------------
@@ -662,72 +554,3 @@ def largest_drops(df: pd.DataFrame, count: int = 10) -> pd.DataFrame:
     """The ``count`` variants that lose the most top-1 accuracy."""
     cols = ["stage", "kind", "node", "source", "target", "top1", "delta_top1", "delta_top1_lo", "delta_top1_hi"]
     return df[df["kind"] != "intact"].nsmallest(count, "delta_top1")[cols]
-
-
-# --- attack tolerance ------------------------------------------------------------------------
-def attack_orders(ckpt: Checkpoint, config: AttackConfig) -> list[list[tuple[int, int]]]:
-    """The removal orders over all (stage, node) pairs: one per repeat (random) or one (targeted).
-
-    Targeted orders rank nodes once, up front, by decreasing degree or betweenness in their stage's
-    generated undirected graph (betweenness normalised, so stages of equal N compare); ties are
-    broken by a shuffle seeded with ``config.seed``.
-    """
-    pairs = [(s, v) for s, st in enumerate(ckpt.model.stages) for v in range(st.dag.n)]
-    if config.order == "random":
-        return [[pairs[i] for i in np.random.default_rng([config.seed, r]).permutation(len(pairs))] for r in range(config.repeats)]
-    metric = canonical_metric(config.order)  # "degree": degree_graph, undirected in the generated graph
-    ranked = node_metrics([st.graph for st in ckpt.model.stages], device="cpu", metrics=[metric])
-    score = {(int(r.graph), int(r.node)): float(getattr(r, metric)) for r in ranked.itertuples()}
-    shuffled = [pairs[i] for i in np.random.default_rng(config.seed).permutation(len(pairs))]
-    return [sorted(shuffled, key=lambda p: -score[p])]  # stable sort keeps the shuffled order in ties
-
-
-def attack_curve(
-    checkpoint: str | Path | Checkpoint,
-    config: AttackConfig = AttackConfig(),
-    data: Data | None = None,
-    device: str | torch.device = "auto",
-    progress: bool = True,
-) -> pd.DataFrame:
-    """Accuracy as a growing fraction of all nodes is removed (Albert, Jeong, Barabasi 2000)."""
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
-    ckpt = _require_wired(_load(checkpoint, dev))
-    model = ckpt.model
-    data = _load_data(ckpt, config.dataset, config.data_root, data)
-    orders = attack_orders(ckpt, config)
-    total = len(orders[0])
-    plan = []
-    for r, order in enumerate(orders):
-        for frac in config.fractions:
-            count = int(round(frac * total))
-            by_stage: dict[int, list[int]] = {}
-            for s, v in order[:count]:
-                by_stage.setdefault(s, []).append(v)
-            dmg = {
-                s: engine.stage_damage(model.stages[s].dag, nodes=vs, cascade=config.cascade, ablation=config.ablation)
-                for s, vs in sorted(by_stage.items())
-            }
-            plan.append((r, frac, count, dmg or None))
-    means, _ = ablation_means(model, data, config.ablation, config.mean_images, config.batch_size, config.seed, dev)
-    ev = _Evaluator(model, data, dev, config.batch_size, config.limit, config.naive, 1, means)
-    bar = tqdm(total=len(plan), desc=f"attack {config.order}", unit="variant", disable=not progress,
-               bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]")  # fmt: skip
-    try:
-        top1, top5, loss = ev.run([p[3] for p in plan], tick=bar.update)
-    finally:
-        bar.close()
-    stats = torch.stack([top1.double().mean(1) * 100, top5.double().mean(1) * 100, loss.double().mean(1)], 1).cpu().tolist()
-    base = {"model": _model_name(ckpt), "generator": ckpt.config.generator, "setting": setting_label(ckpt.config.generator, ckpt.config.params)}
-    rows = [
-        {**base, "order": config.order, "repeat": r, "fraction": frac, "removed": count, "top1": s1,
-         "top5": s5 if data.num_classes > 5 else None, "loss": sl, "seed": config.seed,
-         "ablation": config.ablation, "cascade": config.cascade}
-        for (r, frac, count, _), (s1, s5, sl) in zip(plan, stats)
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=ATTACK_COLUMNS)
-
-
-def attack_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation of top-1 over repeats, per order and fraction."""
-    g = df.groupby(["order", "fraction"], as_index=False)
-    return g.agg(removed=("removed", "first"), top1_mean=("top1", "mean"), top1_std=("top1", "std"), repeats=("top1", "size"))

@@ -384,7 +384,7 @@ def catalogue_markdown(renders: Sequence[str] = ()) -> str:
     lines = ["# Figure catalogue", "",
              "One recipe per figure: which paper figure it regenerates, its axes, the tables it needs and the "
              "command that makes each table. Draw them with `wiring-lab figures NAME|all --from RUN_DIR --out DIR "
-             "[--format png|pdf|svg]`; a figure whose table is missing is skipped with a line naming the command "
+             "[--image-format png|pdf|svg]`; a figure whose table is missing is skipped with a line naming the command "
              "that makes it. `wiring-lab demo` draws every figure its data allows into `report/figures/`.", "",
              "| figure | regenerates | needs |", "| --- | --- | --- |"]
     for r in RECIPES.values():

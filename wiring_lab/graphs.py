@@ -1,6 +1,7 @@
-"""Random graph generators of RandWire (Xie et al. 2019, section 3 and appendix) and stage DAGs.
+"""Stage graphs of RandWire (Xie et al. 2019, section 3 and appendix): :class:`GraphSpec`, DAGs, files.
 
-Every generator takes ``n`` and an explicit ``seed`` and returns a :class:`GraphSpec`: the
+:func:`generate_graph` samples one graph from a registered generator (``wiring_lab.generators``:
+one module per family) with ``n`` and an explicit ``seed`` and returns a :class:`GraphSpec`: the
 undirected graph on nodes ``0..n-1`` as a sorted list of edges ``(u, v)`` with ``u < v``.
 Randomness comes from ``numpy.random.Generator(PCG64(seed))``, so the same seed and parameters
 give the same graph on every platform.
@@ -20,10 +21,9 @@ True
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -33,22 +33,30 @@ import numpy as np
 
 from wiring_lab._io import atomic_write_text, read_text_file
 from wiring_lab._validate import check_graph_params, unique_object
+from wiring_lab.generators import (  # noqa: F401  (re-exported: the names people type)
+    MAX_NODES,
+    STORED_GENERATORS,
+    Generator,
+    Param,
+    check_n,
+    check_p,
+    generator_params,
+    get_generator,
+    list_generators,
+    register_generator,
+    rng_of,
+    setting_label,
+)
+from wiring_lab.generators.ba import barabasi_albert  # noqa: F401
+from wiring_lab.generators.chain import chain  # noqa: F401
+from wiring_lab.generators.complete import complete  # noqa: F401
+from wiring_lab.generators.er import erdos_renyi  # noqa: F401
+from wiring_lab.generators.ws import watts_strogatz  # noqa: F401
 
 FORMAT = "wiring-lab-graph"
 FORMAT_VERSION = 1
 
-# Parameters used when a generator's parameter is omitted (RandWire's best settings, N=32).
-PAPER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "er": {"p": 0.2},
-    "ba": {"m": 5},
-    "ws": {"k": 4, "p": 0.75},
-    "chain": {},
-    "complete": {},
-}
 DEFAULT_NODES = 32
-# Upper bound on N for any graph: a file declaring more is refused before anything is allocated
-# (the paper uses N <= 32; Watts-Strogatz-style population studies a few thousand).
-MAX_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -235,204 +243,20 @@ def stage_dag(spec: GraphSpec) -> StageDAG:
     )
 
 
-# --- generators ------------------------------------------------------------------------------
-def _check_n(n: Any) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
-        raise ValueError(f"n must be an integer (got {n!r})")
-    if n < 2:
-        raise ValueError(f"n must be at least 2 (got n={n}); choose a larger n")
-    if n > MAX_NODES:
-        raise ValueError(f"n={n} is more than the limit of {MAX_NODES} nodes; choose a smaller n")
-
-
-def _check_p(p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not math.isfinite(p):
-        raise ValueError(f"p must be a number in [0, 1] (got {p!r})")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be in [0, 1] (got p={p}); choose a probability between 0 and 1")
-    return float(p)
-
-
-def _rng(seed: int | np.random.Generator) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer (got {seed!r})")
-    return np.random.Generator(np.random.PCG64(int(seed)))
-
-
-def erdos_renyi(n: int, p: float, seed: int) -> list[tuple[int, int]]:
-    """ER(P): each unordered pair joined with probability ``p``; then indices in a random order."""
-    _check_n(n)
-    p = _check_p(p)
-    rng = _rng(seed)
-    iu, ju = np.triu_indices(n, k=1)  # pairs in a fixed (row-major) order
-    keep = rng.random(iu.size) < p
-    perm = rng.permutation(n)  # node i of the sampled graph gets index perm[i]
-    return [(int(perm[i]), int(perm[j])) for i, j in zip(iu[keep], ju[keep])]
-
-
-def barabasi_albert(n: int, m: int, seed: int) -> list[tuple[int, int]]:
-    """BA(M): M initial nodes without edges; each new node adds M distinct edges by degree.
-
-    The first added node (index M) joins all M initial nodes; every later node picks M distinct
-    existing nodes with probability proportional to their degree. Exactly ``M (N - M)`` edges.
-    Not networkx's ``barabasi_albert_graph``, which starts from a star.
-    """
-    _check_n(n)
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)):
-        raise ValueError(f"m must be an integer (got {m!r})")
-    if not 1 <= m < n:
-        raise ValueError(f"BA needs 1 <= m < n (got m={m}, n={n}); choose a smaller m or a larger n")
-    rng = _rng(seed)
-    degree = np.zeros(n, dtype=np.float64)
-    edges = [(i, m) for i in range(m)]
-    degree[:m] += 1
-    degree[m] = m
-    for v in range(m + 1, n):
-        weights = degree[:v].copy()
-        for _ in range(m):  # sequential sampling without replacement, proportional to degree
-            u = int(rng.choice(v, p=weights / weights.sum()))
-            weights[u] = 0.0
-            edges.append((u, v))
-        for u, _ in edges[-m:]:
-            degree[u] += 1
-        degree[v] = m
-    return edges
-
-
-def watts_strogatz(n: int, k: int, p: float, seed: int) -> list[tuple[int, int]]:
-    """WS(K, P): ring lattice with K/2 neighbours per side, then clockwise rewiring.
-
-    For i = 1..K/2 and every node v in clockwise order, the edge (v, v+i) is rewired with
-    probability ``p`` to (v, w), w uniform among nodes that are not v and not neighbours of v.
-    """
-    _check_n(n)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ValueError(f"k must be an integer (got {k!r})")
-    if k % 2:
-        raise ValueError(f"WS needs an even k (got k={k}); choose k={k - 1} or k={k + 1}")
-    if not 2 <= k < n:
-        raise ValueError(f"WS needs 2 <= k < n (got k={k}, n={n}); choose a smaller k or a larger n")
-    p = _check_p(p)
-    rng = _rng(seed)
-    adj = [set() for _ in range(n)]
-    for v in range(n):
-        for i in range(1, k // 2 + 1):
-            w = (v + i) % n
-            adj[v].add(w)
-            adj[w].add(v)
-    for i in range(1, k // 2 + 1):
-        for v in range(n):
-            u = (v + i) % n
-            if rng.random() >= p:
-                continue
-            candidates = [w for w in range(n) if w != v and w not in adj[v]]
-            if not candidates:  # v already joined to every node: nothing to rewire to
-                continue
-            w = candidates[int(rng.integers(len(candidates)))]
-            adj[v].discard(u)
-            adj[u].discard(v)
-            adj[v].add(w)
-            adj[w].add(v)
-    return [(v, w) for v in range(n) for w in adj[v] if v < w]
-
-
-def chain(n: int, seed: int | None = None) -> list[tuple[int, int]]:
-    """A path 0 - 1 - ... - (n-1): the plain stacked-layer wiring."""
-    _check_n(n)
-    return [(i, i + 1) for i in range(n - 1)]
-
-
-def complete(n: int, seed: int | None = None) -> list[tuple[int, int]]:
-    """Every pair i < j joined: DenseNet-like wiring."""
-    _check_n(n)
-    return [(i, j) for i in range(n) for j in range(i + 1, n)]
-
-
-_GENERATORS: dict[str, Callable[..., list[tuple[int, int]]]] = {
-    "er": erdos_renyi,
-    "ba": barabasi_albert,
-    "ws": watts_strogatz,
-    "chain": chain,
-    "complete": complete,
-}
-# generator -> its parameters' defaults (the paper's for the built-in generators)
-_DEFAULTS: dict[str, dict[str, Any]] = {name: dict(PAPER_DEFAULTS[name]) for name in _GENERATORS}
-# Labels of stage graphs that are stored, never sampled: a GraphSpec or ModelConfig may carry them,
-# but generating a graph under one says how to get the graphs instead.
-STORED_GENERATORS: dict[str, str] = {
-    "search": "a searched wiring (generator 'search') is not sampled from a seed; "
-    "build it from its stage graphs (its checkpoint, or --graphs FILE_OR_DIR)",
-}
-
-
-def register_generator(name: str, fn: Callable[..., list[tuple[int, int]]], defaults: dict | None = None) -> None:
-    """Add a generator ``fn(n, seed=..., **params) -> edges`` under ``name``; ``defaults`` fill omitted parameters.
-
-    ``fn`` must be deterministic in ``seed``. A built-in generator's name cannot be taken.
-    """
-    if name in PAPER_DEFAULTS or name in STORED_GENERATORS:
-        raise ValueError(f"generator name {name!r} is built in; choose another name")
-    if not isinstance(name, str) or not name or not callable(fn):
-        raise ValueError(f"register_generator needs a non-empty name and a callable (got {name!r}, {fn!r})")
-    _GENERATORS[name] = fn
-    _DEFAULTS[name] = dict(defaults or {})
-
-
-def list_generators() -> list[str]:
-    """Names of the registered generators."""
-    return sorted(_GENERATORS)
-
-
-def generator_params(generator: str, **params: Any) -> dict[str, Any]:
-    """Fill omitted parameters with the paper defaults; reject unknown ones."""
-    if generator in STORED_GENERATORS:
-        raise ValueError(STORED_GENERATORS[generator])
-    if generator not in _GENERATORS:
-        raise ValueError(f"unknown generator {generator!r}; choose one of {', '.join(list_generators())}")
-    defaults = _DEFAULTS[generator]
-    unknown = sorted(k for k, v in params.items() if v is not None and k not in defaults)
-    if unknown:
-        allowed = ", ".join(defaults) or "none"
-        raise ValueError(f"generator {generator!r} takes no parameter {unknown[0]!r} (its parameters: {allowed})")
-    full = {k: (params[k] if params.get(k) is not None else v) for k, v in defaults.items()}
-    _check_params(generator, full)
-    return full
-
-
-def _check_params(generator: str, params: dict[str, Any]) -> None:
-    """Types and ranges of the paper generators' parameters that do not depend on ``n``."""
-    if generator not in ("er", "ba", "ws"):
-        return
-    if "p" in params:
-        _check_p(params["p"])
-    for name, low, model in (("k", 2, "WS"), ("m", 1, "BA")):
-        if name in params:
-            v = params[name]
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise ValueError(f"{name} must be an integer (got {v!r})")
-            if v < low:
-                raise ValueError(f"{model} needs {low} <= {name} < n (got {name}={v}); choose a larger {name}")
-    if generator == "ws" and params.get("k", 0) % 2:
-        k = params["k"]
-        raise ValueError(f"WS needs an even k (got k={k}); choose k={k - 1} or k={k + 1}")
+# --- generators: the registry (wiring_lab.generators), one module per family ----------------------
+_check_n = check_n
+_check_p = check_p
+_rng = rng_of
+# Parameters used when a generator's parameter is omitted (RandWire's best settings, N=32).
+PAPER_DEFAULTS: dict[str, dict[str, Any]] = {name: get_generator(name).defaults for name in ("er", "ba", "ws", "chain", "complete")}
 
 
 def generate_graph(generator: str, n: int = DEFAULT_NODES, seed: int = 0, **params: Any) -> GraphSpec:
     """Sample one graph; omitted parameters take the paper defaults (ER P=0.2, BA M=5, WS K=4 P=0.75)."""
-    full = generator_params(generator, **params)
-    edges = _GENERATORS[generator](n, seed=seed, **full)
+    gen = get_generator(generator)
+    full = gen.resolve(**params)
+    edges = gen.graph(n, seed=seed, **full)
     return GraphSpec(generator, full, int(seed) if seed is not None else None, int(n), tuple(edges))
-
-
-def setting_label(generator: str, params: dict[str, Any]) -> str:
-    """Paper-style label of a generator setting: ``WS(4, 0.75)``, ``ER(0.2)``, ``BA(5)``, ``chain``."""
-    order = {"er": ("p",), "ba": ("m",), "ws": ("k", "p"), "search": ("strategy",)}.get(generator, tuple(sorted(params)))
-    values = [params[k] for k in order if k in params]
-    if not values:
-        return generator
-    return f"{generator.upper()}({', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in values)})"
 
 
 def stage_seeds(seed: int, count: int) -> list[int]:

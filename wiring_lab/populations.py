@@ -14,9 +14,9 @@ first S members are the same whatever ``samples`` is. The per-graph generators o
 (``wiring-lab generate``, model stages) keep their own per-graph seeds: the two draw different
 graphs from the same distribution.
 
-Importing this module registers the ``ws-flex`` generator (You et al. 2020). Every public name
-of ``wiring_lab`` imports it first, so its top stays light: the metrics (torch, 0.95 s), pandas
-and pyarrow are imported inside the functions that measure and write.
+Every generator's batched form lives in its record (``wiring_lab.generators``). The top of this
+module stays light: the metrics (torch, 0.95 s), pandas and pyarrow are imported inside the
+functions that measure and write.
 
 >>> pop = Population("ws", {"k": 4, "p": 0.0}, n=8, samples=3, seed=0)
 >>> pop.member(2).edges[:3]
@@ -30,21 +30,14 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 from tqdm import tqdm
 
 from wiring_lab._io import UserError, atomic_path
-from wiring_lab.graphs import (
-    GraphSpec,
-    _check_n,
-    _check_p,
-    _rng,
-    generator_params,
-    register_generator,
-    setting_label,
-)
+from wiring_lab.generators import adjacency_edges, check_int, get_generator, param_columns, rng_of, setting_label
+from wiring_lab.graphs import GraphSpec
 
 # Cells (graphs x N x N) of one seeded chunk: 4096 graphs of N=32 (4 MB of bool adjacency).
 # Part of a population's definition: changing it changes which graphs a seed draws.
@@ -62,208 +55,18 @@ def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(int(chunk),))))
 
 
-# --- batched generators: (b, n, rng, **params) -> (b, n, n) bool, symmetric, zero diagonal ----------
-def batch_er(b: int, n: int, rng: np.random.Generator, p: float) -> np.ndarray:
-    """B ER(P) graphs: each pair joined with probability ``p``, then node indices in a random order."""
-    iu, ju = np.triu_indices(n, k=1)  # pairs in a fixed (row-major) order
-    keep = rng.random((b, iu.size)) < p  # (B, N(N-1)/2)
-    perm = np.argsort(rng.random((b, n)), axis=1)  # a uniform permutation per graph: node i -> perm[i]
-    g, e = np.nonzero(keep)
-    pu, pv = perm[g, iu[e]], perm[g, ju[e]]
-    adj = np.zeros((b, n, n), dtype=bool)
-    adj[g, pu, pv] = True
-    adj[g, pv, pu] = True
-    return adj
-
-
-def batch_ba(b: int, n: int, rng: np.random.Generator, m: int) -> np.ndarray:
-    """B BA(M) graphs: node M joins nodes 0..M-1; each later node picks M distinct nodes by degree."""
-    adj = np.zeros((b, n, n), dtype=bool)
-    adj[:, :m, m] = adj[:, m, :m] = True
-    deg = np.zeros((b, n))
-    deg[:, :m], deg[:, m] = 1.0, m
-    rows = np.arange(b)
-    for v in range(m + 1, n):
-        weights = deg[:, :v].copy()  # (B, v): degrees before v's edges
-        for _ in range(m):  # sequential sampling without replacement, proportional to degree
-            cum = np.cumsum(weights, axis=1)
-            r = rng.random(b) * cum[:, -1]
-            u = (cum <= r[:, None]).sum(1)  # first node whose cumulative weight exceeds r
-            weights[rows, u] = 0.0
-            adj[rows, u, v] = adj[rows, v, u] = True
-        deg[:, :v] += adj[:, :v, v]
-        deg[:, v] = m
-    return adj
-
-
-def _lattice_rewire(forward: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Ring lattice with ``forward[g, v]`` edges (v, v+1..v+forward) per node, then clockwise rewiring.
-
-    For i = 1..max(forward), for v = 0..N-1 (every step vectorised over the graphs that have the
-    edge (v, v+i)): with probability ``p`` the edge becomes (v, w), w uniform among the nodes that
-    are neither v nor a neighbour of v (none: the edge stays).
-    """
-    b, n = forward.shape
-    # Batch-last layout (N, N, B): a step reads and writes rows adj[v, x, :], which stay in cache.
-    adj = np.zeros((n, n, b), dtype=bool)
-    top = int(forward.max()) if forward.size else 0
-    for i in range(1, top + 1):
-        has = (forward >= i).T  # (N, B)
-        for v in range(n):
-            adj[v, (v + i) % n] = adj[(v + i) % n, v] = has[v]
-    flat = adj.reshape(-1)  # view: cell (x, y, g) is flat[(x * n + y) * b + g]
-    for i in range(1, top + 1):
-        coins = rng.random((n, b)) < p  # one coin per edge (v, v+i), clockwise
-        coins &= (forward >= i).T  # (N, B): graphs that have the edge
-        for v in range(n):
-            u = (v + i) % n
-            g = np.flatnonzero(coins[v])
-            if g.size == 0:
-                continue
-            g, w = _non_neighbour(adj[v], g, v, rng)
-            adj[v, u, g] = adj[u, v, g] = False
-            flat[(v * n + w) * b + g] = True
-            flat[(w * n + v) * b + g] = True
-    return adj.transpose(2, 0, 1)  # (B, N, N) view: consumers copy the graphs they take
-
-
-def _non_neighbour(row: np.ndarray, g: np.ndarray, v: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """For graphs ``g``, a node uniform among those neither ``v`` nor adjacent to ``v`` (``row``: (N, B)).
-
-    Rejection sampling; graphs where v is already joined to every node are dropped (nothing to
-    rewire to), and both arrays come back in the order of ``g``.
-    """
-    n = row.shape[0]
-    w = rng.integers(0, n - 1, g.size)
-    w += w >= v  # uniform over the N - 1 nodes other than v
-    todo = np.flatnonzero(row[w, g])  # already a neighbour: draw again
-    w[todo] = -1
-    rounds = 0
-    while todo.size:
-        x = rng.integers(0, n - 1, todo.size)
-        x += x >= v  # uniform over the N - 1 nodes other than v
-        ok = ~row[x, g[todo]]
-        w[todo[ok]] = x[ok]
-        todo = todo[~ok]
-        rounds += 1
-        if rounds % 32 == 0 and todo.size:  # rare: is any node left to rewire to?
-            full = row[:, g[todo]].sum(0) >= n - 1
-            todo = todo[~full]
-    keep = w >= 0
-    return g[keep], w[keep]
-
-
-def batch_ws(b: int, n: int, rng: np.random.Generator, k: int, p: float) -> np.ndarray:
-    """B WS(K, P) graphs: K/2 neighbours per side, then (v, v+i) rewired for i = 1..K/2, v clockwise."""
-    return _lattice_rewire(np.full((b, n), k // 2), p, rng)
-
-
-def flex_forward(b: int, n: int, k: float, rng: np.random.Generator) -> np.ndarray:
-    """WS-flex forward edge counts (B, N): floor(K/2) per node, plus one for round(K N / 2) edges in all."""
-    edges = int(round(k * n / 2))
-    low = math.floor(k / 2)
-    extra = edges - n * low  # 0 <= extra <= N nodes, chosen uniformly, get ceil(K/2)
-    forward = np.full((b, n), low)
-    if extra:
-        chosen = np.argsort(rng.random((b, n)), axis=1)[:, :extra]
-        np.put_along_axis(forward, chosen, low + 1, axis=1)
-    return forward
-
-
-def batch_ws_flex(b: int, n: int, rng: np.random.Generator, k: float, p: float) -> np.ndarray:
-    """B WS-flex(K, P) graphs (You et al. 2020): round(K N / 2) ring edges, then WS rewiring."""
-    return _lattice_rewire(flex_forward(b, n, k, rng), p, rng)
-
-
-def batch_chain(b: int, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
-    """B copies of the path 0 - 1 - ... - (n-1)."""
-    adj = np.zeros((b, n, n), dtype=bool)
-    i = np.arange(n - 1)
-    adj[:, i, i + 1] = adj[:, i + 1, i] = True
-    return adj
-
-
-def batch_complete(b: int, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
-    """B copies of the complete graph."""
-    adj = np.ones((b, n, n), dtype=bool)
-    adj[:, np.arange(n), np.arange(n)] = False
-    return adj
-
-
-def _check_int(name: str, v: Any) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer (got {v!r})")
-
-
-def _check_ws_flex(n: int, k: Any, p: Any) -> None:
-    """WS-flex needs 0 < K and 2 ceil(K/2) < N (the forward edges of a node stay distinct)."""
-    _check_n(n)
-    _check_p(p)
-    if isinstance(k, bool) or not isinstance(k, (int, float, np.integer, np.floating)) or not math.isfinite(k) or k <= 0:
-        raise ValueError(f"WS-flex needs a positive average degree k (got {k!r})")
-    if 2 * math.ceil(k / 2) >= n:
-        raise ValueError(f"WS-flex needs 2 ceil(k/2) < n (got k={k}, n={n}); choose a smaller k or a larger n")
-
-
+# --- batched generators: each family's record (wiring_lab.generators) holds its batched form ------
 def check_batch_params(generator: str, n: int, params: dict[str, Any]) -> None:
-    """The per-graph generators' checks of ``n`` and parameters, without drawing a graph."""
-    _check_n(n)
-    if generator == "er":
-        _check_p(params["p"])
-    elif generator == "ba":
-        _check_int("m", params["m"])
-        if not 1 <= params["m"] < n:
-            raise ValueError(f"BA needs 1 <= m < n (got m={params['m']}, n={n}); choose a smaller m or a larger n")
-    elif generator == "ws":
-        k = params["k"]
-        _check_int("k", k)
-        if k % 2:
-            raise ValueError(f"WS needs an even k (got k={k}); choose k={k - 1} or k={k + 1}")
-        if not 2 <= k < n:
-            raise ValueError(f"WS needs 2 <= k < n (got k={k}, n={n}); choose a smaller k or a larger n")
-        _check_p(params["p"])
-    elif generator == "ws-flex":
-        _check_ws_flex(n, params["k"], params["p"])
-
-
-BATCH_GENERATORS: dict[str, Callable[..., np.ndarray]] = {
-    "er": batch_er,
-    "ba": batch_ba,
-    "ws": batch_ws,
-    "ws-flex": batch_ws_flex,
-    "chain": batch_chain,
-    "complete": batch_complete,
-}
-
-
-def register_batch_generator(name: str, fn: Callable[..., np.ndarray]) -> None:
-    """Add a batched generator ``fn(b, n, rng, **params) -> (b, n, n) bool`` for a registered ``name``."""
-    BATCH_GENERATORS[name] = fn
+    """The per-graph generator's checks of ``n`` and (filled) parameters, without drawing a graph."""
+    get_generator(generator, batched=True).check(n, params)
 
 
 def generate_batch(generator: str, b: int, n: int, rng: np.random.Generator, **params: Any) -> np.ndarray:
     """``b`` graphs of one generator setting as a (b, n, n) bool adjacency (omitted parameters: paper defaults)."""
-    if generator not in BATCH_GENERATORS:
-        raise ValueError(f"generator {generator!r} has no batched form; choose one of {', '.join(sorted(BATCH_GENERATORS))}")
-    full = generator_params(generator, **params)
-    check_batch_params(generator, n, full)
-    return BATCH_GENERATORS[generator](b, n, rng, **full)
-
-
-def adjacency_edges(adj: np.ndarray) -> tuple[tuple[int, int], ...]:
-    """Edges ``(u, v)``, u < v, sorted, of one (N, N) adjacency."""
-    u, v = np.nonzero(np.triu(adj, 1))
-    return tuple(zip(u.tolist(), v.tolist()))
-
-
-# --- WS-flex as a per-graph generator ----------------------------------------------------------------
-def ws_flex(n: int, k: float, p: float, seed: int) -> list[tuple[int, int]]:
-    """WS-flex(K, P) of You et al. 2020: any real average degree K (a batch of one)."""
-    _check_ws_flex(n, k, p)
-    return list(adjacency_edges(batch_ws_flex(1, n, _rng(seed), k=k, p=float(p))[0]))
-
-
-register_generator("ws-flex", ws_flex, {"k": 4.0, "p": 0.75})
+    gen = get_generator(generator, batched=True)
+    full = gen.resolve(**params)
+    gen.check(n, full)
+    return gen.batch(b, n, rng, **full)
 
 
 # --- populations -----------------------------------------------------------------------------------
@@ -271,21 +74,20 @@ register_generator("ws-flex", ws_flex, {"k": 4.0, "p": 0.75})
 class Population:
     """``samples`` graphs of one generator setting, drawn from ``seed`` in seeded chunks."""
 
-    generator: str  # a registered generator with a batched form (BATCH_GENERATORS)
+    generator: str  # a registered generator with a batched form (wiring_lab.generators)
     params: dict[str, Any] = field(default_factory=dict)  # omitted parameters take the paper defaults
     n: int = 32  # N
     samples: int = 1000  # number of members
     seed: int = 0  # population seed: member i is drawn by chunk i // chunk_size(n)
 
     def __post_init__(self) -> None:
-        if self.generator not in BATCH_GENERATORS:
-            raise ValueError(f"generator {self.generator!r} has no batched form; choose one of {', '.join(sorted(BATCH_GENERATORS))}")
-        full = generator_params(self.generator, **self.params)
-        check_batch_params(self.generator, self.n, full)
-        _check_int("samples", self.samples)
+        gen = get_generator(self.generator, batched=True)
+        full = gen.resolve(**self.params)
+        gen.check(self.n, full)
+        check_int("samples", self.samples)
         if self.samples < 1:
             raise ValueError(f"samples must be at least 1 (got {self.samples})")
-        _rng(self.seed)  # validates
+        rng_of(self.seed)  # validates
         object.__setattr__(self, "params", full)
 
     @property
@@ -295,7 +97,7 @@ class Population:
 
     def draw_chunk(self, c: int) -> np.ndarray:
         """All ``chunk`` graphs of chunk ``c`` (B, N, N), members c*chunk .. (c+1)*chunk - 1, before truncation."""
-        return BATCH_GENERATORS[self.generator](self.chunk, self.n, chunk_rng(self.seed, c), **self.params)
+        return get_generator(self.generator).batch(self.chunk, self.n, chunk_rng(self.seed, c), **self.params)
 
     def chunks(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """``(first member, adjacency)`` of every chunk overlapping members ``start..stop-1``."""
@@ -426,6 +228,7 @@ def iter_population_metrics(
     from wiring_lab import metrics as M
 
     names = list(metrics or (M.GRAPH_METRICS + M.EXTRA_GRAPH_METRICS))
+    columns = param_columns()
     M._check_backend(config.backend)
     pops = []
     for setting in config.settings():
@@ -449,9 +252,8 @@ def iter_population_metrics(
                     {
                         "generator": pop.generator,
                         "setting": label,
-                        "p": float(pop.params.get("p", math.nan)),
-                        "k": pop.params.get("k", math.nan),
-                        "m": pop.params.get("m", math.nan),
+                        # every registered generator's parameters (p, k, m, ...), NaN where this one has none
+                        **{c: (float(pop.params.get(c, math.nan)) if c == "p" else pop.params.get(c, math.nan)) for c in columns},
                         "n": pop.n,
                         "seed": pop.seed,
                         "sample": np.arange(first, first + b),
@@ -480,7 +282,7 @@ def measure_population(config: Any, out: str | Path | None = None, progress: boo
             if writer is not None:
                 writer.write(df)
             key = (df["generator"].iat[0], df["setting"].iat[0])
-            keys_of[key] = {c: df[c].iat[0] for c in ("generator", "setting", "p", "k", "m", "n")}
+            keys_of[key] = {c: df[c].iat[0] for c in ("generator", "setting", *param_columns(), "n")}
             cols = groups.setdefault(key, {})
             for name in M.GRAPH_METRICS + M.EXTRA_GRAPH_METRICS:
                 cols.setdefault(name, []).append(df[name].to_numpy(dtype=np.float64))

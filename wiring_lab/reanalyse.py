@@ -1,6 +1,6 @@
 """Re-analyse a finished run directory with the current statistics, without re-running a task.
 
-``python -m wiring_lab.reanalyse RUN_DIR`` reads ``RUN_DIR/study.json`` (the study file it names
+``wiring-lab reanalyse RUN_DIR`` reads ``RUN_DIR/study.json`` (the study file it names
 and its scale), recomputes ``tables/sensitivity.csv`` from ``tables/damage.csv``, redraws the
 study's figures from the tables and rewrites ``report.html``. The trained networks and the damage,
 attack and metric tables stay as they are: this is how the committed results under
@@ -11,7 +11,7 @@ the measured one.
 from __future__ import annotations
 
 import json
-import sys
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,9 +23,10 @@ from wiring_lab.sensitivity import sensitivity_table
 from wiring_lab.study import effective_config, load_study
 
 
-def reanalyse(run_dir: str | Path, study_file: str | Path | None = None, echo: Callable[[str], None] = print) -> dict[str, Any]:
+def reanalyse(run_dir: str | Path, study_file: str | Path | None = None, echo: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Recompute the sensitivity table, the figures and the report of ``run_dir`` from its tables;
     ``study_file`` overrides the path recorded in its ``study.json``. Returns what was written."""
+    echo = echo or logging.getLogger(__name__).info
     run_dir = Path(run_dir)
     try:
         meta = json.loads((run_dir / "study.json").read_text(encoding="utf-8"))
@@ -49,19 +50,10 @@ def reanalyse(run_dir: str | Path, study_file: str | Path | None = None, echo: C
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m wiring_lab.reanalyse RUN_DIR [STUDY_FILE]``."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) not in (1, 2):
-        print("usage: python -m wiring_lab.reanalyse RUN_DIR [STUDY_FILE]", file=sys.stderr)
-        return 2
-    try:
-        reanalyse(*args)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+if __name__ == "__main__":  # python -m wiring_lab.reanalyse RUN_DIR: the same as `wiring-lab reanalyse RUN_DIR`
+    import sys
 
+    from wiring_lab.cli import main
 
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.argv[1:1] = ["reanalyse"]
+    main()

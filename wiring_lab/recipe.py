@@ -9,7 +9,8 @@ defaults in ``--help`` without paying torch's start-up (0.95 s).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class TrainConfig:
     workers: int = 0  # DataLoader workers for image folders
     val_fraction: float = 0.1  # share of the training split held out (stratified) for per-epoch monitoring; 0: none
     val_seed: int = 0  # seed of that hold-out (the same for every network by default: they train on the same images)
+    augment: bool = False  # random crop (zero padding of image_size // 8 pixels) + horizontal flip of training batches
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -53,3 +55,15 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be a number in [0, 1) (got {self.val_fraction!r})")
         if isinstance(self.val_seed, bool) or not isinstance(self.val_seed, int) or self.val_seed < 0:
             raise ValueError(f"val_seed must be an integer >= 0 (got {self.val_seed!r})")
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment must be true or false (got {self.augment!r:.40})")
+
+
+# Fields added after checkpoints, task digests and run directories existed: a record leaves them out
+# at these values, so an existing task keeps its digest and an existing checkpoint still resumes.
+RECORD_DEFAULTS: dict[str, Any] = {"augment": False}
+
+
+def train_record(config: TrainConfig) -> dict[str, Any]:
+    """``asdict(config)`` less the later fields at their defaults (what checkpoints and task digests hold)."""
+    return {k: v for k, v in asdict(config).items() if not (k in RECORD_DEFAULTS and v == RECORD_DEFAULTS[k])}

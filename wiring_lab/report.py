@@ -1,10 +1,17 @@
-"""A self-contained HTML report of a run directory: figures inline, tables, configuration, timings."""
+"""A self-contained HTML report of a run directory: findings, figures inline, tables, configuration, timings.
+
+The page fits a 1,400 px window: a wide table scrolls inside its own box, not the page. Columns
+of raw lists (the stage graphs' edge lists) are not rendered: each table's heading links its
+file, where they stay. Timings come last, after the figures and the tables.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -24,10 +31,12 @@ body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: .9em; color: #444; } .skipped { color: #8a6d3b; }
-table { border-collapse: collapse; font-size: .85em; margin: .5em 0 1.5em; }
+.table-wrap { max-width: 100%; overflow-x: auto; margin: .5em 0 1.5em; }
+table { border-collapse: collapse; font-size: .85em; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: right; } th { background: #f5f5f5; }
 td:first-child, th:first-child { text-align: left; }
 pre { background: #f7f7f7; padding: .8em; overflow-x: auto; font-size: .85em; }
+code { overflow-wrap: anywhere; }
 """
 
 
@@ -37,9 +46,26 @@ def _esc(x: Any) -> str:
 
 
 def _html_table(df, caption: str = "") -> str:
-    """A DataFrame as an HTML table (numbers with 4 significant digits)."""
+    """A DataFrame as an HTML table (numbers with 4 significant digits) in a box that scrolls
+    sideways when the table is wider than the page."""
     body = df.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:.4g}", escape=True)
-    return (f"<p>{_esc(caption)}</p>\n" if caption else "") + body
+    head, sep, rest = body.partition("</thead>")  # a long column name may break after its underscores
+    body = re.sub(r"(<th[^>]*>)([^<]*)(</th>)", lambda m: m[1] + m[2].replace("_", "_<wbr>") + m[3], head) + sep + rest
+    return (f"<p>{_esc(caption)}</p>\n" if caption else "") + f'<div class="table-wrap">\n{body}\n</div>'
+
+
+def _is_raw_list(v: Any) -> bool:
+    """A list, a dict or the JSON text of one (as a CSV holds it): data for a file, not a table cell."""
+    if isinstance(v, (list, tuple, dict)):
+        return True
+    return isinstance(v, str) and len(v) > 40 and v.lstrip()[:1] in ("[", "{")
+
+
+def raw_list_columns(df) -> list[str]:
+    """The columns of ``df`` that hold raw lists (e.g. ``graphs``' ``graph``, each stage's JSON with
+    its edge list): not shown in the report."""
+    text = [c for c in df.columns if pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c])]
+    return [c for c in text if df[c].map(_is_raw_list).any()]
 
 
 def _embed(path: Path) -> str:
@@ -49,7 +75,12 @@ def _embed(path: Path) -> str:
 
 
 def summarize_table(name: str, df):
-    """The form of table ``name`` shown in the report: itself if short, else a per-group summary."""
+    """The form of table ``name`` shown in the report: itself if short, else a per-group summary;
+    columns of raw lists stay in the file (the caption names them)."""
+    raw = raw_list_columns(df)
+    if raw:
+        shown, note = summarize_table(name, df.drop(columns=raw))
+        return shown, f"{note}; column{'s' if len(raw) > 1 else ''} {', '.join(raw)} (raw lists) only in the file"
     if len(df) <= MAX_ROWS:
         return df, f"{len(df)} rows"
     if name == "damage" and {"model", "kind", "delta_top1"} <= set(df.columns):
@@ -87,7 +118,8 @@ def write_report(
     outcomes: Sequence[Any] = (),
     title: str = "wiring-lab report",
 ) -> Path:
-    """Write ``RUN_DIR/report.html`` (or ``path``): figures inline, tables, configuration, timings."""
+    """Write ``RUN_DIR/report.html`` (or ``path``): findings, figures inline, tables (each linking
+    its file), configuration, timings."""
     run_dir = Path(run_dir)
     path = Path(path) if path is not None else run_dir / "report.html"
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_esc(title)}</title>",
@@ -108,12 +140,6 @@ def write_report(
                   "computed; zero and mean are the controls, and cascade also removes the nodes a removal leaves without input.</p>",
                   "<ul>" + "".join(f"<li>{_esc(line)}</li>" for line in findings(table)) + "</ul>",
                   _html_table(format_sensitivity(table), "sensitivity of the node-damage findings to the ablation choice")]
-    if timings:
-        t = pd.DataFrame(list(timings))
-        steps = t[t["step"] != "total"] if "step" in t else t  # a "total" row is the wall time already
-        total = float(t.loc[t["step"] == "total", "seconds"].iloc[0]) if "step" in t and (t["step"] == "total").any() \
-            else float(steps["seconds"].sum()) if "seconds" in t else 0.0
-        parts += ["<h2>Timings</h2>", _html_table(t, f"total {total:.1f} s")]
     made = [o for o in outcomes if o.status == "made"]
     skipped = [o for o in outcomes if o.status != "made"]
     parts.append("<h2>Figures</h2>")
@@ -131,10 +157,18 @@ def write_report(
         if not p.is_file():
             continue
         shown, note = summarize_table(name, read_table(p))
-        parts += [f"<h3><code>{_esc(rel)}</code></h3>", f"<p><small>made by <code>{_esc(command)}</code></small></p>",
-                  _html_table(shown, note)]
+        href = Path(os.path.relpath(p.resolve(), path.resolve().parent)).as_posix()  # the file, beside the report
+        parts += [f"<h3><a href=\"{_esc(href)}\"><code>{_esc(rel)}</code></a></h3>",
+                  f"<p><small>made by <code>{_esc(command)}</code></small></p>", _html_table(shown, note)]
     if config is not None:
         parts += ["<h2>Configuration</h2>", f"<pre>{_esc(json.dumps(to_jsonable(config), indent=2, sort_keys=True))}</pre>"]
+    if timings:  # last: how long each step took is for whoever re-runs it, not the findings
+        t = pd.DataFrame(list(timings))
+        t = t[[c for c in ("step", "status", "seconds", "detail") if c in t] + [c for c in t if c not in ("step", "status", "seconds", "detail")]]
+        steps = t[t["step"] != "total"] if "step" in t else t  # a "total" row is the wall time already
+        total = float(t.loc[t["step"] == "total", "seconds"].iloc[0]) if "step" in t and (t["step"] == "total").any() \
+            else float(steps["seconds"].sum()) if "seconds" in t else 0.0
+        parts += ["<h2>Timings</h2>", _html_table(t, f"total {total:.1f} s")]
     parts.append("</body></html>\n")
     atomic_write_text(path, "\n".join(parts))
     path.chmod(0o644)  # a report is for sharing (the temporary file was private)

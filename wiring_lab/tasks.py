@@ -23,12 +23,8 @@ from torch.utils.data import Subset, TensorDataset
 from wiring_lab._io import as_read_back, atomic_path, to_jsonable, torch_threads
 from wiring_lab.checkpoint import read_graphs
 from wiring_lab.correlation import CorrelateConfig, correlate
-from wiring_lab.damage import (
-    AttackConfig,
-    attack_curve,
-    damage_sweep,
-    damage_sweep_configs,
-)
+from wiring_lab.attack import AttackConfig, attack_curve
+from wiring_lab.damage import damage_sweep, damage_sweep_configs
 from wiring_lab.data import load_dataset
 from wiring_lab.executor import read_result
 from wiring_lab.graphs import GraphSpec
@@ -40,7 +36,6 @@ from wiring_lab.metrics import (
     stage_node_metrics,
 )
 from wiring_lab.model import ModelConfig
-from wiring_lab.populations import ws_flex  # noqa: F401  registers ws-flex: a worker rebuilds ws-flex networks (graph sets)
 from wiring_lab.rundir import checkpoint_path, table_path
 from wiring_lab.summary import graph_records, history_records, model_record
 from wiring_lab.train import TrainConfig, train_network, train_with_lr_fallback

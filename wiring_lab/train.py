@@ -41,11 +41,12 @@ from wiring_lab.data import Data, batches, load_dataset
 from wiring_lab.evaluate import evaluate
 from wiring_lab.graphs import GraphSpec
 from wiring_lab.model import ModelConfig, build_model, count_macs, count_params
-from wiring_lab.recipe import TrainConfig
+from wiring_lab.augment import augment_batch
+from wiring_lab.recipe import RECORD_DEFAULTS, TrainConfig, train_record
 
 # Fields added after checkpoints were first written, with the values that reproduce how those
 # were trained: an older checkpoint's training config is read with these filled in.
-LEGACY_TRAIN_FIELDS = {"val_fraction": 0.0, "val_seed": 0}
+LEGACY_TRAIN_FIELDS = {"val_fraction": 0.0, "val_seed": 0, **RECORD_DEFAULTS}
 
 
 def _labels(dataset: Dataset):
@@ -299,6 +300,7 @@ def train_network(
         loss_sum = torch.zeros((), device=dev)
         correct = torch.zeros((), device=dev)
         seen = 0
+        crops = torch.Generator().manual_seed(train_config.seed * 100_003 + epoch + 0x617567) if train_config.augment else None
         bar = tqdm(
             batches(data.train, train_config.batch_size, shuffle_seed=train_config.seed * 100_003 + epoch, workers=train_config.workers),
             total=steps_per_epoch,
@@ -311,6 +313,8 @@ def train_network(
             for group in opt.param_groups:
                 group["lr"] = _cosine_lr(train_config.lr, step, total_steps)
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            if crops is not None:
+                x = augment_batch(x, crops)
             logits = model(x)
             loss = criterion(logits, y)
             opt.zero_grad(set_to_none=True)
@@ -351,7 +355,7 @@ def train_network(
             "epochs_done": epoch + 1,
             "history": history,
             "final": final,
-            "train_config": asdict(train_config),
+            "train_config": train_record(train_config),
             "info": info,
         }
         model.set_edge_drop(0.0)  # the saved model carries no training-only state

@@ -77,7 +77,7 @@ def detect_format(path: str | Path) -> str:
         raise
     name = _detect_obj(obj)
     if name is None:
-        raise UserError(f"{path}: not a checkpoint layout wiring-lab knows; name it with --format ({', '.join(list_formats())})")
+        raise UserError(f"{path}: not a checkpoint layout wiring-lab knows; name it with --layout ({', '.join(list_formats())})")
     return name
 
 
@@ -105,9 +105,9 @@ def import_network(path: str | Path, format: str = "auto", graphs: str | Path | 
     if fmt is None:
         name = _detect_obj(obj)
         if name == "native":
-            raise UserError(f"{path}: is a native wiring-lab checkpoint; load it with --format native")
+            raise UserError(f"{path}: is a native wiring-lab checkpoint; load it with --layout native")
         if name is None:
-            raise UserError(f"{path}: not a checkpoint layout wiring-lab knows; name it with --format ({', '.join(list_formats())})")
+            raise UserError(f"{path}: not a checkpoint layout wiring-lab knows; name it with --layout ({', '.join(list_formats())})")
         fmt = _FORMATS[name]
     return fmt.load(path, obj, _as_paths(graphs))
 

@@ -346,7 +346,7 @@ def map_state(
             if key.endswith("num_batches_tracked"):
                 out[key] = ref.clone()
                 continue
-            raise UserError(f"{path}: the checkpoint has no tensor {fkey!r} (needed for {key}); is --format right?")
+            raise UserError(f"{path}: the checkpoint has no tensor {fkey!r} (needed for {key}); is --layout right?")
         tensor = foreign[fkey]
         used.add(fkey)
         if key in transforms:
@@ -387,5 +387,5 @@ def count_indexed(state: dict[str, torch.Tensor], prefix: str) -> int:
 def shape_of(path: Path, state: dict[str, torch.Tensor], key: str) -> tuple[int, ...]:
     """Shape of one foreign tensor, or a one-line error naming what is missing."""
     if key not in state:
-        raise UserError(f"{path}: the checkpoint has no tensor {key!r}; is --format right?")
+        raise UserError(f"{path}: the checkpoint has no tensor {key!r}; is --layout right?")
     return tuple(state[key].shape)

@@ -52,7 +52,7 @@ def load(path: Path, obj: Any, graphs: Sequence[Path] | None) -> ForeignNetwork:
     """Refuse, saying why: pickled graphs (export them), unexpected globals (named), or not this layout at all."""
     if obj is not None:  # it loaded with weights_only=True, so it pickles no graphs
         other = _detect_obj(obj)
-        hint = f"; it looks like the {other} layout: use --format {other}" if other else ""
+        hint = f"; it looks like the {other} layout: use --layout {other}" if other else ""
         raise UserError(f"{path}: not an ironjr/pytorch-randwire checkpoint: it holds no pickled networkx graphs, only {_describe(obj)}{hint}")
     names = pickle_globals(path)
     if _detect_globals(names) and not unexpected_globals(names):

@@ -43,6 +43,7 @@ from wiring_lab.graphs import GraphSpec, setting_label
 from wiring_lab.model import ModelConfig, stage_graphs
 from wiring_lab.rundir import table_path
 from wiring_lab.search._base import Proposal, Strategy
+from wiring_lab.recipe import train_record
 from wiring_lab.search.config import SearchConfig
 from wiring_lab.search.space import (
     SEARCH_GENERATOR,
@@ -123,7 +124,7 @@ def child_task(config: SearchConfig, run_dir: Path, name: str, mc: ModelConfig, 
     kwargs = {
         "name": name,
         "model_config": to_jsonable(mc.to_dict()),
-        "train_config": to_jsonable(asdict(config.train_config(mc.seed))),
+        "train_config": to_jsonable(train_record(config.train_config(mc.seed))),
         "graphs": [s.to_dict() for s in specs],
         "limit": _limit(config),
         "record": record,
@@ -160,11 +161,16 @@ def _check_config(folder: Path, config: SearchConfig) -> None:
             saved = None
         if not isinstance(saved, dict):
             raise UserError(f"{path}: not a search config (unreadable or not a JSON object); delete it, or choose another --out")
-        saved, mine = _dotted(saved), _dotted(to_jsonable(asdict(config)))
+        saved, mine = _dotted(saved), _dotted(to_jsonable(_config_record(config)))
         diff = sorted(k for k in set(saved) | set(mine) if k != "budget" and saved.get(k) != mine.get(k))
         if diff:
             raise UserError(f"{path}: this search was run with another {diff[0]} ({saved.get(diff[0])!r}); choose another --out or --seed")
-    write_json(path, asdict(config))
+    write_json(path, _config_record(config))
+
+
+def _config_record(config: SearchConfig) -> dict[str, Any]:
+    """``asdict(config)`` with its recipe as :func:`train_record` writes it (later fields at defaults left out)."""
+    return asdict(config) | {"train": train_record(config.train)}
 
 
 def run_search(

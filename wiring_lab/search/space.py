@@ -152,17 +152,15 @@ def child_seed(seed: int, index: int) -> int:
 
 # --- random search over the generators' parameters ------------------------------------------
 def sample_generator_setting(nodes: int, seed: int | np.random.Generator) -> tuple[str, dict[str, Any]]:
-    """A random RandWire setting: ER(P), BA(M) or WS(K, P), generator uniform, then its parameters.
+    """A random setting of a registered generator that can be searched (a record with ``sample``).
 
-    P is uniform on [0, 1] (two decimals), M uniform on 1..N-1, K uniform over the even numbers
-    in 2..N-1 (WS needs N >= 3).
+    The generator is uniform among those whose ``min_nodes`` fits (ER, BA, and WS from N = 3),
+    then its record draws the parameters: P uniform on [0, 1] (two decimals), M uniform on
+    1..N-1, K uniform over the even numbers in 2..N-1.
     """
+    from wiring_lab.generators import registered
+
     rng = make_rng(seed)
-    choices = ["er", "ba"] + (["ws"] if nodes >= 3 else [])
+    choices = [g for g in registered() if g.sample is not None and nodes >= g.min_nodes]
     gen = choices[int(rng.integers(len(choices)))]
-    if gen == "er":
-        return gen, {"p": round(float(rng.random()), 2)}
-    if gen == "ba":
-        return gen, {"m": int(rng.integers(1, nodes))}
-    ks = list(range(2, nodes, 2))
-    return gen, {"k": int(ks[int(rng.integers(len(ks)))]), "p": round(float(rng.random()), 2)}
+    return gen.name, gen.sample(rng, nodes)
