@@ -71,12 +71,3 @@ def confirm_run(run_dir: str | Path) -> list[str]:
     for name, df in (("confirmatory", primary), ("contrasts", contrasts), ("network_slopes", per)):
         write_table(df, tables / f"{name}.csv")
     return lines + [f"wrote {tables}/confirmatory.csv, contrasts.csv, network_slopes.csv"]
-
-
-if __name__ == "__main__":  # python -m wiring_lab.confirm RUN_DIR: the pre-registered spelling of `wiring-lab confirm RUN_DIR`
-    import sys
-
-    from wiring_lab.cli import main
-
-    sys.argv[1:1] = ["confirm"]
-    main()

@@ -48,12 +48,3 @@ def reanalyse(run_dir: str | Path, study_file: str | Path | None = None, echo: C
     written["report"] = write_report(run_dir, config=record, outcomes=outcomes, title=f"{study.name} ({scale})")
     echo(f"wrote {written['report']}")
     return written
-
-
-if __name__ == "__main__":  # python -m wiring_lab.reanalyse RUN_DIR: the same as `wiring-lab reanalyse RUN_DIR`
-    import sys
-
-    from wiring_lab.cli import main
-
-    sys.argv[1:1] = ["reanalyse"]
-    main()
