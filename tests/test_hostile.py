@@ -634,7 +634,7 @@ TABLES = {
     "no target column": (lambda df: df.drop(columns=["delta_top1"]), None, "no target column 'delta_top1'"),
     "no model column": (lambda df: df.drop(columns=["model"]), None, "missing column 'model'"),
     "no stage column": (lambda df: df.drop(columns=["stage"]), None, "missing column 'stage'"),
-    "text target": (_edit("delta_top1", "lots"), None, "'big' is not a number"),
+    "text target": (_edit("delta_top1", "lots"), None, "must be numeric"),
     "no finite target": (_edit("delta_top1", float("inf")), None, "no finite value"),
     "unknown kind": (_edit("kind", "zap"), None, "column 'kind' holds 'zap'"),
     "text stage": (_edit("stage", "first"), None, "column 'stage' must hold node / stage ids"),
