@@ -20,7 +20,7 @@ import pandas as pd
 from wiring_lab._io import atomic_write_text, read_table, to_jsonable
 from wiring_lab.figures import RECIPES
 from wiring_lab.rundir import TABLES, table_path
-from wiring_lab.sensitivity import findings, format_sensitivity
+from wiring_lab.sensitivity import SENSITIVITY_COLUMNS, findings, format_sensitivity
 
 MAX_ROWS = 40  # longer tables are summarised, the full table stays in RUN_DIR/tables
 _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".pdf": "application/pdf"}
@@ -127,9 +127,11 @@ def write_report(
              f"<p>Run directory <code>{_esc(run_dir.resolve())}</code>. Every number below comes from the tables in "
              "<code>tables/</code>; figures are also in <code>figures/</code>.</p>"]
     sens = table_path(run_dir, "sensitivity")
-    if sens.is_file():  # the report opens with its findings
-
-        table = read_table(sens)
+    table = read_table(sens) if sens.is_file() else None
+    if table is not None and not set(SENSITIVITY_COLUMNS) <= set(table.columns):  # written by an earlier version
+        parts += ["<h2>Findings</h2>", f"<p>{_esc(sens.name)} was written by an earlier version of wiring-lab, before the "
+                  "statistics were at the network level; <code>wiring-lab reanalyse RUN_DIR</code> recomputes it from the tables.</p>"]
+    elif table is not None:  # the report opens with its findings
         parts += ["<h2>Findings</h2>", "<p>Does RandWire's Fig. 5 trend (more out-degree, more accuracy lost when the node is "
                   "removed) hold, per generator, and does the answer move with the ablation semantics? The network is the "
                   "independent unit: each network's slope of the loss on the removed node's out-degree (stage as a factor) and "

@@ -210,7 +210,6 @@ def demo(
 # --- re-analysis and the pre-registered analysis -----------------------------------------------
 @app.command()
 @user_errors
-@all_or_none()  # the table, figures and report: all written or none
 def reanalyse(
     run_dir: Path = typer.Argument(..., help="a finished run directory of wiring-lab ablate (e.g. docs/results/fashion-mnist)"),
     study_file: Optional[Path] = typer.Option(None, "--study", help="the study file (default: the one its study.json names)"),
