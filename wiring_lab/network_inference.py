@@ -281,9 +281,12 @@ def generator_contrasts(per_network: pd.DataFrame, pairs: Sequence[tuple[str, st
         row = {"value": value, "a": a, "b": b, "n_a": len(xa), "n_b": len(xb), "mean_a": float(xa.mean()) if len(xa) else math.nan,
                "mean_b": float(xb.mean()) if len(xb) else math.nan, "diff": math.nan, "lo": math.nan, "hi": math.nan, "dof": math.nan, "p": math.nan}
         if len(xa) >= 2 and len(xb) >= 2 and (xa.std() > 0 or xb.std() > 0):
-            res = stats.ttest_ind(xa, xb, equal_var=False)
-            ci = res.confidence_interval(0.95)
-            row.update(diff=row["mean_a"] - row["mean_b"], lo=float(ci.low), hi=float(ci.high), dof=float(res.df), p=float(res.pvalue))
+            va, vb = xa.var(ddof=1) / len(xa), xb.var(ddof=1) / len(xb)  # Welch: each side's variance of its mean
+            se = math.sqrt(va + vb)
+            dof = (va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1))  # Welch-Satterthwaite
+            diff = row["mean_a"] - row["mean_b"]
+            half = float(stats.t.ppf(0.975, dof)) * se
+            row.update(diff=diff, lo=diff - half, hi=diff + half, dof=float(dof), p=float(2 * stats.t.sf(abs(diff) / se, dof)))
         rows.append(row)
     out = pd.DataFrame(rows, columns=[c for c in CONTRAST_COLUMNS if c != "p_holm"])
     out["p_holm"] = adjust_pvalues(out["p"])[0] if len(out) else []
