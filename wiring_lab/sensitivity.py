@@ -16,9 +16,11 @@ p is a one-sample t test over networks (Holm-adjusted over the table's rows):
   (``mixed_method`` says which);
 - ``worst5_share``: the share of the loss the worst 5% of removals carry (median over networks).
 
-RandWire's Fig. 5 trend "damage grows with out-degree" *holds* for a generator where the slope's
-interval lies below 0, is *reversed* where it lies above 0, and is *not shown* otherwise;
-``rank_trend`` says the same of rho. ``note`` warns when a generator has fewer than 8 networks.
+RandWire's Fig. 5 trend "damage grows with out-degree" *holds* for a generator where the mean
+slope is below 0 with a Holm-adjusted p (over the table's rows, one family) under 0.05, is
+*reversed* where it is above 0 with such a p, and is *not shown* otherwise; ``rank_trend`` says
+the same of rho (``rho_p_holm``). The intervals are per row, unadjusted. ``note`` warns when a
+generator has fewer than 8 networks.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from wiring_lab.resampling import adjust_pvalues
 
 SENSITIVITY_COLUMNS = [
     "ablation", "cascade", "generator", "setting", "n_networks", "n_rows", "mean_delta", "mean_lo", "mean_hi",
-    "slope", "slope_lo", "slope_hi", "p", "p_holm", "rho", "rho_lo", "rho_hi", "rho_negative",
+    "slope", "slope_lo", "slope_hi", "p", "p_holm", "rho", "rho_lo", "rho_hi", "rho_p_holm", "rho_negative",
     "mixed_slope", "mixed_lo", "mixed_hi", "mixed_method", "worst5_share", "trend", "rank_trend", "note",
 ]  # fmt: skip
 SLOPE_METRIC = "out_degree_graph"  # the generated graph's out-degree, as Fig. 5's x axis
@@ -58,11 +60,14 @@ def choice_label(ablation: str, cascade: bool) -> str:
     return f"{ablation}{' + cascade' if cascade else ''}"
 
 
-def _trend(lo: float, hi: float) -> str:
-    """'holds' (interval below 0: more out-degree, more damage), 'reversed', or 'not shown'."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+def _trend(estimate: float, p_holm: float, alpha: float = 0.05) -> str:
+    """'holds' (below 0: more out-degree, more damage) or 'reversed' when the Holm-adjusted p over
+    networks is under ``alpha``, else 'not shown'; 'no estimate' without one."""
+    if not (math.isfinite(estimate) and math.isfinite(p_holm)):
         return "no estimate"
-    return "holds" if hi < 0 else "reversed" if lo > 0 else "not shown"
+    if p_holm >= alpha:
+        return "not shown"
+    return "holds" if estimate < 0 else "reversed"
 
 
 def sensitivity_table(damage: pd.DataFrame, metric: str = SLOPE_METRIC, target: str = "delta_top1", random: str = "slope") -> pd.DataFrame:
@@ -91,7 +96,7 @@ def sensitivity_table(damage: pd.DataFrame, metric: str = SLOPE_METRIC, target: 
                 "setting": str(g["setting"].iloc[0]) if "setting" in g.columns else str(gen),
                 "n_networks": int(g["model"].nunique()), "n_rows": len(g), "mean_delta": mean, "mean_lo": lo, "mean_hi": hi,
                 "slope": slope["mean"], "slope_lo": slope["lo"], "slope_hi": slope["hi"], "p": slope["p"],
-                "rho": rho["mean"], "rho_lo": rho["lo"], "rho_hi": rho["hi"], "rho_negative": rho["n_negative"],
+                "rho": rho["mean"], "rho_lo": rho["lo"], "rho_hi": rho["hi"], "rho_p_holm": rho["p"], "rho_negative": rho["n_negative"],
                 "mixed_slope": float(m["slope"]) if m is not None else math.nan, "mixed_lo": float(m["lo"]) if m is not None else math.nan,
                 "mixed_hi": float(m["hi"]) if m is not None else math.nan, "mixed_method": str(m["method"]) if m is not None else "",
                 "worst5_share": float(nets["worst5_share"].median()) if nets["worst5_share"].notna().any() else math.nan,
@@ -99,8 +104,9 @@ def sensitivity_table(damage: pd.DataFrame, metric: str = SLOPE_METRIC, target: 
             })  # fmt: skip
     out = pd.DataFrame(rows, columns=[c for c in SENSITIVITY_COLUMNS if c not in ("p_holm", "trend", "rank_trend")])
     out["p_holm"], _ = adjust_pvalues(out["p"]) if len(out) else (np.array([]), None)
-    out["trend"] = [_trend(lo, hi) for lo, hi in zip(out["slope_lo"], out["slope_hi"])]
-    out["rank_trend"] = [_trend(lo, hi) for lo, hi in zip(out["rho_lo"], out["rho_hi"])]
+    out["rho_p_holm"], _ = adjust_pvalues(out["rho_p_holm"]) if len(out) else (np.array([]), None)
+    out["trend"] = [_trend(m, p) for m, p in zip(out["slope"], out["p_holm"])]
+    out["rank_trend"] = [_trend(m, p) for m, p in zip(out["rho"], out["rho_p_holm"])]
     return out[SENSITIVITY_COLUMNS]
 
 
