@@ -111,6 +111,11 @@ def test_a_new_family_is_one_record_that_populations_and_tables_read(monkeypatch
     assert Population("star", {"hubs": 2}, n=6, samples=3).member(1).edges == tuple(sorted(star(6, hubs=2)))
     df = next(iter_population_metrics(PopulationConfig("star", {"hubs": [1, 2]}, 6, 2, 0, "networkx", "cpu"), metrics=["avg_degree"]))
     assert "hubs" in df.columns and df["setting"].iat[0] == "STAR(1)" and df["avg_degree"].iat[0] == pytest.approx(2 * 5 / 6)
+    from wiring_lab.graphs import generate_graph
+    from wiring_lab.metrics import graph_metrics
+
+    per_graph = graph_metrics(generate_graph("star", 6, seed=0, hubs=2), backend="networkx", metrics=["avg_degree"])
+    assert per_graph["hubs"].iat[0] == 2 and list(per_graph.columns[:5]) == ["generator", "setting", "p", "k", "m"]
 
 
 def test_ablation_records_say_what_a_removed_term_becomes():

@@ -77,6 +77,7 @@ from wiring_lab._io import UserError, library_versions, resolve_device
 from wiring_lab._limits import check_graph_metrics, check_work, population_work
 from wiring_lab.checkpoint import load_graphs, read_graphs
 from wiring_lab.columns import canonical_metric
+from wiring_lab.generators import param_columns
 from wiring_lab.graphs import GraphSpec, generate_graph, generator_params, setting_label
 from wiring_lab.importers._common import read_edge_text, read_networkx_yaml
 from wiring_lab.loading import load_checkpoint
@@ -228,9 +229,7 @@ def _spec_columns(spec: GraphSpec) -> dict[str, Any]:
     return {
         "generator": spec.generator,
         "setting": setting_label(spec.generator, spec.params),
-        "p": spec.params.get("p", math.nan),
-        "k": spec.params.get("k", math.nan),
-        "m": spec.params.get("m", math.nan),
+        **{name: spec.params.get(name, math.nan) for name in param_columns()},  # p, k, m, then any registered generator's
         "n": spec.n,
         "seed": spec.seed,
     }
@@ -281,7 +280,7 @@ def graph_metrics(
     specs = [specs] if isinstance(specs, GraphSpec) else list(specs)
     names = _check_names(metrics, GRAPH_METRICS + EXTRA_GRAPH_METRICS, "graph")
     values, _ = metric_arrays(specs, names, (), backend, device, chunk)
-    rows = pd.DataFrame([_spec_columns(s) for s in specs], columns=list(STAGE_KEYS[:7]))
+    rows = pd.DataFrame([_spec_columns(s) for s in specs], columns=["generator", "setting", *param_columns(), "n", "seed"])
     return _as_int_columns(pd.concat([rows, pd.DataFrame(values)], axis=1))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from wiring_lab.generators import param_columns
 from wiring_lab.graphs import GraphSpec, setting_label, stage_dag
 from wiring_lab.model import REGIMES, ModelConfig, RandWire, count_macs, count_params
 
@@ -120,9 +121,7 @@ def model_record(name: str, model: RandWire, metadata: dict[str, Any], checkpoin
         "model": name,
         "generator": cfg.generator if arch == "randwire" else arch,  # a baseline CNN is its own "generator"
         "setting": setting_label(cfg.generator, cfg.params) if arch == "randwire" else arch if not model.graphs else f"{arch}({cfg.nodes})",
-        "p": cfg.params.get("p"),
-        "k": cfg.params.get("k"),
-        "m": cfg.params.get("m"),
+        **{name: cfg.params.get(name) for name in param_columns()},  # p, k, m, then any registered generator's
         "seed": cfg.seed,
         "node_op": cfg.node_op,
         "regime": cfg.regime,
