@@ -76,6 +76,20 @@ def test_forest_shows_each_network_and_the_t_interval_over_networks():
     assert per.set_index("model").loc["er_s0", "slope"] == pytest.approx(coef[1])
 
 
+def test_forest_names_networks_only_where_their_rows_can_be_read():
+    per, summary = analysis.damage_slopes(_damage(nets=4))
+    many = pd.concat([per.assign(model=per["model"] + f"_{i}") for i in range(8)], ignore_index=True)  # 32 networks per generator
+    squeezed = Figure(figsize=(4, 3)).subplots()
+    damage_plots.plot_slope_forest(many, summary, ax=squeezed)
+    assert [t.get_text().split(" mean ")[0] for t in squeezed.get_yticklabels()] == ["ER", "WS"]  # only the means: 72 rows in 3 inches
+    assert len(squeezed.lines) > 64  # every network is still drawn
+    roomy = damage_plots.plot_slope_forest(many, summary).axes[0]  # sized by its rows
+    assert len(roomy.get_yticklabels()) == 64 + 2
+    forced = Figure(figsize=(4, 3)).subplots()
+    damage_plots.plot_slope_forest(many, summary, ax=forced, label_networks=True)
+    assert len(forced.get_yticklabels()) == 64 + 2
+
+
 def test_axes_from_the_caller_and_no_global_state():
     before = dict(matplotlib.rcParams)
     backend = matplotlib.get_backend()

@@ -172,6 +172,9 @@ NUMERIC_COLUMNS = frozenset(
 MIN_BOX = 5  # fewer points than this in a category: dots only, no box
 
 
+STAGGER_FROM = 12  # categories beyond which the n under the axis is drawn in two staggered rows
+
+
 def boxes(ax: Any, sub: pd.DataFrame, x: str, y: str, color: Any) -> None:
     """Box = IQR (only where a category has >= MIN_BOX points), bar = median, red circle = mean,
     dots = variants, n under every category, at integer x positions (RandWire Fig. 5)."""
@@ -189,8 +192,9 @@ def boxes(ax: Any, sub: pd.DataFrame, x: str, y: str, color: Any) -> None:
         ax.scatter(p + rng.uniform(-0.18, 0.18, len(d)), d, s=6, color=color, alpha=0.6, linewidths=0, zorder=3)
     means = [d.mean() for d in data]
     ax.scatter(positions, means, s=22, facecolors="none", edgecolors="red", linewidths=1.1, zorder=4)
-    for p, d in zip(positions, data):  # n of every category, just under the axis
-        ax.annotate(str(len(d)), xy=(p, 0), xycoords=("data", "axes fraction"), xytext=(0, -19), textcoords="offset points",
+    stagger = len(positions) > STAGGER_FROM  # many categories: alternate two rows so neighbouring counts do not run together
+    for i, (p, d) in enumerate(zip(positions, data)):  # n of every category, just under the axis
+        ax.annotate(str(len(d)), xy=(p, 0), xycoords=("data", "axes fraction"), xytext=(0, -19 - 6 * (stagger and i % 2)), textcoords="offset points",
                     ha="center", va="top", fontsize=5.5, color="0.35")
     if positions:
         ax.set_xlim(min(positions) - 0.8, max(positions) + 0.8)

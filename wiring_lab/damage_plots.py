@@ -22,7 +22,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from wiring_lab._io import UserError
-from wiring_lab._plotting import MIN_BOX, axes_grid, boxes, despine, gen_colors, gen_name, generators, grid, require, styled
+from wiring_lab._plotting import MIN_BOX, STAGGER_FROM, axes_grid, boxes, despine, gen_colors, gen_name, generators, grid, require, styled
 from wiring_lab.analysis import damage_slopes, network_rank_correlations
 from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.network_inference import summarize_networks
@@ -48,6 +48,7 @@ DEGREE_LABELS = {
     "in_degree_dag": "in-degree of removed node (DAG)",
     "target_in_degree_dag": "in-degree of edge's target (DAG)",
 }
+MIN_LABEL_PT = 6.5  # points per forest row below which networks are not named (their 6-pt names would overlap)
 SYMLOG_THRESHOLD = 5.0  # pp, with yscale="symlog": linear within +-5, logarithmic beyond
 NUMERIC = ("delta_top1", "out_degree_graph", "out_degree_dag", "in_degree_graph", "in_degree_dag", "target_in_degree_dag", "stage", "node")
 
@@ -59,18 +60,24 @@ def _ci_text(lo: float, hi: float) -> str:
 
 @styled
 def plot_slope_forest(slopes: pd.DataFrame, summary: pd.DataFrame | None = None, ax: Any = None, palette: Any = None,
-                      unit: str = "pp per out-edge"):
+                      unit: str = "pp per out-edge", label_networks: bool | None = None):
     """Forest plot: one row per network (its slope, bar = the within-network 95% interval), and per
     generator a diamond at the mean slope with its 95% t interval over networks; n per generator.
 
     ``slopes``: :func:`wiring_lab.network_inference.network_slopes` rows; ``summary``: their
-    :func:`~wiring_lab.network_inference.summarize_networks` (computed if None)."""
+    :func:`~wiring_lab.network_inference.summarize_networks` (computed if None). ``label_networks``:
+    name every network's row; None names them where the Axes gives each row at least
+    ``MIN_LABEL_PT`` points (otherwise only the generator means are named, and the names are in the
+    slopes table)."""
     require(slopes, ["generator", "model", "slope"], "slope forest", numeric=("slope",))
     summary = summarize_networks(slopes) if summary is None else summary
     gens = generators(slopes["generator"])
     colors = gen_colors(gens, palette)
     fig, axes = axes_grid(1, 1, ax, figsize=(3.8, 0.16 * (len(slopes) + 2 * len(gens)) + 1.2), what="slope forest")
     ax = axes[0][0]
+    if label_networks is None:
+        rows = len(slopes) + 2.5 * len(gens)
+        label_networks = ax.get_position().height * ax.figure.get_figheight() * 72 / rows >= MIN_LABEL_PT
     y, ticks, labels = 0.0, [], []
     for g in gens:
         part = slopes[slopes["generator"] == g].sort_values("slope")
@@ -78,8 +85,9 @@ def plot_slope_forest(slopes: pd.DataFrame, summary: pd.DataFrame | None = None,
             if math.isfinite(r.get("slope_lo", math.nan)):
                 ax.plot([r["slope_lo"], r["slope_hi"]], [y, y], color=colors[g], lw=0.9, alpha=0.7)
             ax.plot(r["slope"], y, "o", ms=3.5, color=colors[g])
-            ticks.append(y)
-            labels.append(str(r["model"]))
+            if label_networks:
+                ticks.append(y)
+                labels.append(str(r["model"]))
             y += 1
         s = summary[summary["generator"] == g]
         if len(s):
@@ -95,7 +103,7 @@ def plot_slope_forest(slopes: pd.DataFrame, summary: pd.DataFrame | None = None,
     for label in ax.get_yticklabels():
         if " mean " in label.get_text():
             label.set_fontweight("bold")
-    ax.set_ylim(y - 1.0, -1.0)
+    ax.set_ylim(y - 0.5, -1.0)  # room for the last diamond
     ax.set_xlabel(f"slope of Δ top-1 on out-degree ({unit})\ndot, thin bar: one network and its 95% interval;\n"
                   "diamond, thick bar: mean over networks, 95% t interval", fontsize=7.5)
     despine(ax)
@@ -163,7 +171,8 @@ def plot_damage(damage: pd.DataFrame, slopes: pd.DataFrame | None = None, node_d
             models = sub["model"].nunique() if "model" in sub else 1
             setting = str(sub["setting"].iloc[0]) if not sub.empty and "setting" in sub else gen_name(g)
             ax.set_title(f"{setting}, {models} net{'s' if models != 1 else ''}\n{len(sub)} {kind} removals", fontsize=8.5)
-            ax.set_xlabel(xlabels[kind], labelpad=9, fontsize=8)
+            staggered = sub[xcol].nunique() > STAGGER_FROM  # boxes() drew the counts in two rows
+            ax.set_xlabel(xlabels[kind], labelpad=15 if staggered else 9, fontsize=8)
             despine(ax)
     for other in panels[1:]:
         other.sharey(panels[0])
