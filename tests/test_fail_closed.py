@@ -14,42 +14,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
+from cli_checks import RUNNER, one_line_error, tree
 from wiring_lab.cli import app
-
-RUNNER = CliRunner()
-
-
-def _tree(root: Path) -> dict[str, object]:
-    """Every entry under ``root``: bytes of regular files, the kind of anything else."""
-    out: dict[str, object] = {}
-    for p in sorted(root.rglob("*")):
-        rel = str(p.relative_to(root))
-        if p.is_symlink():
-            out[rel] = ("link", os.readlink(p))
-        elif p.is_file():
-            out[rel] = p.read_bytes()
-        else:
-            out[rel] = "dir" if p.is_dir() else "special"
-    return out
-
-
-def one_line_error(args: list[str], *fragments: str, root: Path | None = None) -> str:
-    """Run the CLI: exit 2, one ``error:`` line holding every fragment, nothing under ``root`` changed."""
-    before = _tree(root) if root is not None else None
-    result = RUNNER.invoke(app, args)
-    out = result.output.strip()
-    assert result.exit_code == 2, (result.exit_code, out, result.exception)
-    lines = out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), out
-    assert "Traceback" not in out
-    for frag in fragments:
-        assert frag in lines[0], (frag, lines[0])
-    if root is not None:
-        assert _tree(root) == before, "a failing command wrote or changed files"
-    return lines[0]
-
 
 # --- 8, 11: writes --------------------------------------------------------------------------------
 def test_out_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):

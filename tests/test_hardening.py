@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
-
+from cli_checks import RUNNER, one_line_error
 from wiring_lab.cli import app
 
-RUNNER = CliRunner()
 FIX = Path(__file__).parent / "fixtures" / "foreign"
 FOREIGN = {  # one real file of each convertible format (written by the project's own code)
     "seungwonpark": "seungwonpark/chkpt/tiny/chkpt_000.pt",
@@ -26,25 +24,6 @@ FOREIGN = {  # one real file of each convertible format (written by the project'
     "hebo1221": "hebo1221/nx19-small/output/model/CIFAR10_000_00.cpt",
     "leaderj1001": "leaderj1001/CIFAR10/checkpoint/c_4_p_0.75_graph_mode_WS_dataset_CIFAR10ckpt.t7",
 }
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def one_line_error(args: list[str], *fragments: str, root: Path | None = None) -> str:
-    """Exit 2, the whole output one ``error:`` line holding every fragment, nothing under ``root`` changed."""
-    before = _files(root) if root is not None else None
-    result = RUNNER.invoke(app, args)
-    out = result.output.strip()
-    assert result.exit_code == 2, (result.exit_code, out, result.exception)
-    lines = out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), out
-    for frag in fragments:
-        assert frag in lines[0], (frag, lines[0])
-    if root is not None:
-        assert _files(root) == before, "a refused command wrote or changed files"
-    return lines[0]
 
 
 def _foreign_copy(tmp_path: Path, fmt: str) -> Path:

@@ -22,12 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
-
+from cli_checks import RUNNER
+from cli_checks import one_line_error as assert_one_line_error
 from wiring_lab.cli import app
 from wiring_lab.graphs import MAX_NODES, load_graph
-
-RUNNER = CliRunner()
 
 
 class _Evil:
@@ -50,26 +48,6 @@ class _EvilOpen:
         import builtins
 
         return (builtins.open, (str(self.marker), "w"))
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def assert_one_line_error(args: list[str], *fragments: str, root: Path | None = None) -> str:
-    """Run the CLI: exit 2, a single ``error:`` line holding each fragment, no traceback, no file written."""
-    before = _files(root) if root is not None else None
-    result = RUNNER.invoke(app, args)
-    out = result.output.strip()
-    assert result.exit_code == 2, (result.exit_code, out, result.exception)
-    lines = out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), out
-    assert "Traceback" not in out
-    for frag in fragments:
-        assert frag in lines[0], (frag, lines[0])
-    if root is not None:
-        assert _files(root) == before, "a failing command wrote or changed files"
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

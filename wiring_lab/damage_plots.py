@@ -25,7 +25,7 @@ from wiring_lab._io import UserError
 from wiring_lab._plotting import MIN_BOX, STAGGER_FROM, axes_grid, boxes, despine, gen_colors, gen_name, generators, grid, require, styled
 from wiring_lab.analysis import damage_slopes, network_rank_correlations
 from wiring_lab.columns import rename_legacy_columns
-from wiring_lab.network_inference import summarize_networks
+from wiring_lab.network_inference import interval_text, summarize_networks
 
 NODE_METRIC_LABELS = {
     "in_degree_graph": "in-degree (graph)",
@@ -51,11 +51,6 @@ DEGREE_LABELS = {
 MIN_LABEL_PT = 6.5  # points per forest row below which networks are not named (their 6-pt names would overlap)
 SYMLOG_THRESHOLD = 5.0  # pp, with yscale="symlog": linear within +-5, logarithmic beyond
 NUMERIC = ("delta_top1", "out_degree_graph", "out_degree_dag", "in_degree_graph", "in_degree_dag", "target_in_degree_dag", "stage", "node")
-
-
-def _ci_text(lo: float, hi: float) -> str:
-    """``[lo, hi]`` or an empty string."""
-    return f" [{lo:+.2f}, {hi:+.2f}]" if math.isfinite(lo) and math.isfinite(hi) else ""
 
 
 @styled
@@ -96,7 +91,8 @@ def plot_slope_forest(slopes: pd.DataFrame, summary: pd.DataFrame | None = None,
                 ax.plot([s["lo"], s["hi"]], [y, y], color="black", lw=1.6)
             ax.plot(s["mean"], y, "D", ms=6, mfc=colors[g], mec="black")
             ticks.append(y)
-            labels.append(f"{gen_name(g)} mean {s['mean']:+.2f}{_ci_text(s['lo'], s['hi'])}, n={int(s['n_networks'])}")
+            interval = interval_text(s["lo"], s["hi"], missing="")
+            labels.append(f"{gen_name(g)} mean {s['mean']:+.2f}{' ' * bool(interval)}{interval}, n={int(s['n_networks'])}")
         y += 1.5
     ax.axvline(0, color="0.5", lw=0.7, ls="--", zorder=0)
     ax.set_yticks(ticks, labels, fontsize=6)

@@ -224,15 +224,14 @@ def _groups_by_size(specs: Sequence[GraphSpec]) -> dict[int, list[int]]:
     return groups
 
 
-def _spec_columns(spec: GraphSpec) -> dict[str, Any]:
-    """Generator, setting, parameters, N and seed of one graph."""
-    return {
-        "generator": spec.generator,
-        "setting": setting_label(spec.generator, spec.params),
-        **{name: spec.params.get(name, math.nan) for name in param_columns()},  # p, k, m, then any registered generator's
-        "n": spec.n,
-        "seed": spec.seed,
-    }
+def _spec_rows(specs: Sequence[GraphSpec]) -> pd.DataFrame:
+    """Generator, setting, parameters (p, k, m, then any registered generator's), N and seed, one row per graph."""
+    params = param_columns()
+    return pd.DataFrame(
+        [{"generator": s.generator, "setting": setting_label(s.generator, s.params), **{name: s.params.get(name, math.nan) for name in params},
+          "n": s.n, "seed": s.seed} for s in specs],
+        columns=["generator", "setting", *params, "n", "seed"],
+    )
 
 
 def _as_int_columns(df: pd.DataFrame) -> pd.DataFrame:
@@ -280,7 +279,7 @@ def graph_metrics(
     specs = [specs] if isinstance(specs, GraphSpec) else list(specs)
     names = _check_names(metrics, GRAPH_METRICS + EXTRA_GRAPH_METRICS, "graph")
     values, _ = metric_arrays(specs, names, (), backend, device, chunk)
-    rows = pd.DataFrame([_spec_columns(s) for s in specs], columns=["generator", "setting", *param_columns(), "n", "seed"])
+    rows = _spec_rows(specs)
     return _as_int_columns(pd.concat([rows, pd.DataFrame(values)], axis=1))
 
 

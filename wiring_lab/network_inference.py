@@ -117,6 +117,11 @@ def t_summary(values: Sequence[float] | np.ndarray, level: float = 0.95) -> dict
     return out
 
 
+def interval_text(lo: float, hi: float, digits: int = 2, missing: str = "(no interval)") -> str:
+    """An interval as text, ``[lo, hi]`` with signs, or ``missing`` where either end is not finite."""
+    return f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" if math.isfinite(lo) and math.isfinite(hi) else missing
+
+
 def summarize_networks(per_network: pd.DataFrame, value: str = "slope", by: str = "generator") -> pd.DataFrame:
     """One row per ``by`` level: the per-network ``value`` column summarised by :func:`t_summary`,
     with the few-networks warning in ``note``."""

@@ -33,7 +33,7 @@ import pandas as pd
 
 from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.compare import t_interval
-from wiring_lab.network_inference import few_networks_note, mixed_slope, network_slopes, t_summary
+from wiring_lab.network_inference import few_networks_note, interval_text, mixed_slope, network_slopes, t_summary
 from wiring_lab.resampling import adjust_pvalues
 
 SENSITIVITY_COLUMNS = [
@@ -110,11 +110,6 @@ def sensitivity_table(damage: pd.DataFrame, metric: str = SLOPE_METRIC, target: 
     return out[SENSITIVITY_COLUMNS]
 
 
-def _ci(lo: float, hi: float, digits: int = 2) -> str:
-    """``[lo, hi]`` with signs, or ``(no interval)``."""
-    return f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" if math.isfinite(lo) and math.isfinite(hi) else "(no interval)"
-
-
 def findings(table: pd.DataFrame, default: tuple[str, bool] = DEFAULT_CHOICE) -> list[str]:
     """The findings of a sensitivity table in sentences: per generator, whether Fig. 5's trend holds
     under the default choice (per-network slope and rank correlation with t intervals over networks,
@@ -128,7 +123,7 @@ def findings(table: pd.DataFrame, default: tuple[str, bool] = DEFAULT_CHOICE) ->
         default = (str(base["ablation"].iloc[0]), bool(base["cascade"].iloc[0]))
     for _, r in base.iterrows():
         others = table[(table["generator"] == r["generator"]) & ~((table["ablation"] == default[0]) & (table["cascade"] == default[1]))]
-        moved = [f"{choice_label(o['ablation'], o['cascade'])}: {o['trend']} ({o['slope']:+.2f} {_ci(o['slope_lo'], o['slope_hi'])})"
+        moved = [f"{choice_label(o['ablation'], o['cascade'])}: {o['trend']} ({o['slope']:+.2f} {interval_text(o['slope_lo'], o['slope_hi'])})"
                  for _, o in others.iterrows() if o["trend"] != r["trend"]]
         said = {"holds": "damage grows with out-degree", "reversed": "damage shrinks with out-degree",
                 "not shown": "no trend with out-degree the data can carry", "no estimate": "no slope could be estimated"}[r["trend"]]
@@ -136,14 +131,14 @@ def findings(table: pd.DataFrame, default: tuple[str, bool] = DEFAULT_CHOICE) ->
         if r["trend"] == "no estimate":
             slope = "(fewer than 2 networks with a slope)"
         else:
-            slope = (f"mean per-network slope {r['slope']:+.2f} pp per out-edge, 95% t({n - 1}) CI {_ci(r['slope_lo'], r['slope_hi'])} "
+            slope = (f"mean per-network slope {r['slope']:+.2f} pp per out-edge, 95% t({n - 1}) CI {interval_text(r['slope_lo'], r['slope_hi'])} "
                      f"(t test over the {n} networks: p {r['p']:.2g}, Holm {r['p_holm']:.2g})")
-        rank = (f"; per-network Spearman ρ {r['rho']:+.2f} {_ci(r['rho_lo'], r['rho_hi'])}, negative in {int(r['rho_negative'])} of {n}"
+        rank = (f"; per-network Spearman ρ {r['rho']:+.2f} {interval_text(r['rho_lo'], r['rho_hi'])}, negative in {int(r['rho_negative'])} of {n}"
                 if math.isfinite(r["rho"]) else "")
-        mixed = (f"; {r['mixed_method']}: {r['mixed_slope']:+.2f} {_ci(r['mixed_lo'], r['mixed_hi'])}"
+        mixed = (f"; {r['mixed_method']}: {r['mixed_slope']:+.2f} {interval_text(r['mixed_lo'], r['mixed_hi'])}"
                  if math.isfinite(r["mixed_slope"]) and r["mixed_method"].startswith("MixedLM") else
                  "; the random-slope mixed model did not converge (two-stage estimate used)" if r["mixed_method"] else "")
-        ci = f" {_ci(r['mean_lo'], r['mean_hi'])}" if math.isfinite(r["mean_lo"]) else ""
+        ci = f" {interval_text(r['mean_lo'], r['mean_hi'])}" if math.isfinite(r["mean_lo"]) else ""
         worst = f"; the worst 5% of removals carry {r['worst5_share']:.0%} of the loss" if math.isfinite(r["worst5_share"]) else ""
         sentence = (f"{r['setting']} ({n} networks, {int(r['n_rows'])} node removals): {said} under {choice_label(*default)}: "
                     f"{slope}{rank}{mixed}; mean loss {r['mean_delta']:+.2f} pp{ci}{worst}.")
@@ -165,11 +160,11 @@ def format_sensitivity(table: pd.DataFrame, columns: Sequence[str] | None = None
         "generator": t["setting"],
         "networks": t["n_networks"],
         "node removals": t["n_rows"],
-        "mean Δ top-1 (pp) [95% CI]": [f"{m:+.2f} {_ci(lo, hi)}" for m, lo, hi in zip(t["mean_delta"], t["mean_lo"], t["mean_hi"])],
-        "per-network slope (pp/out-edge) [95% CI]": [f"{m:+.2f} {_ci(lo, hi)}" for m, lo, hi in zip(t["slope"], t["slope_lo"], t["slope_hi"])],
+        "mean Δ top-1 (pp) [95% CI]": [f"{m:+.2f} {interval_text(lo, hi)}" for m, lo, hi in zip(t["mean_delta"], t["mean_lo"], t["mean_hi"])],
+        "per-network slope (pp/out-edge) [95% CI]": [f"{m:+.2f} {interval_text(lo, hi)}" for m, lo, hi in zip(t["slope"], t["slope_lo"], t["slope_hi"])],
         "p (networks, Holm)": [f"{p:.2g}" for p in t["p_holm"]],
-        "per-network ρ [95% CI]": [f"{m:+.2f} {_ci(lo, hi)}" for m, lo, hi in zip(t["rho"], t["rho_lo"], t["rho_hi"])],
-        "mixed model slope [95% CI]": [f"{m:+.2f} {_ci(lo, hi)}" + ("" if str(meth).startswith("MixedLM") else " (two-stage)")
+        "per-network ρ [95% CI]": [f"{m:+.2f} {interval_text(lo, hi)}" for m, lo, hi in zip(t["rho"], t["rho_lo"], t["rho_hi"])],
+        "mixed model slope [95% CI]": [f"{m:+.2f} {interval_text(lo, hi)}" + ("" if str(meth).startswith("MixedLM") else " (two-stage)")
                                        for m, lo, hi, meth in zip(t["mixed_slope"], t["mixed_lo"], t["mixed_hi"], t["mixed_method"])],
         "Fig. 5 trend": t["trend"],
     })  # fmt: skip
