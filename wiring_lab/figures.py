@@ -216,8 +216,10 @@ RECIPES: dict[str, FigureRecipe] = {
                      "slopes use); bottom row edge removal, x: in-degree of the edge's target in the DAG with input/output "
                      "nodes; y: Δ top-1 in percentage points (negative = accuracy lost; linear); one column per generator; "
                      "box = IQR (only from 5 removals), bar = median, red circle = mean, dots = single removals, n of every "
-                     "degree under the axis, one thin line per network through its mean at its own slope; right: forest of "
-                     "the per-network slopes (stage as a factor) with the generator's mean and 95% t interval over networks",
+                     "degree under the axis (two staggered rows beyond 12 degrees), one thin line per network through its "
+                     "mean at its own slope; right: forest of the per-network slopes (stage as a factor) with the "
+                     "generator's mean and 95% t interval over networks (networks are named only where a row has room; "
+                     "their names are in the slopes table)",
                      ("damage",), _build_damage,
                      notes="A table with several ablation choices shows drop without cascade and says so in the title. "
                      "`plot_damage(..., yscale=\"symlog\")` draws the outliers on a symlog axis instead."),
