@@ -170,14 +170,13 @@ NUMERIC_COLUMNS = frozenset(
 )
 
 MIN_BOX = 5  # fewer points than this in a category: dots only, no box
-
-
 STAGGER_FROM = 12  # categories beyond which the n under the axis is drawn in two staggered rows
 
 
-def boxes(ax: Any, sub: pd.DataFrame, x: str, y: str, color: Any) -> None:
+def boxes(ax: Any, sub: pd.DataFrame, x: str, y: str, color: Any) -> bool:
     """Box = IQR (only where a category has >= MIN_BOX points), bar = median, red circle = mean,
-    dots = variants, n under every category, at integer x positions (RandWire Fig. 5)."""
+    dots = variants, n under every category, at integer x positions (RandWire Fig. 5). Returns
+    whether the counts were staggered into two rows (the x label then needs more room)."""
     positions = sorted(int(v) for v in sub[x].dropna().unique())
     data = [sub.loc[sub[x] == p, y].dropna().to_numpy() for p in positions]
     boxed = [(p, d) for p, d in zip(positions, data) if len(d) >= MIN_BOX]
@@ -200,3 +199,4 @@ def boxes(ax: Any, sub: pd.DataFrame, x: str, y: str, color: Any) -> None:
         ax.set_xlim(min(positions) - 0.8, max(positions) + 0.8)
         step = max(1, math.ceil((max(positions) - min(positions) + 1) / 10))
         ax.set_xticks(range(min(positions), max(positions) + 1, step))
+    return stagger

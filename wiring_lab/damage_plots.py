@@ -22,7 +22,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from wiring_lab._io import UserError
-from wiring_lab._plotting import MIN_BOX, STAGGER_FROM, axes_grid, boxes, despine, gen_colors, gen_name, generators, grid, require, styled
+from wiring_lab._plotting import MIN_BOX, axes_grid, boxes, despine, gen_colors, gen_name, generators, grid, require, styled
 from wiring_lab.analysis import damage_slopes, network_rank_correlations
 from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.network_inference import interval_text, summarize_networks
@@ -91,8 +91,8 @@ def plot_slope_forest(slopes: pd.DataFrame, summary: pd.DataFrame | None = None,
                 ax.plot([s["lo"], s["hi"]], [y, y], color="black", lw=1.6)
             ax.plot(s["mean"], y, "D", ms=6, mfc=colors[g], mec="black")
             ticks.append(y)
-            interval = interval_text(s["lo"], s["hi"], missing="")
-            labels.append(f"{gen_name(g)} mean {s['mean']:+.2f}{' ' * bool(interval)}{interval}, n={int(s['n_networks'])}")
+            mean = " ".join(filter(None, [f"{gen_name(g)} mean {s['mean']:+.2f}", interval_text(s["lo"], s["hi"], missing="")]))
+            labels.append(f"{mean}, n={int(s['n_networks'])}")
         y += 1.5
     ax.axvline(0, color="0.5", lw=0.7, ls="--", zorder=0)
     ax.set_yticks(ticks, labels, fontsize=6)
@@ -155,10 +155,11 @@ def plot_damage(damage: pd.DataFrame, slopes: pd.DataFrame | None = None, node_d
         for c, g in enumerate(gens):
             ax = axes[r][c]
             sub = df[(df["kind"] == kind) & (df["generator"] == g)]
+            staggered = False
             if sub.empty:
                 ax.text(0.5, 0.5, f"no {kind} removals", ha="center", va="center", transform=ax.transAxes, color="0.4")
             else:
-                boxes(ax, sub, xcol, "delta_top1", colors[g])
+                staggered = boxes(ax, sub, xcol, "delta_top1", colors[g])
             if kind == "node" and per is not None and not sub.empty:
                 xs = np.array([sub[xcol].min(), sub[xcol].max()], float)
                 for _, net in per[per["generator"] == g].dropna(subset=["slope"]).iterrows():
@@ -167,8 +168,7 @@ def plot_damage(damage: pd.DataFrame, slopes: pd.DataFrame | None = None, node_d
             models = sub["model"].nunique() if "model" in sub else 1
             setting = str(sub["setting"].iloc[0]) if not sub.empty and "setting" in sub else gen_name(g)
             ax.set_title(f"{setting}, {models} net{'s' if models != 1 else ''}\n{len(sub)} {kind} removals", fontsize=8.5)
-            staggered = sub[xcol].nunique() > STAGGER_FROM  # boxes() drew the counts in two rows
-            ax.set_xlabel(xlabels[kind], labelpad=15 if staggered else 9, fontsize=8)
+            ax.set_xlabel(xlabels[kind], labelpad=15 if staggered else 9, fontsize=8)  # room for one or two rows of counts
             despine(ax)
     for other in panels[1:]:
         other.sharey(panels[0])
