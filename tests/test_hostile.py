@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from cli_checks import RUNNER
-from cli_checks import one_line_error as assert_one_line_error
+from cli_checks import RUNNER, one_line_error
 from wiring_lab.cli import app
 from wiring_lab.graphs import MAX_NODES, load_graph
 
@@ -74,7 +73,7 @@ def test_checkpoint_pickle_payload_never_runs(tmp_path, how):
         torch.save({"format": "wiring-lab-checkpoint", "x": _EvilOpen(marker)}, path)
     else:
         path.write_bytes(pickle.dumps(_Evil(marker), protocol=int(how[-1])))
-    assert_one_line_error(["inspect", str(path)], str(path), root=tmp_path)
+    one_line_error(["inspect", str(path)], str(path), root=tmp_path)
     assert not marker.exists()
 
 
@@ -104,15 +103,15 @@ def test_truncated_checkpoint(tiny_ckpt_path, tmp_path, fraction):
     raw = tiny_ckpt_path.read_bytes()
     path = tmp_path / "cut.pt"
     path.write_bytes(raw[: int(len(raw) * fraction)])
-    assert_one_line_error(["inspect", str(path)], str(path), "empty" if fraction == 0 else "truncated", root=tmp_path)
+    one_line_error(["inspect", str(path)], str(path), "empty" if fraction == 0 else "truncated", root=tmp_path)
 
 
 def test_random_bytes_and_text_are_not_checkpoints(tmp_path):
     path = tmp_path / "noise.pt"
     path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
-    assert_one_line_error(["inspect", str(path)], str(path), "not a PyTorch checkpoint", root=tmp_path)
+    one_line_error(["inspect", str(path)], str(path), "not a PyTorch checkpoint", root=tmp_path)
     path.write_text("model: resnet\n")
-    assert_one_line_error(["inspect", str(path)], str(path), "not a PyTorch checkpoint", root=tmp_path)
+    one_line_error(["inspect", str(path)], str(path), "not a PyTorch checkpoint", root=tmp_path)
 
 
 def test_zip_bomb_checkpoint_is_refused_before_allocating(tmp_path):
@@ -125,7 +124,7 @@ def test_zip_bomb_checkpoint_is_refused_before_allocating(tmp_path):
             zout.writestr(info.filename, zin.read(info.filename))
     src.unlink()
     assert bomb.stat().st_size < 1 << 20
-    assert_one_line_error(["inspect", str(bomb)], str(bomb), "refused", "declare", root=tmp_path)
+    one_line_error(["inspect", str(bomb)], str(bomb), "refused", "declare", root=tmp_path)
 
 
 def _patched_storage(tmp_path: Path, numel: int) -> Path:
@@ -153,7 +152,7 @@ def _patched_storage(tmp_path: Path, numel: int) -> Path:
 
 def test_huge_declared_tensor_size_allocates_nothing(tmp_path):
     path = _patched_storage(tmp_path, 2**31 - 1)  # 8 GiB of float32 declared, 800 bytes stored
-    assert_one_line_error(["inspect", str(path)], str(path), "declared size", root=tmp_path)
+    one_line_error(["inspect", str(path)], str(path), "declared size", root=tmp_path)
 
 
 # --- wrong types, shapes and values inside a well-formed file ------------------------------------
@@ -216,7 +215,7 @@ def test_corrupted_checkpoint_contents(base, tmp_path, name):
     obj = [1, 2] if name == "top-level list" else copy.deepcopy(base)
     corrupt(obj)
     path = _save(obj, tmp_path / "bad.pt")
-    assert_one_line_error(["inspect", str(path)], str(path), message, root=tmp_path)
+    one_line_error(["inspect", str(path)], str(path), message, root=tmp_path)
 
 
 def test_rewired_graph_that_keeps_every_shape_still_loads(base, tmp_path):
@@ -233,11 +232,11 @@ def test_resume_from_hostile_checkpoint_writes_nothing(base, tmp_path):
     out = _save(obj, tmp_path / "run.pt")
     args = ["train", "--out", str(out), "--resume", "-c", "8", "-n", "8", "--head-channels", "64", "--seed", "1", "--epochs", "6", "--device", "cpu"]
     # the saved run used epochs=4, so the configs differ: the refusal comes first and names the file
-    assert_one_line_error(args, str(out), "another training config", root=tmp_path)
+    one_line_error(args, str(out), "another training config", root=tmp_path)
     args[args.index("6")] = "5"
     obj["metadata"]["train_config"]["epochs"] = 5
     _save(obj, out)  # 4 of 5 epochs done: the resume restores the optimizer state, which does not fit
-    assert_one_line_error(args, str(out), "optimizer state does not fit the model", root=tmp_path)
+    one_line_error(args, str(out), "optimizer state does not fit the model", root=tmp_path)
 
 
 # --- graph files (JSON) -------------------------------------------------------------------------
@@ -283,7 +282,7 @@ def test_hostile_graph_files(base, tmp_path, name):
     if name == "not UTF-8":
         (gdir / "stage1.json").write_bytes(b"\xff\xfe\x00garbage")
     bad = gdir / "stage1.json"
-    line = assert_one_line_error(["inspect", str(ckpt), "--graphs", str(gdir)], message, root=tmp_path)
+    line = one_line_error(["inspect", str(ckpt), "--graphs", str(gdir)], message, root=tmp_path)
     if name != "nodes mismatch state":  # that one is the checkpoint's fault, named by it
         assert str(bad) in line
 
@@ -296,10 +295,10 @@ def test_graph_list_file_with_a_bad_entry(base, tmp_path):
     graphs[2]["edges"].append([0, 0])
     gfile = tmp_path / "graphs.json"
     gfile.write_text(json.dumps({"graphs": graphs}))
-    assert_one_line_error(["inspect", str(ckpt), "--graphs", str(gfile)], str(gfile), "self loop", root=tmp_path)
+    one_line_error(["inspect", str(ckpt), "--graphs", str(gfile)], str(gfile), "self loop", root=tmp_path)
     empty = tmp_path / "empty-dir"
     empty.mkdir()
-    assert_one_line_error(["inspect", str(ckpt), "--graphs", str(empty)], str(empty), "no *.json graph files")
+    one_line_error(["inspect", str(ckpt), "--graphs", str(empty)], str(empty), "no *.json graph files")
 
 
 def test_disconnected_graph_is_valid_and_every_part_is_wired(tmp_path):
@@ -362,7 +361,7 @@ def test_hostile_idx_files(tmp_path, name):
     out = tmp_path / "net.pt"
     bad = root / "train-images-idx3-ubyte.gz"
     args = ["train", "--dataset", "mnist", "--data-root", str(root), "--out", str(out), "--epochs", "1", "--device", "cpu"]
-    assert_one_line_error(args, str(bad), message, root=tmp_path)
+    one_line_error(args, str(bad), message, root=tmp_path)
 
 
 def _cifar_dir(root: Path, bad: bytes) -> Path:
@@ -397,7 +396,7 @@ def test_hostile_cifar_batches(tmp_path, name):
     root = _cifar_dir(tmp_path / "cifar", bad)
     out = tmp_path / "net.pt"
     args = ["train", "--dataset", "cifar10", "--data-root", str(root), "--out", str(out), "--epochs", "1", "--device", "cpu"]
-    assert_one_line_error(args, str(root / "test_batch"), message, root=tmp_path)
+    one_line_error(args, str(root / "test_batch"), message, root=tmp_path)
     assert not marker.exists()
 
 
@@ -413,7 +412,7 @@ def test_unreadable_image_in_a_folder(tmp_path):
     out = tmp_path / "net.pt"
     args = ["train", "--dataset", "imagefolder", "--data-root", str(tmp_path / "imgs"), "--image-size", "16",
             "-c", "4", "-n", "5", "--k", "2", "--head-channels", "8", "--epochs", "1", "--out", str(out), "--device", "cpu"]
-    assert_one_line_error(args, str(bad), "not a readable image", root=tmp_path)
+    one_line_error(args, str(bad), "not a readable image", root=tmp_path)
 
 
 # --- damage sweeps ------------------------------------------------------------------------------
@@ -432,7 +431,7 @@ def test_damage_on_hostile_checkpoint_writes_nothing(base, tmp_path, name):
     path = _save(make(copy.deepcopy(base), marker), tmp_path / "bad.pt")
     out = tmp_path / "tables" / "damage.csv"
     args = ["damage", str(path), "--out", str(out), "--limit", "20", "--device", "cpu", "--no-progress"]
-    assert_one_line_error(args, str(path), message, root=tmp_path)
+    one_line_error(args, str(path), message, root=tmp_path)
     assert not out.parent.exists() and not marker.exists()
 
 
@@ -499,7 +498,7 @@ def test_hostile_study_files(tmp_path, name, monkeypatch):
     text, message = STUDY_FILES[name]
     path = tmp_path / "study.yaml"
     path.write_bytes(text)
-    line = assert_one_line_error(["ablate", str(path), "--out", str(tmp_path / "run")], str(path), root=tmp_path)
+    line = one_line_error(["ablate", str(path), "--out", str(tmp_path / "run")], str(path), root=tmp_path)
     assert message in line.lower() or message in line
     assert not (tmp_path / "MARKER").exists() and not (tmp_path / "run").exists()
 
@@ -534,7 +533,7 @@ def test_hostile_foreign_graph_text(foreign, name):
     text, message = GRAPH_TEXT[name]
     graph = foreign.parent / "ws-2-06-0.txt"
     graph.write_text(text)
-    line = assert_one_line_error(["inspect", str(foreign), "--format", "seungwonpark"], message, root=foreign.parent)
+    line = one_line_error(["inspect", str(foreign), "--format", "seungwonpark"], message, root=foreign.parent)
     assert str(graph) in line or str(foreign) in line
 
 
@@ -555,7 +554,7 @@ def test_hostile_networkx_yaml_graphs(tmp_path, name, monkeypatch):
     text, message = YAML_GRAPHS[name]
     path = tmp_path / "g.yaml"
     path.write_text(text)
-    assert_one_line_error(["metrics", str(path), "--backend", "networkx"], str(path), message, root=tmp_path)
+    one_line_error(["metrics", str(path), "--backend", "networkx"], str(path), message, root=tmp_path)
     assert not (tmp_path / "MARKER").exists()
 
 
@@ -572,12 +571,12 @@ def test_hostile_foreign_checkpoints(foreign, tmp_path):
     for name, (content, message) in cases.items():
         path = _save(content, tmp_path / name)
         for fmt in ("auto", "seungwonpark"):
-            assert_one_line_error(["inspect", str(path), "--format", fmt], str(path), message)
+            one_line_error(["inspect", str(path), "--format", fmt], str(path), message)
     cut = tmp_path / "cut.pt"
     cut.write_bytes(foreign.read_bytes()[:3000])
-    assert_one_line_error(["inspect", str(cut), "--format", "auto"], str(cut), "truncated")
+    one_line_error(["inspect", str(cut), "--format", "auto"], str(cut), "truncated")
     out = tmp_path / "converted.pt"
-    assert_one_line_error(["convert", str(tmp_path / "evil.pt"), "--out", str(out)], "refused")
+    one_line_error(["convert", str(tmp_path / "evil.pt"), "--out", str(out)], "refused")
     assert not out.exists() and not marker.exists()
 
 
@@ -637,7 +636,7 @@ def test_hostile_tables_for_correlate(damage_run, tmp_path, name):
     else:
         edit(pd.read_csv(run / "tables" / "damage.csv")).to_csv(bad, index=False)
     out = run / "tables" / "correlations.csv"
-    assert_one_line_error(["correlate", str(bad), "--n-boot", "20", "--out", str(out)], str(bad), message, root=run)
+    one_line_error(["correlate", str(bad), "--n-boot", "20", "--out", str(out)], str(bad), message, root=run)
 
 
 # --- result tables given to figures ---------------------------------------------------------------
@@ -667,7 +666,7 @@ def test_hostile_tables_for_figures(damage_run, tmp_path, name):
         path.write_bytes(raw)
     else:
         edit(pd.read_csv(run / "tables" / "damage.csv")).to_csv(path, index=False)
-    assert_one_line_error(["figures", figure, "--from", str(run)], str(path), message, root=run)
+    one_line_error(["figures", figure, "--from", str(run)], str(path), message, root=run)
     assert not (run / "figures").exists()
 
 
@@ -691,7 +690,7 @@ def test_hostile_search_study_files(tmp_path, name, monkeypatch):
     text, message = SEARCH_STUDIES[name]
     path = tmp_path / "search.yaml"
     path.write_bytes(text)
-    assert_one_line_error(["search", "--study", str(path), "--out", str(tmp_path / "run")], str(path), message, root=tmp_path)
+    one_line_error(["search", "--study", str(path), "--out", str(tmp_path / "run")], str(path), message, root=tmp_path)
     assert not (tmp_path / "MARKER").exists() and not (tmp_path / "run").exists()
 
 
