@@ -20,6 +20,7 @@ from wiring_lab.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 PILOT = ROOT / "docs" / "results" / "fashion-mnist"
+STUDY48 = ROOT / "docs" / "results" / "fashion-mnist-48"
 
 
 def _planted(slopes: dict[str, float], rho_noise: dict[str, float], nets: int = 8, seed: int = 0) -> pd.DataFrame:
@@ -70,6 +71,41 @@ def test_confirm_on_the_pilot_table_and_bad_input(tmp_path):
     assert res.exit_code == 2 and res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1
     with pytest.raises(UserError, match="drop without cascade"):
         confirm.confirmatory_analysis(pd.read_csv(run / "tables" / "damage.csv").assign(ablation="zero"))
+
+
+def test_the_committed_48_network_results_match_statsmodels_and_scipy(tmp_path):
+    """The published endpoint and verdicts, recomputed from the committed damage table by libraries the
+    project did not write: statsmodels OLS per network (stage as a factor), scipy's Spearman, one-sample
+    and Welch t tests, statsmodels' Holm; and the confirm command writes the committed tables again."""
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.multitest import multipletests
+
+    damage = pd.read_csv(STUDY48 / "tables" / "damage.csv")
+    nodes = damage[damage["kind"] == "node"]
+    per = pd.DataFrame([{"model": m, "generator": g["generator"].iloc[0],
+                         "slope": smf.ols("delta_top1 ~ out_degree_graph + C(stage)", g).fit().params["out_degree_graph"],
+                         "spearman": stats.spearmanr(g["out_degree_graph"], g["delta_top1"])[0]} for m, g in nodes.groupby("model")])
+    assert per.groupby("generator").size().to_dict() == {"ba": 16, "er": 16, "ws": 16}
+    primary = pd.read_csv(STUDY48 / "tables" / "confirmatory.csv").set_index("generator")
+    for gen, g in per.groupby("generator"):
+        res = stats.ttest_1samp(g["slope"], 0)
+        lo, hi = res.confidence_interval(0.95)
+        assert primary.loc[gen, ["slope", "slope_lo", "slope_hi"]].tolist() == pytest.approx([g["slope"].mean(), lo, hi], abs=1e-9)
+        assert primary.loc[gen, "p"] == pytest.approx(res.pvalue, rel=1e-6)
+        assert primary.loc[gen, "rho"] == pytest.approx(g["spearman"].mean(), abs=1e-9)
+    pairs = [("slope", "ws", "er"), ("slope", "ws", "ba"), ("spearman", "ba", "er"), ("spearman", "ba", "ws")]
+    welch = [stats.ttest_ind(per.loc[per["generator"] == a, v], per.loc[per["generator"] == b, v], equal_var=False).pvalue for v, a, b in pairs]
+    holm = multipletests(welch, method="holm")[1]
+    contrasts = pd.read_csv(STUDY48 / "tables" / "contrasts.csv").head(4)
+    assert contrasts["p_holm"].to_numpy() == pytest.approx(holm, rel=1e-6)
+    assert list(contrasts["verdict"]) == ["inconclusive", "inconclusive", "supported", "supported"]
+    assert holm[0] > 0.05 and holm[1] < 0.05 and (holm[2:] < 0.05).all()  # WS - ER not shown, WS - BA and both rho contrasts shown
+    run = tmp_path / "run"
+    (run / "tables").mkdir(parents=True)
+    shutil.copy(STUDY48 / "tables" / "damage.csv", run / "tables" / "damage.csv")
+    confirm.confirm_run(run)
+    for name in ("confirmatory", "contrasts"):
+        pd.testing.assert_frame_equal(pd.read_csv(run / "tables" / f"{name}.csv"), pd.read_csv(STUDY48 / "tables" / f"{name}.csv"), rtol=1e-9)
 
 
 def test_the_48_network_study_is_preregistered_and_sized_as_the_issue_says():
