@@ -13,6 +13,7 @@ from scipy import stats
 
 from typer.testing import CliRunner
 
+from cli_checks import one_line_error
 from wiring_lab import confirm, network_inference as NI
 from wiring_lab._io import UserError
 from wiring_lab.cli import app
@@ -71,6 +72,13 @@ def test_confirm_on_the_pilot_table_and_bad_input(tmp_path):
     assert res.exit_code == 2 and res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1
     with pytest.raises(UserError, match="drop without cascade"):
         confirm.confirmatory_analysis(pd.read_csv(run / "tables" / "damage.csv").assign(ablation="zero"))
+    # a table without the endpoint's columns, or with text in them: one line naming the file, nothing written
+    bad = tmp_path / "bad"
+    (bad / "tables").mkdir(parents=True)
+    (bad / "tables" / "damage.csv").write_text("model,kind\nx,node\n")
+    one_line_error(["confirm", str(bad)], "damage.csv", "lacks column(s) generator, stage, out_degree_graph, delta_top1", root=bad)
+    (bad / "tables" / "damage.csv").write_text("model,generator,kind,stage,out_degree_graph,delta_top1\nx,er,node,0,abc,1\n")
+    one_line_error(["confirm", str(bad)], "damage.csv", "'out_degree_graph' must be numeric", root=bad)
 
 
 def test_the_committed_48_network_results_match_statsmodels_and_scipy(tmp_path):

@@ -21,6 +21,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from wiring_lab._io import UserError
+from wiring_lab.columns import require  # noqa: F401  (the figures take it from here)
 from wiring_lab.generators import registered
 
 # Panel order and colours of the registered generators (the paper's first); others follow in name order.
@@ -106,19 +107,6 @@ def grid(n: int, max_cols: int = 3) -> tuple[int, int]:
     """(rows, cols) of a panel grid for ``n`` panels."""
     cols = min(n, max_cols)
     return math.ceil(n / cols), cols
-
-
-def require(df: pd.DataFrame, columns: Sequence[str], what: str, numeric: Sequence[str] = ()) -> None:
-    """Raise a UserError naming the figure when ``df`` lacks a column or rows, or a ``numeric`` column holds text."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise UserError(f"{what}: table lacks column(s) {', '.join(missing)}")
-    if len(df) == 0:
-        raise UserError(f"{what}: table has no rows")
-    for c in columns:
-        if c in numeric and not pd.api.types.is_numeric_dtype(df[c]):
-            bad = next((v for v in df[c] if pd.notna(v) and not isinstance(v, (int, float))), df[c].iloc[0])
-            raise UserError(f"{what}: column {c!r} must be numeric (found {str(bad)[:40]!r})")
 
 
 def hue_colors(names: Sequence[str], palette: Any = None, default: str = "colorblind") -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from wiring_lab._io import UserError, read_table, write_table
-from wiring_lab.columns import rename_legacy_columns
+from wiring_lab.columns import rename_legacy_columns, require
 from wiring_lab.network_inference import generator_contrasts, network_slopes
 from wiring_lab.sensitivity import SLOPE_METRIC, choices, findings, sensitivity_table
 
@@ -40,9 +40,11 @@ def verdict(rows: pd.DataFrame) -> str:
     return "inconclusive"
 
 
-def confirmatory_analysis(damage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
-    """(primary endpoint per generator, contrasts with verdicts, per-network slopes, sentences) of drop node removals."""
+def confirmatory_analysis(damage: pd.DataFrame, source: str = "damage table") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """(primary endpoint per generator, contrasts with verdicts, per-network slopes, sentences) of drop
+    node removals; ``source`` names the table in errors."""
     df = rename_legacy_columns(damage)
+    require(df, ["model", "generator", "kind", "stage", SLOPE_METRIC, "delta_top1"], source, numeric=("stage", SLOPE_METRIC, "delta_top1"))
     df = df[(df["kind"].astype(str) == "node") & (choices(df) == ("drop", False))]
     if df.empty:
         raise UserError("no node removal under drop without cascade in the damage table")
@@ -67,7 +69,7 @@ def confirmatory_analysis(damage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
 def confirm_run(run_dir: str | Path) -> list[str]:
     """Run :func:`confirmatory_analysis` on ``RUN_DIR/tables/damage.csv``, write its three tables beside it, return the sentences."""
     tables = Path(run_dir) / "tables"
-    primary, contrasts, per, lines = confirmatory_analysis(read_table(tables / "damage.csv"))
+    primary, contrasts, per, lines = confirmatory_analysis(read_table(tables / "damage.csv"), str(tables / "damage.csv"))
     for name, df in (("confirmatory", primary), ("contrasts", contrasts), ("network_slopes", per)):
         write_table(df, tables / f"{name}.csv")
     return lines + [f"wrote {tables}/confirmatory.csv, contrasts.csv, network_slopes.csv"]

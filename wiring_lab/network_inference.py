@@ -31,6 +31,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
+from wiring_lab.columns import require
 from wiring_lab.resampling import adjust_pvalues, coefficient_and_p, usable_pair
 
 METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")
@@ -75,6 +76,7 @@ def network_slopes(df: pd.DataFrame, metric: str, target: str = "delta_top1", ge
     network (``covariates`` such as the stage as factors) with its standard error and 95% t
     interval, the intercept, Spearman's rho, the mean ``target`` and the share of the loss carried
     by the worst 5% of rows."""
+    require(df, [network, metric, target], "per-network slopes")
     gen = df[generator].astype(str) if generator is not None and generator in df.columns else pd.Series("all", index=df.index)
     x_all, y_all = pd.to_numeric(df[metric], errors="coerce"), pd.to_numeric(df[target], errors="coerce")
     covariates = [c for c in covariates if c in df.columns and c not in (metric, target, network)]
