@@ -112,8 +112,16 @@ def test_the_committed_48_network_results_match_statsmodels_and_scipy(tmp_path):
     (run / "tables").mkdir(parents=True)
     shutil.copy(STUDY48 / "tables" / "damage.csv", run / "tables" / "damage.csv")
     confirm.confirm_run(run)
-    for name in ("confirmatory", "contrasts"):
-        pd.testing.assert_frame_equal(pd.read_csv(run / "tables" / f"{name}.csv"), pd.read_csv(STUDY48 / "tables" / f"{name}.csv"), rtol=1e-9)
+    pd.testing.assert_frame_equal(pd.read_csv(run / "tables" / "contrasts.csv"), pd.read_csv(STUDY48 / "tables" / "contrasts.csv"), rtol=1e-9)
+    ours, committed = (pd.read_csv(d / "tables" / "confirmatory.csv") for d in (run, STUDY48))
+    mixed = ["mixed_slope", "mixed_lo", "mixed_hi", "mixed_method"]
+    pd.testing.assert_frame_equal(ours.drop(columns=mixed), committed.drop(columns=mixed), rtol=1e-9)
+    # The secondary MixedLM converges or not with the optimiser's versions (numpy 2.4 / scipy 1.17: BA and WS;
+    # numpy 1.26 / scipy 1.10: BA and ER), as the results page says; where it does, it stays within 0.02 of the
+    # committed value and inside the primary t interval.
+    assert ours["mixed_slope"].to_numpy() == pytest.approx(committed["mixed_slope"].to_numpy(), abs=0.02)
+    assert ((ours["mixed_slope"] > ours["slope_lo"]) & (ours["mixed_slope"] < ours["slope_hi"])).all()
+    assert set(ours["mixed_method"]) <= {"MixedLM, random intercept and slope per network", "two-stage: per-network slopes, t over networks"}
 
 
 def test_the_48_network_study_is_preregistered_and_sized_as_the_issue_says():

@@ -51,6 +51,17 @@ def test_planted_slopes_and_trends():
     assert list(shown["choice"]) == ["drop", "drop", "zero", "zero"] and shown["Fig. 5 trend"].iloc[0] == "holds"
 
 
+def test_findings_read_the_same_from_the_written_table(tmp_path):
+    """The report reads the sensitivity table back from CSV, where an empty note or method is NaN:
+    the sentences must be those of the table in memory (no "Caution: nan")."""
+    from wiring_lab._io import read_table, write_table
+
+    table = sensitivity_table(planted({("drop", False): {"er": -2.0}}, nets=16))
+    assert (table["note"] == "").all()  # 16 networks: nothing to caution about
+    said = findings(read_table(write_table(table, tmp_path / "sensitivity.csv")))
+    assert said == findings(table) and "nan" not in said[0]
+
+
 def test_legacy_names_and_missing_choice_columns():
     df = planted({("drop", False): {"er": -1.0}}).drop(columns=["ablation", "cascade"]).rename(columns={"out_degree_graph": "out_degree"})
     t = sensitivity_table(df)

@@ -16,7 +16,10 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class UserError(ValueError):
@@ -223,6 +226,21 @@ def read_table(path: str | Path):
     from wiring_lab.columns import rename_legacy_columns
 
     return rename_legacy_columns(df)  # older tables' degree columns under their current names
+
+
+def require(df: pd.DataFrame, columns: Sequence[str], what: str, numeric: Sequence[str] = ()) -> None:
+    """Raise a UserError naming ``what`` (a figure, a file, an analysis) when ``df`` lacks a column or rows, or a ``numeric`` column holds text."""
+    import pandas as pd
+
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise UserError(f"{what}: table lacks column(s) {', '.join(missing)}")
+    if len(df) == 0:
+        raise UserError(f"{what}: table has no rows")
+    for c in columns:
+        if c in numeric and not pd.api.types.is_numeric_dtype(df[c]):
+            bad = next((v for v in df[c] if pd.notna(v) and not isinstance(v, (int, float))), df[c].iloc[0])
+            raise UserError(f"{what}: column {c!r} must be numeric (found {str(bad)[:40]!r})")
 
 
 @contextmanager

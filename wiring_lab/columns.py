@@ -14,11 +14,7 @@ and node metrics use these names; tables written before this scheme are read wit
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import pandas as pd
-
-from wiring_lab._io import UserError
 
 # old column name -> new; exactly the names older wiring-lab tables wrote
 LEGACY_COLUMNS: dict[str, str] = {
@@ -47,16 +43,3 @@ def rename_legacy_columns(df: pd.DataFrame) -> pd.DataFrame:
     already present is left as it is); a table without old names is returned unchanged."""
     renames = {old: new for old, new in LEGACY_COLUMNS.items() if old in df.columns and new not in df.columns}
     return df.rename(columns=renames) if renames else df
-
-
-def require(df: pd.DataFrame, columns: Sequence[str], what: str, numeric: Sequence[str] = ()) -> None:
-    """Raise a UserError naming ``what`` (a figure, a file, an analysis) when ``df`` lacks a column or rows, or a ``numeric`` column holds text."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise UserError(f"{what}: table lacks column(s) {', '.join(missing)}")
-    if len(df) == 0:
-        raise UserError(f"{what}: table has no rows")
-    for c in columns:
-        if c in numeric and not pd.api.types.is_numeric_dtype(df[c]):
-            bad = next((v for v in df[c] if pd.notna(v) and not isinstance(v, (int, float))), df[c].iloc[0])
-            raise UserError(f"{what}: column {c!r} must be numeric (found {str(bad)[:40]!r})")

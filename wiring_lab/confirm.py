@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from wiring_lab._io import UserError, read_table, write_table
-from wiring_lab.columns import rename_legacy_columns, require
+from wiring_lab._io import UserError, read_table, require, write_table
+from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.network_inference import generator_contrasts, network_slopes
 from wiring_lab.sensitivity import SLOPE_METRIC, choices, findings, sensitivity_table
 

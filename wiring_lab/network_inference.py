@@ -31,7 +31,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from wiring_lab.columns import require
+from wiring_lab._io import require
 from wiring_lab.resampling import adjust_pvalues, coefficient_and_p, usable_pair
 
 METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")

@@ -110,6 +110,11 @@ def sensitivity_table(damage: pd.DataFrame, metric: str = SLOPE_METRIC, target: 
     return out[SENSITIVITY_COLUMNS]
 
 
+def _text(value: object) -> str:
+    """A text cell as a string: empty for a missing one (NaN after a CSV round trip, or None)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
 def findings(table: pd.DataFrame, default: tuple[str, bool] = DEFAULT_CHOICE) -> list[str]:
     """The findings of a sensitivity table in sentences: per generator, whether Fig. 5's trend holds
     under the default choice (per-network slope and rank correlation with t intervals over networks,
@@ -122,6 +127,7 @@ def findings(table: pd.DataFrame, default: tuple[str, bool] = DEFAULT_CHOICE) ->
         base = table[(table["ablation"] == table["ablation"].iloc[0]) & (table["cascade"] == table["cascade"].iloc[0])]
         default = (str(base["ablation"].iloc[0]), bool(base["cascade"].iloc[0]))
     for _, r in base.iterrows():
+        method, note = _text(r["mixed_method"]), _text(r["note"])  # a table read back from CSV has NaN where the text was empty
         others = table[(table["generator"] == r["generator"]) & ~((table["ablation"] == default[0]) & (table["cascade"] == default[1]))]
         moved = [f"{choice_label(o['ablation'], o['cascade'])}: {o['trend']} ({o['slope']:+.2f} {interval_text(o['slope_lo'], o['slope_hi'])})"
                  for _, o in others.iterrows() if o["trend"] != r["trend"]]
@@ -135,9 +141,9 @@ def findings(table: pd.DataFrame, default: tuple[str, bool] = DEFAULT_CHOICE) ->
                      f"(t test over the {n} networks: p {r['p']:.2g}, Holm {r['p_holm']:.2g})")
         rank = (f"; per-network Spearman ρ {r['rho']:+.2f} {interval_text(r['rho_lo'], r['rho_hi'])}, negative in {int(r['rho_negative'])} of {n}"
                 if math.isfinite(r["rho"]) else "")
-        mixed = (f"; {r['mixed_method']}: {r['mixed_slope']:+.2f} {interval_text(r['mixed_lo'], r['mixed_hi'])}"
-                 if math.isfinite(r["mixed_slope"]) and r["mixed_method"].startswith("MixedLM") else
-                 "; the random-slope mixed model did not converge (two-stage estimate used)" if r["mixed_method"] else "")
+        mixed = (f"; {method}: {r['mixed_slope']:+.2f} {interval_text(r['mixed_lo'], r['mixed_hi'])}"
+                 if math.isfinite(r["mixed_slope"]) and method.startswith("MixedLM") else
+                 "; the random-slope mixed model did not converge (two-stage estimate used)" if method else "")
         ci = f" {interval_text(r['mean_lo'], r['mean_hi'])}" if math.isfinite(r["mean_lo"]) else ""
         worst = f"; the worst 5% of removals carry {r['worst5_share']:.0%} of the loss" if math.isfinite(r["worst5_share"]) else ""
         sentence = (f"{r['setting']} ({n} networks, {int(r['n_rows'])} node removals): {said} under {choice_label(*default)}: "
@@ -145,8 +151,8 @@ def findings(table: pd.DataFrame, default: tuple[str, bool] = DEFAULT_CHOICE) ->
         if len(others):
             same = "the other choice" if len(others) == 1 else f"all {len(others)} other choices"
             sentence += f" The answer is the same under {same}." if not moved else " It changes under " + "; ".join(moved) + "."
-        if r["note"]:
-            sentence += f" Caution: {r['note']}."
+        if note:
+            sentence += f" Caution: {note}."
         lines.append(sentence)
     return lines
 
