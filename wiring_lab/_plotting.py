@@ -20,7 +20,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from wiring_lab._io import UserError, require  # noqa: F401  (require: the figures take it from here)
+from wiring_lab._io import UserError
 from wiring_lab.generators import registered
 
 # Panel order and colours of the registered generators (the paper's first); others follow in name order.

@@ -21,8 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
-from wiring_lab._io import UserError
-from wiring_lab._plotting import MIN_BOX, axes_grid, boxes, despine, gen_colors, gen_name, generators, grid, require, styled
+from wiring_lab._io import UserError, require
+from wiring_lab._plotting import MIN_BOX, axes_grid, boxes, despine, gen_colors, gen_name, generators, grid, styled
 from wiring_lab.analysis import damage_slopes, network_rank_correlations
 from wiring_lab.columns import rename_legacy_columns
 from wiring_lab.network_inference import interval_text, summarize_networks

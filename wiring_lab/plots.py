@@ -22,7 +22,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from wiring_lab._io import UserError, atomic_path
+from wiring_lab._io import UserError, atomic_path, require
 from wiring_lab._plotting import (
     NUMERIC_COLUMNS,
     axes_grid,
@@ -32,7 +32,6 @@ from wiring_lab._plotting import (
     generators,
     hue_colors,
     ordered_settings,
-    require,
     styled,
     suplabel,
 )
@@ -61,7 +60,7 @@ def save_figure(fig, path: str | Path) -> Path:
 
 
 def _require(df, columns: Sequence[str], what: str) -> None:
-    """:func:`wiring_lab._plotting.require` with the columns that must hold numbers."""
+    """:func:`wiring_lab._io.require` with the columns that must hold numbers."""
     require(df, columns, what, NUMERIC_COLUMNS)
 
 
