@@ -79,6 +79,11 @@ def test_confirm_on_the_pilot_table_and_bad_input(tmp_path):
     one_line_error(["confirm", str(bad)], "damage.csv", "lacks column(s) generator, stage, out_degree_graph, delta_top1", root=bad)
     (bad / "tables" / "damage.csv").write_text("model,generator,kind,stage,out_degree_graph,delta_top1\nx,er,node,0,abc,1\n")
     one_line_error(["confirm", str(bad)], "damage.csv", "'out_degree_graph' must be numeric", root=bad)
+    # a gap or an inf in the endpoint is a damaged table: refused, not averaged into NaN or silently dropped
+    header = "model,generator,kind,ablation,cascade,stage,out_degree_graph,delta_top1\n"
+    for value in ("", "inf"):
+        (bad / "tables" / "damage.csv").write_text(header + "x,er,node,drop,False,0,1,-1.5\n" + f"x,er,node,drop,False,0,2,{value}\n")
+        one_line_error(["confirm", str(bad)], "damage.csv", "1 of 2 drop node removals lack a finite", "data row 2", root=bad)
 
 
 def test_the_committed_48_network_results_match_statsmodels_and_scipy(tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from wiring_lab._io import UserError, read_table, require, write_table
@@ -47,7 +48,12 @@ def confirmatory_analysis(damage: pd.DataFrame, source: str = "damage table") ->
     require(df, ["model", "generator", "kind", "stage", SLOPE_METRIC, "delta_top1"], source, numeric=("stage", SLOPE_METRIC, "delta_top1"))
     df = df[(df["kind"].astype(str) == "node") & (choices(df) == ("drop", False))]
     if df.empty:
-        raise UserError("no node removal under drop without cascade in the damage table")
+        raise UserError(f"{source}: no node removal under drop without cascade")
+    endpoint = ["stage", SLOPE_METRIC, "delta_top1"]
+    broken = ~np.isfinite(df[endpoint].to_numpy(float)).all(axis=1)  # a sweep writes every value: a gap is damage to the table
+    if broken.any():
+        raise UserError(f"{source}: {int(broken.sum())} of {len(df)} drop node removals lack a finite {', '.join(endpoint)} "
+                        f"(first: data row {int(df.index[broken][0]) + 1}); the endpoint is not computed on part of the data")
     primary = sensitivity_table(df)
     per = network_slopes(df, SLOPE_METRIC)
     tested = [pair for pairs in HYPOTHESES.values() for pair in pairs]
